@@ -1,0 +1,45 @@
+"""The application factory: config -> extensions -> blueprints -> CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from kb import database, i18n, models, web
+from kb.config import load_config
+from kb.extensions import migrate
+
+__all__ = ["create_app", "models"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIR = PACKAGE_DIR.parent / "templates"
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a configured app.
+
+    ``config`` overrides everything else; ``INSTANCE_PATH`` in it (or ``KB_INSTANCE_PATH``
+    in the environment) moves all state: database, search index and uploaded files.
+    """
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("KB_INSTANCE_PATH")
+    app = Flask(
+        "kb",
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(TEMPLATE_DIR),
+        static_folder=str(PACKAGE_DIR / "static"),
+    )
+    load_config(app, config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    database.init_app(app)
+    migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR))
+    i18n.init_app(app)
+    web.init_app(app)
+    return app

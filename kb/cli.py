@@ -1,0 +1,155 @@
+"""The ``kb`` command: Flask's commands (run, shell, db) plus the knowledge base's own."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
+from flask_migrate import upgrade
+
+from kb.app import MIGRATIONS_DIR, create_app
+from kb.config import ConfigurationError
+from kb.models import Vocabulary
+from kb.services import catalogue
+from kb.services.demo import prepare_demo
+from kb.services.exchange.exporter import export_document
+from kb.services.exchange.importer import (
+    ImportPlan,
+    ImportRejected,
+    import_plan,
+    plan_import,
+    read_document,
+)
+from kb.services.vocabulary import add_term, ensure_default_terms
+
+
+def _app_for_cli() -> Flask:
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        # Flask shows this kind of error as a one-line message instead of a traceback.
+        raise NoAppException(str(exc)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_app_for_cli)
+def main() -> None:
+    """Nordic Good Practice KB. Start with `kb init`, then `kb demo` and `kb run`."""
+
+
+@main.command()
+@with_appcontext
+def init() -> None:
+    """Create or upgrade the database, and create the instance folders."""
+    click.echo(f"Instance folder: {current_app.instance_path}")
+    upgrade(directory=str(MIGRATIONS_DIR))
+    added = ensure_default_terms()
+    for key in ("UPLOAD_DIR", "SEARCH_INDEX_DIR"):
+        Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
+    click.echo(f"Database is up to date; {added} vocabulary term(s) added.")
+
+
+@main.command()
+@with_appcontext
+def demo() -> None:
+    """Load the demo events, sessions, people and case studies (safe to run again)."""
+    _run_import(prepare_demo(), "the demo data")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_command(file: Path) -> None:
+    """Import cases (and events, people) from a JSON FILE; all or nothing.
+
+    Cases with a `ref` already in the database are updated, so importing twice is safe.
+    """
+    try:
+        plan = plan_import(read_document(file.read_bytes()))
+    except ImportRejected as rejected:
+        click.secho(
+            f"Nothing was imported: {len(rejected.problems)} problem(s) in {file}:",
+            fg="red",
+            err=True,
+        )
+        for problem in rejected.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    _run_import(plan, str(file))
+
+
+def _run_import(plan: ImportPlan, source: str) -> None:
+    with click.progressbar(length=len(plan.cases), label="Importing cases", file=sys.stderr) as bar:
+        result = import_plan(plan, progress=bar.update)
+    click.echo(
+        f"Imported {source}: {result.cases_created} case(s) created, {result.cases_updated} "
+        f"updated; {result.events} event(s), {result.organisations} organisation(s)."
+    )
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Only published cases, and contact details only where people consented.",
+)
+@with_appcontext
+def export_command(file: Path, public: bool) -> None:
+    """Export everything to a JSON FILE that `kb import` reads back ('-' for stdout)."""
+    document = export_document(public=public)
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    if str(file) == "-":
+        click.echo(text, nl=False)
+        return
+    tmp = file.with_name(f".{file.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(file)
+    click.echo(
+        f"Exported {len(document['cases'])} case(s) and {len(document['events'])} event(s) to "
+        f"{file}.",
+        err=True,
+    )
+
+
+@main.group()
+def vocabulary() -> None:
+    """List and extend the managed vocabularies (themes, target groups)."""
+
+
+@vocabulary.command("list")
+@with_appcontext
+def vocabulary_list() -> None:
+    for vocab in Vocabulary:
+        click.echo(f"{vocab.value}:")
+        for term in catalogue.vocabulary(vocab):
+            click.echo(f"  {term.key:24} {term.label('en')}")
+
+
+@vocabulary.command("add")
+@click.argument("kind", type=click.Choice([v.value for v in Vocabulary]))
+@click.argument("key")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="LANG=TEXT",
+    help="A label, e.g. --label en=Sport --label nb=Idrett (repeatable).",
+)
+@with_appcontext
+def vocabulary_add(kind: str, key: str, labels: tuple[str, ...]) -> None:
+    """Add a KEY to a vocabulary, or relabel it."""
+    parsed = {}
+    for item in labels:
+        lang, sep, text = item.partition("=")
+        if not sep or not text.strip():
+            raise click.BadParameter(f"{item!r} is not LANG=TEXT", param_hint="--label")
+        parsed[lang.strip()] = text.strip()
+    try:
+        term = add_term(Vocabulary(kind), key, parsed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{kind} {term.key}: {term.labels}")

@@ -1,0 +1,85 @@
+"""Configuration: defaults that need no server, overridable from the environment.
+
+Order of precedence (last wins): the defaults below, ``<instance>/config.py``,
+``KB_*`` environment variables, and the mapping given to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "KB"
+
+#: Keys too well known to protect anything; refused outside debug and testing.
+WEAK_SECRET_KEYS = frozenset(
+    {"dev", "development", "secret", "changeme", "change-me", "password", "test", "kb"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot run safely; the message says what to change."""
+
+
+DEFAULTS: dict[str, Any] = {
+    # A relative SQLite path lives in the instance folder (Flask-SQLAlchemy resolves it there).
+    "SQLALCHEMY_DATABASE_URI": "sqlite:///kb.sqlite3",
+    "SQLITE_BUSY_TIMEOUT_MS": 15_000,
+    # Whole request bodies; a single uploaded file has its own, smaller limit.
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    "MATERIAL_MAX_BYTES": 50 * 1024 * 1024,
+    "SEARCH_INDEX_DIR": "search-index",
+    "UPLOAD_DIR": "uploads",
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` from defaults, instance file, environment and overrides."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env(ENV_PREFIX)
+    if overrides:
+        app.config.from_mapping(overrides)
+    _resolve_state_paths(app)
+    _ensure_secret_key(app)
+
+
+def _resolve_state_paths(app: Flask) -> None:
+    """Anchor every piece of state in the instance folder unless given as absolute."""
+    for key in ("SEARCH_INDEX_DIR", "UPLOAD_DIR"):
+        path = Path(app.config[key])
+        if not path.is_absolute():
+            path = Path(app.instance_path) / path
+        app.config[key] = str(path)
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    key = app.config.get("SECRET_KEY")
+    if app.debug or app.testing:
+        if not key:
+            log.warning("No SECRET_KEY configured; using a random one for this process.")
+            app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        return
+    if not key:
+        raise ConfigurationError(
+            "SECRET_KEY is not set. Set the environment variable KB_SECRET_KEY to a long random "
+            "value, e.g. KB_SECRET_KEY=\"$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')\"."
+        )
+    if str(key).lower() in WEAK_SECRET_KEYS or len(str(key)) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY is unsafe: use a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters in KB_SECRET_KEY."
+        )

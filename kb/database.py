@@ -1,0 +1,114 @@
+"""Database engine set-up and the one way to write: ``write_transaction()``.
+
+SQLite serves several web worker processes here. With WAL, readers never block the
+writer, but a transaction that starts as a read (a deferred ``BEGIN``) and later writes
+fails at once with "database is locked" when another process committed in between; the
+busy timeout cannot help it. So SQLAlchemy takes over ``BEGIN`` (as its SQLite dialect
+documentation describes) and every write transaction starts with ``BEGIN IMMEDIATE``,
+which waits for the write lock up front. Reads keep a plain deferred ``BEGIN``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, scoped_session
+
+from kb.extensions import db
+
+#: Execution option that asks the SQLite ``begin`` hook for ``BEGIN IMMEDIATE``.
+BEGIN_IMMEDIATE = "kb_begin_immediate"
+#: ``Session.info`` flag set while a ``write_transaction()`` is open.
+_WRITING = "kb_writing"
+
+
+class WriteOutsideTransactionError(RuntimeError):
+    """A flush was attempted on SQLite outside ``write_transaction()``."""
+
+
+def engine_options(uri: str, busy_timeout_ms: int) -> dict[str, Any]:
+    """Engine options per database kind (merged into ``SQLALCHEMY_ENGINE_OPTIONS``)."""
+    if uri.startswith("sqlite"):
+        return {"connect_args": {"timeout": busy_timeout_ms / 1000}}
+    return {"pool_pre_ping": True}
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-SQLAlchemy and tune the engine for the database in use."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = engine_options(uri, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _tune_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" hook below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """Run a unit of work that writes, and commit it (or roll it back on error).
+
+    Nested use joins the outer transaction, so services can call each other. A read
+    transaction already open in this session is ended first: its snapshot could not be
+    upgraded to a write on SQLite.
+    """
+    session = db.session()
+    if session.info.get(_WRITING):
+        yield session
+        return
+    if session.in_transaction():
+        session.rollback()
+    session.info[_WRITING] = True
+    try:
+        session.connection(execution_options={BEGIN_IMMEDIATE: True})
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_WRITING, None)
+
+
+def _refuse_unguarded_sqlite_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(_WRITING) or not (session.new or session.dirty or session.deleted):
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        raise WriteOutsideTransactionError(
+            "Writes to the database must run inside kb.database.write_transaction(); "
+            "on SQLite a deferred transaction cannot safely become a write."
+        )
+
+
+def _register_session_guard(scoped: scoped_session[Any]) -> None:
+    event.listen(scoped, "before_flush", _refuse_unguarded_sqlite_writes)
+
+
+_register_session_guard(db.session)

@@ -1,0 +1,39 @@
+"""The domain model. Import models from here."""
+
+from kb.models.case import Case, CaseContact, CaseLink, CasePresentation, KeyFigure
+from kb.models.choices import (
+    CONTENT_LANGUAGES,
+    COUNTRIES,
+    UI_LANGUAGES,
+    CaseStatus,
+    MaterialKind,
+    SessionRole,
+    Vocabulary,
+)
+from kb.models.event import Event, Session, SessionPerson
+from kb.models.material import Material
+from kb.models.people import Organisation, Person, PublicContact
+from kb.models.vocabulary import VocabularyTerm
+
+__all__ = [
+    "CONTENT_LANGUAGES",
+    "COUNTRIES",
+    "UI_LANGUAGES",
+    "Case",
+    "CaseContact",
+    "CaseLink",
+    "CasePresentation",
+    "CaseStatus",
+    "Event",
+    "KeyFigure",
+    "Material",
+    "MaterialKind",
+    "Organisation",
+    "Person",
+    "PublicContact",
+    "Session",
+    "SessionPerson",
+    "SessionRole",
+    "Vocabulary",
+    "VocabularyTerm",
+]

@@ -1,0 +1,30 @@
+"""Pieces shared by the models."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime
+from sqlalchemy.orm import Mapped, mapped_column
+
+SLUG_MAX_LENGTH = 120
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_valid_slug(value: str) -> bool:
+    """Readable URL part: lowercase ASCII words joined by single hyphens."""
+    return bool(_SLUG.match(value)) and len(value) <= SLUG_MAX_LENGTH
+
+
+class Timestamped:
+    """Creation and last-change times, kept in UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -1,0 +1,231 @@
+"""Case studies: what a municipality or region did, for whom, and what came of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from kb.extensions import db
+from kb.models.base import Timestamped, is_valid_slug
+from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, CaseStatus, Vocabulary
+from kb.models.event import Event, Session
+from kb.models.people import Person
+from kb.models.vocabulary import VocabularyTerm
+
+if TYPE_CHECKING:
+    from kb.models.material import Material
+
+
+def _term_link_table(name: str) -> Table:
+    return Table(
+        name,
+        db.metadata,
+        Column("case_id", ForeignKey("case_study.id", ondelete="CASCADE"), primary_key=True),
+        Column(
+            "term_id",
+            ForeignKey("vocabulary_term.id", ondelete="RESTRICT"),
+            primary_key=True,
+            index=True,
+        ),
+    )
+
+
+case_theme = _term_link_table("case_theme")
+case_target_group = _term_link_table("case_target_group")
+
+
+class Case(Timestamped, db.Model):
+    __tablename__ = "case_study"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s.value}'" for s in CaseStatus)), name="status"
+        ),
+        CheckConstraint(
+            "end_year IS NULL OR start_year IS NULL OR start_year <= end_year",
+            name="period_in_order",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(5))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    municipality: Mapped[str | None] = mapped_column(String(300))
+    region: Mapped[str | None] = mapped_column(String(300))
+    target_description: Mapped[str | None] = mapped_column(Text)
+    start_year: Mapped[int | None]
+    end_year: Mapped[int | None]
+    outcomes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.DRAFT, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    themes: Mapped[list[VocabularyTerm]] = relationship(
+        secondary=case_theme, order_by=VocabularyTerm.position
+    )
+    target_groups: Mapped[list[VocabularyTerm]] = relationship(
+        secondary=case_target_group, order_by=VocabularyTerm.position
+    )
+    key_figures: Mapped[list[KeyFigure]] = relationship(
+        order_by="KeyFigure.position", cascade="all, delete-orphan"
+    )
+    links: Mapped[list[CaseLink]] = relationship(
+        order_by="CaseLink.position", cascade="all, delete-orphan"
+    )
+    contacts: Mapped[list[CaseContact]] = relationship(
+        back_populates="case", order_by="CaseContact.position", cascade="all, delete-orphan"
+    )
+    presentations: Mapped[list[CasePresentation]] = relationship(
+        back_populates="case", order_by="CasePresentation.id", cascade="all, delete-orphan"
+    )
+    materials: Mapped[list[Material]] = relationship(
+        back_populates="case",
+        order_by="(Material.position, Material.id)",
+        cascade="all, delete-orphan",
+    )
+
+    @validates("language")
+    def _check_language(self, _name: str, language: str) -> str:
+        if language not in CONTENT_LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        return language
+
+    @validates("country")
+    def _check_country(self, _name: str, country: str) -> str:
+        if country not in COUNTRIES:
+            raise ValueError(f"unknown country code {country!r}")
+        return country
+
+    @validates("slug")
+    def _check_slug(self, _name: str, slug: str) -> str:
+        if not is_valid_slug(slug):
+            raise ValueError(f"invalid slug {slug!r}")
+        return slug
+
+    @validates("themes", "target_groups")
+    def _check_term(self, name: str, term: VocabularyTerm) -> VocabularyTerm:
+        expected = Vocabulary.THEME if name == "themes" else Vocabulary.TARGET_GROUP
+        if term.vocabulary != expected:
+            raise ValueError(f"{term.key!r} is a {term.vocabulary}, not a {expected}")
+        return term
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == CaseStatus.PUBLISHED
+
+    @property
+    def period(self) -> str | None:
+        """The period as written in the import format: "2011-2014", "2015-" or "2018"."""
+        if self.start_year is None:
+            return None
+        if self.end_year == self.start_year:
+            return str(self.start_year)
+        return f"{self.start_year}-{self.end_year or ''}"
+
+    @property
+    def sessions(self) -> list[Session]:
+        return [p.session for p in self.presentations if p.session is not None]
+
+    @property
+    def events(self) -> list[Event]:
+        seen: dict[int, Event] = {}
+        for p in self.presentations:
+            seen.setdefault(p.event.id, p.event)
+        return list(seen.values())
+
+    def __repr__(self) -> str:
+        return f"<Case {self.slug!r}>"
+
+
+class KeyFigure(db.Model):
+    """A number that tells the result, e.g. "in work or education after 2 years: 64 %"."""
+
+    __tablename__ = "key_figure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_study.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(300))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(40))
+
+
+class CaseLink(db.Model):
+    __tablename__ = "case_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_study.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    url: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str | None] = mapped_column(String(300))
+
+
+class CaseContact(db.Model):
+    """A person to contact about a case, in a role such as "project lead"."""
+
+    __tablename__ = "case_contact"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_study.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str | None] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+
+    case: Mapped[Case] = relationship(back_populates="contacts")
+    person: Mapped[Person] = relationship()
+
+
+class CasePresentation(db.Model):
+    """Where a case was presented: at an event, and in one of its sessions when known."""
+
+    __tablename__ = "case_presentation"
+    __table_args__ = (UniqueConstraint("case_id", "event_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_study.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme_session.id", ondelete="CASCADE"), index=True
+    )
+
+    case: Mapped[Case] = relationship(back_populates="presentations")
+    event: Mapped[Event] = relationship(back_populates="presentations")
+    session: Mapped[Session | None] = relationship(back_populates="presentations")
+
+    @validates("session")
+    def _session_sets_event(self, _name: str, session: Session | None) -> Session | None:
+        """The event is always the session's own event."""
+        if session is not None:
+            self.event = session.event
+        return session
+
+    @validates("event")
+    def _event_matches_session(self, _name: str, event: Event) -> Event:
+        if self.session is not None and self.session.event is not event:
+            raise ValueError("the session belongs to another event")
+        return event

@@ -1,0 +1,39 @@
+"""Closed lists the domain relies on: content languages, countries, statuses."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+#: Languages a case may be written in (ISO 639-1; Norwegian split into bokmål and nynorsk).
+CONTENT_LANGUAGES: tuple[str, ...] = ("nb", "nn", "sv", "da", "fi", "is", "en")
+
+#: The Nordic countries and the self-governing Åland, Faroe Islands and Greenland.
+COUNTRIES: tuple[str, ...] = ("NO", "SE", "DK", "FI", "IS", "AX", "FO", "GL")
+
+#: Languages the user interface speaks.
+UI_LANGUAGES: tuple[str, ...] = ("en", "nb", "sv", "da", "fi", "is")
+
+
+class CaseStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class MaterialKind(StrEnum):
+    SLIDES = "slides"
+    REPORT = "report"
+    RECORDING = "recording"
+    LINK = "link"
+    OTHER = "other"
+
+
+class SessionRole(StrEnum):
+    SPEAKER = "speaker"
+    MODERATOR = "moderator"
+
+
+class Vocabulary(StrEnum):
+    THEME = "theme"
+    TARGET_GROUP = "target_group"

@@ -1,0 +1,52 @@
+"""Follow-up material (slides, reports, recordings): a link, or a file we store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.extensions import db
+from kb.models.base import Timestamped
+from kb.models.choices import MaterialKind
+
+if TYPE_CHECKING:
+    from kb.models.case import Case
+    from kb.models.event import Session
+
+
+class Material(Timestamped, db.Model):
+    __tablename__ = "material"
+    __table_args__ = (
+        CheckConstraint("(session_id IS NULL) <> (case_id IS NULL)", name="one_owner"),
+        CheckConstraint("(url IS NULL) <> (stored_name IS NULL)", name="link_or_file"),
+        CheckConstraint(
+            "kind IN ({})".format(", ".join(f"'{k.value}'" for k in MaterialKind)), name="kind"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme_session.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_study.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), default=MaterialKind.OTHER)
+    title: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(5))
+    position: Mapped[int] = mapped_column(default=0)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    # A stored file: a generated name under the upload folder, never the user's name.
+    stored_name: Mapped[str | None] = mapped_column(String(100), unique=True)
+    original_filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(120))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+
+    session: Mapped[Session | None] = relationship(back_populates="materials")
+    case: Mapped[Case | None] = relationship(back_populates="materials")
+
+    @property
+    def is_file(self) -> bool:
+        return self.stored_name is not None

@@ -1,0 +1,82 @@
+"""People to contact and the organisations they work for.
+
+Contact details are personal data: they leave the database for a page or an export
+only through ``Person.public_contact()``, which honours consent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from kb.extensions import db
+from kb.models.base import Timestamped, utcnow
+from kb.models.choices import COUNTRIES
+
+
+class Organisation(Timestamped, db.Model):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    website: Mapped[str | None] = mapped_column(String(500))
+
+    people: Mapped[list[Person]] = relationship(
+        back_populates="organisation", order_by="Person.name"
+    )
+
+    @validates("country")
+    def _check_country(self, _name: str, country: str | None) -> str | None:
+        if country is not None and country not in COUNTRIES:
+            raise ValueError(f"unknown country code {country!r}")
+        return country
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.name!r}>"
+
+
+@dataclass(frozen=True)
+class PublicContact:
+    email: str | None
+    phone: str | None
+
+
+class Person(Timestamped, db.Model):
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("name", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(300))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    consent_to_publish_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_given_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="people")
+
+    def set_consent(self, consent: bool) -> None:
+        """Record (or withdraw) consent to show e-mail and phone, with its time."""
+        if consent and not self.consent_to_publish_contact:
+            self.consent_given_at = utcnow()
+        elif not consent:
+            self.consent_given_at = None
+        self.consent_to_publish_contact = consent
+
+    def public_contact(self) -> PublicContact | None:
+        """E-mail and phone for public display, or ``None`` without consent."""
+        if not self.consent_to_publish_contact or not (self.email or self.phone):
+            return None
+        return PublicContact(email=self.email, phone=self.phone)
+
+    def __repr__(self) -> str:
+        return f"<Person {self.name!r}>"

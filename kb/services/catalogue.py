@@ -1,0 +1,187 @@
+"""Read-only queries behind the public pages: only published cases are ever shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from kb.extensions import db
+from kb.models import (
+    Case,
+    CaseContact,
+    CasePresentation,
+    CaseStatus,
+    Event,
+    Material,
+    Organisation,
+    Person,
+    Session,
+    SessionPerson,
+    Vocabulary,
+    VocabularyTerm,
+)
+
+_published = Case.status == CaseStatus.PUBLISHED
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def latest_cases(limit: int = 6) -> list[Case]:
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(_published)
+            .options(selectinload(Case.themes))
+            .order_by(Case.published_at.desc(), Case.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def published_cases(page: int = 1, per_page: int = 20) -> Page[Case]:
+    total = db.session.scalar(select(func.count()).select_from(Case).where(_published)) or 0
+    items = db.session.scalars(
+        select(Case)
+        .where(_published)
+        .options(selectinload(Case.themes))
+        .order_by(Case.title)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return Page(list(items), page, per_page, total)
+
+
+def published_case(slug: str) -> Case | None:
+    return db.session.scalar(
+        select(Case)
+        .where(Case.slug == slug, _published)
+        .options(
+            selectinload(Case.themes),
+            selectinload(Case.target_groups),
+            selectinload(Case.key_figures),
+            selectinload(Case.links),
+            selectinload(Case.materials),
+            selectinload(Case.contacts)
+            .selectinload(CaseContact.person)
+            .selectinload(Person.organisation),
+            selectinload(Case.presentations).selectinload(CasePresentation.session),
+            selectinload(Case.presentations).selectinload(CasePresentation.event),
+        )
+    )
+
+
+def events(upcoming_from: date | None = None) -> list[Event]:
+    """All events, newest first; with ``upcoming_from`` only those not yet over."""
+    query = select(Event).options(selectinload(Event.organisers))
+    if upcoming_from is not None:
+        query = query.where(func.coalesce(Event.end_date, Event.start_date) >= upcoming_from)
+    return list(db.session.scalars(query.order_by(Event.start_date.desc(), Event.title)))
+
+
+def event(slug: str) -> Event | None:
+    return db.session.scalar(
+        select(Event)
+        .where(Event.slug == slug)
+        .options(
+            selectinload(Event.organisers),
+            selectinload(Event.sessions)
+            .selectinload(Session.participants)
+            .selectinload(SessionPerson.person),
+            selectinload(Event.sessions).selectinload(Session.materials),
+        )
+    )
+
+
+def session(event_slug: str, slug: str) -> Session | None:
+    return db.session.scalar(
+        select(Session)
+        .join(Session.event)
+        .where(Event.slug == event_slug, Session.slug == slug)
+        .options(
+            selectinload(Session.participants)
+            .selectinload(SessionPerson.person)
+            .selectinload(Person.organisation),
+            selectinload(Session.materials),
+        )
+    )
+
+
+def cases_presented(*, event: Event | None = None, session: Session | None = None) -> list[Case]:
+    """Published cases presented at an event (in any of its sessions) or in one session."""
+    query = select(Case).join(Case.presentations).where(_published)
+    if session is not None:
+        query = query.where(CasePresentation.session_id == session.id)
+    elif event is not None:
+        query = query.where(CasePresentation.event_id == event.id)
+    return list(db.session.scalars(query.distinct().order_by(Case.title)))
+
+
+def person(slug: str) -> Person | None:
+    return db.session.scalar(
+        select(Person).where(Person.slug == slug).options(selectinload(Person.organisation))
+    )
+
+
+def cases_with_contact(person: Person) -> list[Case]:
+    return list(
+        db.session.scalars(
+            select(Case)
+            .join(Case.contacts)
+            .where(CaseContact.person_id == person.id, _published)
+            .order_by(Case.title)
+        )
+    )
+
+
+def sessions_with(person: Person) -> list[Session]:
+    return list(
+        db.session.scalars(
+            select(Session)
+            .join(Session.participants)
+            .where(SessionPerson.person_id == person.id)
+            .options(selectinload(Session.event))
+            .distinct()
+            .order_by(Session.starts_at, Session.title)
+        )
+    )
+
+
+def organisation(slug: str) -> Organisation | None:
+    return db.session.scalar(
+        select(Organisation)
+        .where(Organisation.slug == slug)
+        .options(selectinload(Organisation.people))
+    )
+
+
+def vocabulary(vocabulary: Vocabulary) -> list[VocabularyTerm]:
+    return list(
+        db.session.scalars(
+            select(VocabularyTerm)
+            .where(VocabularyTerm.vocabulary == vocabulary)
+            .order_by(VocabularyTerm.position, VocabularyTerm.key)
+        )
+    )
+
+
+def public_material(material_id: int) -> Material | None:
+    """A material anyone may download: a session's, or a published case's."""
+    material = db.session.get(Material, material_id)
+    if material is None or (material.case is not None and not material.case.is_published):
+        return None
+    return material

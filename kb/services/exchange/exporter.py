@@ -1,0 +1,172 @@
+"""Export everything in the exchange format, so that importing the file rebuilds it.
+
+The export is the administrator's full copy and holds contact details of people who
+did not consent to publication; ``public=True`` leaves those out (open data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from kb.extensions import db
+from kb.models import (
+    Case,
+    CaseContact,
+    CasePresentation,
+    CaseStatus,
+    Event,
+    Material,
+    Organisation,
+    Person,
+    Session,
+    SessionPerson,
+)
+from kb.services.exchange.schema import FORMAT_NAME, FORMAT_VERSION
+
+
+def export_document(*, public: bool = False) -> dict[str, Any]:
+    """The whole knowledge base as one JSON-ready document."""
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "organisations": [organisation_record(o) for o in _organisations()],
+        "events": [event_record(e, public=public) for e in _events()],
+        "cases": [case_record(c, public=public) for c in iter_cases(public=public)],
+    }
+
+
+def iter_cases(*, public: bool = False) -> Iterator[Case]:
+    query = (
+        select(Case)
+        .options(
+            selectinload(Case.themes),
+            selectinload(Case.target_groups),
+            selectinload(Case.key_figures),
+            selectinload(Case.links),
+            selectinload(Case.materials),
+            selectinload(Case.contacts)
+            .selectinload(CaseContact.person)
+            .selectinload(Person.organisation),
+            selectinload(Case.presentations).selectinload(CasePresentation.event),
+            selectinload(Case.presentations).selectinload(CasePresentation.session),
+        )
+        .order_by(Case.ref, Case.id)
+    )
+    if public:
+        query = query.where(Case.status == CaseStatus.PUBLISHED)
+    yield from db.session.scalars(query)
+
+
+def _organisations() -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def _events() -> list[Event]:
+    return list(
+        db.session.scalars(
+            select(Event)
+            .options(
+                selectinload(Event.organisers),
+                selectinload(Event.sessions).selectinload(Session.materials),
+                selectinload(Event.sessions)
+                .selectinload(Session.participants)
+                .selectinload(SessionPerson.person),
+            )
+            .order_by(Event.start_date, Event.title)
+        )
+    )
+
+
+def organisation_record(org: Organisation) -> dict[str, Any]:
+    return {"name": org.name, "slug": org.slug, "country": org.country, "website": org.website}
+
+
+def person_record(person: Person, *, public: bool) -> dict[str, Any]:
+    contact = person.public_contact() if public else person
+    return {
+        "name": person.name,
+        "title": person.title,
+        "organisation": person.organisation.name if person.organisation else None,
+        "email": contact.email if contact else None,
+        "phone": contact.phone if contact else None,
+        "consent_to_publish_contact": person.consent_to_publish_contact,
+    }
+
+
+def material_record(material: Material) -> dict[str, Any]:
+    record = {"kind": material.kind, "title": material.title, "language": material.language}
+    if material.is_file:
+        record |= {"file": material.stored_name, "original_filename": material.original_filename}
+    else:
+        record["url"] = material.url
+    return record
+
+
+def event_record(event: Event, *, public: bool) -> dict[str, Any]:
+    return {
+        "title": event.title,
+        "slug": event.slug,
+        "organisers": [org.name for org in event.organisers],
+        "place": event.place,
+        "city": event.city,
+        "country": event.country,
+        "start_date": event.start_date.isoformat() if event.start_date else None,
+        "end_date": event.end_date.isoformat() if event.end_date else None,
+        "description": event.description,
+        "language": event.language,
+        "registration_url": event.registration_url,
+        "sessions": [
+            {
+                "title": s.title,
+                "slug": s.slug,
+                "starts_at": s.starts_at.isoformat() if s.starts_at else None,
+                "ends_at": s.ends_at.isoformat() if s.ends_at else None,
+                "room": s.room,
+                "description": s.description,
+                "people": [
+                    person_record(sp.person, public=public) | {"role": sp.role}
+                    for sp in s.participants
+                ],
+                "materials": [material_record(m) for m in s.materials],
+            }
+            for s in event.sessions
+        ],
+    }
+
+
+def case_record(case: Case, *, public: bool) -> dict[str, Any]:
+    return {
+        "ref": case.ref,
+        "slug": case.slug,
+        "title": case.title,
+        "language": case.language,
+        "country": case.country,
+        "municipality": case.municipality,
+        "region": case.region,
+        "themes": [t.key for t in case.themes],
+        "target_groups": [t.key for t in case.target_groups],
+        "target_description": case.target_description,
+        "period": case.period,
+        "summary": case.summary,
+        "body": case.body,
+        "outcomes": case.outcomes,
+        "key_figures": [
+            {"label": k.label, "value": k.value, "unit": k.unit} for k in case.key_figures
+        ],
+        "links": [{"url": link.url, "title": link.title} for link in case.links],
+        "status": case.status,
+        "sessions": [
+            {"event": p.event.title, "session": p.session.title if p.session else None}
+            for p in case.presentations
+        ],
+        "contacts": [
+            person_record(c.person, public=public) | {"role": c.role} for c in case.contacts
+        ],
+        "materials": [material_record(m) for m in case.materials],
+    }

@@ -1,0 +1,265 @@
+"""The exchange format (import, export, demo data), validated with pydantic.
+
+A file is either a JSON list of case objects (the format of the shared sample data) or a
+full dump: ``{"format": "nordic-good-practice-kb", "version": 1, "organisations": [...],
+"events": [...], "cases": [...]}``. ``docs/import-format.md`` describes every key. Unknown
+keys are errors, so nothing a user wrote is silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from kb.models.base import is_valid_slug
+from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, CaseStatus, MaterialKind
+
+FORMAT_NAME = "nordic-good-practice-kb"
+FORMAT_VERSION = 1
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{4})?)?$")
+
+
+def _clean_text(value: str) -> str:
+    """Refuse NUL and other control characters (PostgreSQL refuses NUL in text too)."""
+    if _CONTROL.search(value):
+        raise ValueError("contains a NUL or other control character")
+    return value
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _slug(value: str) -> str:
+    if not is_valid_slug(value):
+        raise ValueError("must be lowercase letters, digits and single hyphens (max 120)")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _number(value: Any) -> Any:
+    """Accept 64, 64.5, "64" and the Nordic "64,5"."""
+    if isinstance(value, str):
+        return value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+Line = Annotated[str, BeforeValidator(_strip), AfterValidator(_clean_text), Field(min_length=1)]
+Slug = Annotated[str, AfterValidator(_slug)]
+Url = Annotated[str, BeforeValidator(_strip), AfterValidator(_http_url), Field(max_length=1000)]
+Key = Annotated[str, BeforeValidator(_strip), AfterValidator(_clean_text)]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+
+
+class PersonIn(Record):
+    name: Annotated[Line, Field(max_length=200)]
+    title: Annotated[Line, Field(max_length=300)] | None = None
+    organisation: Annotated[Line, Field(max_length=300)] | None = None
+    email: Annotated[Line, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
+        None
+    )
+    phone: Annotated[Line, Field(max_length=50, pattern=r"^\+?[0-9 ()./-]{4,}$")] | None = None
+    consent_to_publish_contact: bool | None = None
+
+
+class ContactIn(PersonIn):
+    """A case's contact: a person plus their role in the case, e.g. "project lead"."""
+
+    role: Annotated[Line, Field(max_length=200)] | None = None
+
+
+class SessionPersonIn(PersonIn):
+    role: Literal["speaker", "moderator"] = "speaker"
+
+
+class MaterialIn(Record):
+    kind: MaterialKind = MaterialKind.LINK
+    title: Annotated[Line, Field(max_length=300)]
+    language: Literal[CONTENT_LANGUAGES] | None = None  # type: ignore[valid-type]
+    url: Url | None = None
+    file: Annotated[Line, Field(max_length=100)] | None = None
+    original_filename: Annotated[Line, Field(max_length=255)] | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _one_source(cls, file: str | None, info: Any) -> str | None:
+        if (file is None) == (info.data.get("url") is None):
+            raise ValueError("give either url or file")
+        return file
+
+
+class OrganisationIn(Record):
+    name: Annotated[Line, Field(max_length=300)]
+    slug: Slug | None = None
+    country: Literal[COUNTRIES] | None = None  # type: ignore[valid-type]
+    website: Url | None = None
+
+
+class SessionIn(Record):
+    title: Annotated[Line, Field(max_length=300)]
+    slug: Slug | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    room: Annotated[Line, Field(max_length=200)] | None = None
+    description: Text = ""
+    people: list[SessionPersonIn] = []
+    materials: list[MaterialIn] = []
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, ends: datetime | None, info: Any) -> datetime | None:
+        starts = info.data.get("starts_at")
+        if ends and starts and ends < starts:
+            raise ValueError("ends before it starts")
+        return ends
+
+
+class EventIn(Record):
+    title: Annotated[Line, Field(max_length=300)]
+    slug: Slug | None = None
+    organisers: list[Annotated[Line, Field(max_length=300)]] = []
+    place: Annotated[Line, Field(max_length=300)] | None = None
+    city: Annotated[Line, Field(max_length=120)] | None = None
+    country: Literal[COUNTRIES] | None = None  # type: ignore[valid-type]
+    start_date: date | None = None
+    end_date: date | None = None
+    description: Text = ""
+    language: Literal[CONTENT_LANGUAGES] | None = None  # type: ignore[valid-type]
+    registration_url: Url | None = None
+    sessions: list[SessionIn] = []
+
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_start(cls, end: date | None, info: Any) -> date | None:
+        start = info.data.get("start_date")
+        if end and start and end < start:
+            raise ValueError("ends before it starts")
+        return end
+
+
+class KeyFigureIn(Record):
+    label: Annotated[Line, Field(max_length=300)]
+    value: Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
+    unit: Annotated[Line, Field(max_length=40)] | None = None
+
+
+class LinkIn(Record):
+    url: Url
+    title: Annotated[Line, Field(max_length=300)] | None = None
+
+
+class PresentationIn(Record):
+    """Where the case was presented: an event by title, and a session by title if known."""
+
+    event: Annotated[Line, Field(max_length=300)]
+    session: Annotated[Line, Field(max_length=300)] | None = None
+
+
+class CaseIn(Record):
+    ref: Annotated[Line, Field(max_length=100)] | None = None
+    slug: Slug | None = None
+    title: Annotated[Line, Field(max_length=300)]
+    language: Literal[CONTENT_LANGUAGES]  # type: ignore[valid-type]
+    country: Literal[COUNTRIES]  # type: ignore[valid-type]
+    municipality: Annotated[Line, Field(max_length=300)] | None = None
+    region: Annotated[Line, Field(max_length=300)] | None = None
+    themes: list[Key] = []
+    target_groups: list[Key] = []
+    target_description: Text | None = None
+    period: str | None = None
+    summary: Text = ""
+    body: Text = ""
+    outcomes: Text | None = None
+    key_figures: list[KeyFigureIn] = []
+    links: list[LinkIn] = []
+    status: CaseStatus = CaseStatus.DRAFT
+    sessions: list[PresentationIn] = []
+    contacts: list[ContactIn] = []
+    materials: list[MaterialIn] = []
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, period: str | None) -> str | None:
+        if period is None:
+            return None
+        match = _PERIOD.match(period.strip())
+        if not match:
+            raise ValueError('must be "YYYY-YYYY", "YYYY-" (still running) or "YYYY"')
+        start, end = match.group(1), match.group(2)
+        if end and int(end) < int(start):
+            raise ValueError("ends before it starts")
+        return period.strip()
+
+    @property
+    def years(self) -> tuple[int | None, int | None]:
+        """``(start_year, end_year)``; an open period has no end year."""
+        if self.period is None:
+            return None, None
+        match = _PERIOD.match(self.period)
+        assert match is not None  # noqa: S101 - validated above
+        start = int(match.group(1))
+        if match.group(2):
+            return start, int(match.group(2))
+        return (start, None) if self.period.endswith("-") else (start, start)
+
+
+class DumpIn(Record):
+    format: Literal["nordic-good-practice-kb"]
+    version: Literal[1]
+    exported_at: datetime | None = None
+    organisations: list[OrganisationIn] = []
+    events: list[EventIn] = []
+    cases: list[dict[str, Any]] = []
+
+
+class Problem(BaseModel):
+    """One reason a record cannot be imported."""
+
+    section: str
+    position: int
+    ref: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        who = f"{self.section} #{self.position}" + (f" (ref {self.ref})" if self.ref else "")
+        where = f" {self.field}:" if self.field else ""
+        return f"{who}:{where} {self.message}"
+
+
+def problems_from(
+    error: ValidationError, section: str, position: int, ref: str | None
+) -> list[Problem]:
+    """Turn pydantic's errors into lines a person can act on."""
+    problems = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (not part of the format)"
+        problems.append(
+            Problem(section=section, position=position, ref=ref, field=field, message=message)
+        )
+    return problems

@@ -1,0 +1,14 @@
+"""The web layer: blueprints, error pages, request guards and template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from kb.web import errors, input_guard, public, template_helpers
+
+
+def init_app(app: Flask) -> None:
+    input_guard.init_app(app)
+    errors.init_app(app)
+    template_helpers.init_app(app)
+    app.register_blueprint(public.bp)

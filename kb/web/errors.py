@@ -1,0 +1,41 @@
+"""Friendly error pages with the reason in the user's language."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from kb.i18n import _l
+
+TITLES = {
+    400: _l("The request could not be understood"),
+    403: _l("You do not have access to this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    413: _l("The upload is too large"),
+    500: _l("Something went wrong on our side"),
+}
+
+# Werkzeug's own English descriptions are replaced; a message a view gave is kept.
+DEFAULT_MESSAGES = {
+    400: _l("Please check the address or the form and try again."),
+    403: _l("If you think you should have access, ask an editor."),
+    404: _l("The page may have moved, or the address may be mistyped."),
+    405: _l("Go back and try again."),
+    413: _l("Please upload a smaller file."),
+    500: _l("The error has been logged. Please try again in a moment."),
+}
+
+
+def render_error(error: HTTPException) -> ResponseReturnValue:
+    code = error.code or 500
+    default = type(error).description
+    message = error.description if error.description != default else DEFAULT_MESSAGES.get(code)
+    title = TITLES.get(code, error.name)
+    return render_template("error.html", code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    # Unhandled exceptions arrive here as InternalServerError, after Flask logged them.
+    app.register_error_handler(HTTPException, render_error)

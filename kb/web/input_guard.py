@@ -1,0 +1,90 @@
+"""Refuse malformed text at the door: invalid UTF-8 and NUL bytes get a clear 400.
+
+Werkzeug decodes bad bytes to U+FFFD without complaint, and PostgreSQL refuses NUL in
+text with an error that would otherwise surface as a 500. Checking the raw bytes of the
+path, query string and form body once, before any view runs, covers every route.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, abort, request
+
+from kb.i18n import _
+
+_FORM_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _bad_text(raw: bytes) -> bool:
+    if b"\x00" in raw:
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _bad_encoded_pairs(raw: bytes) -> bool:
+    """Check every key and value of ``a=1&b=2`` after percent-decoding."""
+    for pair in raw.replace(b"+", b" ").split(b"&"):
+        for part in pair.split(b"=", 1):
+            if _bad_text(unquote_to_bytes(part)):
+                return True
+    return False
+
+
+def _bad_decoded(values: Any, bad: tuple[str, ...] = ("\x00", "\ufffd")) -> bool:
+    """Decoded values; after Werkzeug's lenient decoding U+FFFD marks bytes that were not UTF-8."""
+    if isinstance(values, str):
+        return any(char in values for char in bad)
+    if isinstance(values, dict):
+        return any(_bad_decoded(k, bad) or _bad_decoded(v, bad) for k, v in values.items())
+    if isinstance(values, list):
+        return any(_bad_decoded(v, bad) for v in values)
+    return False
+
+
+def check_request() -> None:
+    environ = request.environ
+    path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
+    if _bad_text(path):
+        abort(
+            400,
+            _(
+                "The address contains characters that are not allowed (invalid UTF-8 or "
+                "a NUL byte)."
+            ),
+        )
+    if _bad_encoded_pairs(environ.get("QUERY_STRING", "").encode("latin-1", "replace")):
+        abort(400, _("A parameter in the address contains invalid UTF-8 or a NUL byte."))
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.content_length:
+        return
+    mimetype = request.mimetype
+    if mimetype == _FORM_URLENCODED:
+        bad = _bad_encoded_pairs(request.get_data(cache=True))
+    elif mimetype == "multipart/form-data":
+        bad = _bad_decoded(request.form.to_dict(flat=False)) or any(
+            _bad_decoded(f.filename or "") for f in request.files.values()
+        )
+    elif request.is_json:
+        raw = request.get_data(cache=True)
+        bad = _bad_text(raw) or _bad_decoded(_json_or_none(raw), bad=("\x00",))
+    else:
+        return
+    if bad:
+        abort(400, _("A submitted field contains invalid UTF-8 or a NUL byte."))
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_request)

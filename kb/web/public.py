@@ -1,0 +1,98 @@
+"""Public pages: what participants and municipal staff read without an account."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TypeVar
+
+from flask import Blueprint, abort, render_template, request, send_file
+from flask.typing import ResponseReturnValue
+
+from kb.models import Vocabulary
+from kb.services import catalogue
+from kb.services.materials import path_of
+
+bp = Blueprint("public", __name__)
+T = TypeVar("T")
+
+
+def _found(item: T | None) -> T:
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    return render_template(
+        "home.html",
+        cases=catalogue.latest_cases(),
+        events=catalogue.events()[:6],
+        themes=catalogue.vocabulary(Vocabulary.THEME),
+    )
+
+
+@bp.get("/cases/")
+def cases() -> ResponseReturnValue:
+    page = request.args.get("page", 1, type=int)
+    if page < 1:
+        abort(404)
+    return render_template("cases.html", page=catalogue.published_cases(page))
+
+
+@bp.get("/cases/<slug>")
+def case(slug: str) -> ResponseReturnValue:
+    return render_template("case.html", case=_found(catalogue.published_case(slug)))
+
+
+@bp.get("/events/")
+def events() -> ResponseReturnValue:
+    today = date.today()
+    return render_template("events.html", events=catalogue.events(), today=today)
+
+
+@bp.get("/events/<slug>")
+def event(slug: str) -> ResponseReturnValue:
+    event = _found(catalogue.event(slug))
+    return render_template("event.html", event=event, cases=catalogue.cases_presented(event=event))
+
+
+@bp.get("/events/<event_slug>/<slug>")
+def session(event_slug: str, slug: str) -> ResponseReturnValue:
+    session = _found(catalogue.session(event_slug, slug))
+    return render_template(
+        "session.html", session=session, cases=catalogue.cases_presented(session=session)
+    )
+
+
+@bp.get("/people/<slug>")
+def person(slug: str) -> ResponseReturnValue:
+    person = _found(catalogue.person(slug))
+    return render_template(
+        "person.html",
+        person=person,
+        cases=catalogue.cases_with_contact(person),
+        sessions=catalogue.sessions_with(person),
+    )
+
+
+@bp.get("/organisations/<slug>")
+def organisation(slug: str) -> ResponseReturnValue:
+    return render_template("organisation.html", organisation=_found(catalogue.organisation(slug)))
+
+
+@bp.get("/materials/<int:material_id>/<path:filename>")
+def material_file(material_id: int, filename: str) -> ResponseReturnValue:
+    """Serve a stored file as a download, never inline, under the name it was uploaded with."""
+    material = _found(catalogue.public_material(material_id))
+    if not material.is_file:
+        abort(404)
+    response = send_file(
+        path_of(material),
+        mimetype=material.content_type,
+        as_attachment=True,
+        download_name=material.original_filename or material.stored_name,
+        max_age=3600,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

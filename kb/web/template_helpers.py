@@ -1,0 +1,48 @@
+"""Filters and globals for templates: labels in the reader's language, safe Markdown."""
+
+from __future__ import annotations
+
+from babel import Locale
+from flask import Flask
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+
+from kb.markdown import render_markdown
+from kb.models import VocabularyTerm
+
+
+def term_label(term: VocabularyTerm) -> str:
+    locale = get_locale()
+    return term.label(str(locale) if locale else None)
+
+
+def _ui_locale() -> Locale:
+    return get_locale() or Locale("en")
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return _ui_locale().territories.get(code, code)
+
+
+def language_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return _ui_locale().languages.get(code, code)
+
+
+def key_figure_value(value: float) -> str:
+    return format_decimal(value, format="#,##0.##")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        markdown=render_markdown,
+        term_label=term_label,
+        country_name=country_name,
+        language_name=language_name,
+        key_figure_value=key_figure_value,
+        format_date=format_date,
+        format_datetime=format_datetime,
+    )
+    app.jinja_env.globals.update(current_locale=_ui_locale)
