@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 4337c71f775e
+Revision ID: 0001
 Revises:
 Create Date: 2026-11-22 04:48:50.008698
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "4337c71f775e"
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,131 @@
+"""Fixtures: a fresh app per test on a temporary instance folder, on SQLite and PostgreSQL.
+
+PostgreSQL runs when ``KB_TEST_POSTGRES_URL`` points at a server where we may create a
+throwaway database (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``);
+otherwise those tests are skipped with the reason. ``KB_REQUIRE_POSTGRES=1`` (set by CI)
+turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from kb import create_app
+from kb.app import MIGRATIONS_DIR
+from kb.extensions import db
+from kb.services.vocabulary import ensure_default_terms
+
+POSTGRES_URL = os.environ.get("KB_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("KB_REQUIRE_POSTGRES") == "1"
+SQLITE_FILE = "kb.sqlite3"
+
+
+def make_app(instance: Path, **config: object) -> Flask:
+    return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, **config})
+
+
+def migrate_and_seed(app: Flask) -> None:
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        ensure_default_terms()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, seeded database file, copied for each test (faster than migrating)."""
+    instance = tmp_path_factory.mktemp("sqlite-template")
+    migrate_and_seed(make_app(instance))
+    return instance / SQLITE_FILE
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required (KB_REQUIRE_POSTGRES=1) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test run, migrated once."""
+    if not POSTGRES_URL:
+        _unavailable("KB_TEST_POSTGRES_URL is not set, so the PostgreSQL variant is skipped")
+    admin_url = make_url(POSTGRES_URL)
+    name = f"kb_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # any connection failure means "not available"
+        admin.dispose()
+        _unavailable(f"cannot create a database at {admin_url.render_as_string()}: {exc}")
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated(postgres_database: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    migrate_and_seed(
+        make_app(tmp_path_factory.mktemp("pg-migrate"), SQLALCHEMY_DATABASE_URI=postgres_database)
+    )
+    return postgres_database
+
+
+def _empty_postgres(app: Flask) -> None:
+    """Remove every row but the migration version, then restore the default vocabulary."""
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        ensure_default_terms()
+        db.session.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
+    """Config for the database under test; every test using ``app`` runs on both."""
+    if request.param == "postgresql":
+        return {"SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_migrated")}
+    template = request.getfixturevalue("sqlite_template")
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copyfile(template, instance / SQLITE_FILE)
+    return {}
+
+
+@pytest.fixture
+def app(database: dict[str, object], tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path / "instance", **database)
+    if database:
+        _empty_postgres(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
