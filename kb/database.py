@@ -27,7 +27,7 @@ _WRITING = "kb_writing"
 
 
 class WriteOutsideTransactionError(RuntimeError):
-    """A flush was attempted on SQLite outside ``write_transaction()``."""
+    """A flush was attempted outside ``write_transaction()``."""
 
 
 def engine_options(uri: str, busy_timeout_ms: int) -> dict[str, Any]:
@@ -97,18 +97,18 @@ def write_transaction() -> Iterator[Session]:
         session.info.pop(_WRITING, None)
 
 
-def _refuse_unguarded_sqlite_writes(session: Session, _context: Any, _instances: Any) -> None:
+def _refuse_unguarded_writes(session: Session, _context: Any, _instances: Any) -> None:
+    """Enforced on every database, so code tested on PostgreSQL is also safe on SQLite."""
     if session.info.get(_WRITING) or not (session.new or session.dirty or session.deleted):
         return
-    if session.get_bind().dialect.name == "sqlite":
-        raise WriteOutsideTransactionError(
-            "Writes to the database must run inside kb.database.write_transaction(); "
-            "on SQLite a deferred transaction cannot safely become a write."
-        )
+    raise WriteOutsideTransactionError(
+        "Writes to the database must run inside kb.database.write_transaction(); "
+        "on SQLite a deferred transaction cannot safely become a write."
+    )
 
 
 def _register_session_guard(scoped: scoped_session[Any]) -> None:
-    event.listen(scoped, "before_flush", _refuse_unguarded_sqlite_writes)
+    event.listen(scoped, "before_flush", _refuse_unguarded_writes)
 
 
 _register_session_guard(db.session)

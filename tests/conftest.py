@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,9 +58,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this test run, migrated once."""
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """Create a new, empty PostgreSQL database; drop it afterwards. Yields its URL."""
     if not POSTGRES_URL:
         _unavailable("KB_TEST_POSTGRES_URL is not set, so the PostgreSQL variant is skipped")
     admin_url = make_url(POSTGRES_URL)
@@ -71,13 +72,19 @@ def postgres_database() -> Iterator[str]:
     except Exception as exc:  # any connection failure means "not available"
         admin.dispose()
         _unavailable(f"cannot create a database at {admin_url.render_as_string()}: {exc}")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database shared by this test run."""
+    with throwaway_postgres() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

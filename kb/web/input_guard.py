@@ -48,10 +48,17 @@ def _bad_decoded(values: Any, bad: tuple[str, ...] = ("\x00", "\ufffd")) -> bool
     return False
 
 
+def _raw_path(environ: dict[str, Any]) -> bytes:
+    """The path as the client sent it: servers keep it in RAW_URI/REQUEST_URI (percent-encoded)."""
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw_uri:
+        return unquote_to_bytes(raw_uri.split("?", 1)[0])
+    return environ.get("PATH_INFO", "").encode("latin-1", "replace")
+
+
 def check_request() -> None:
     environ = request.environ
-    path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
-    if _bad_text(path):
+    if _bad_text(_raw_path(environ)):
         abort(
             400,
             _(

@@ -34,10 +34,13 @@ def home() -> ResponseReturnValue:
 
 @bp.get("/cases/")
 def cases() -> ResponseReturnValue:
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
+    number = request.args.get("page", 1, type=int)
+    if number < 1:
         abort(404)
-    return render_template("cases.html", page=catalogue.published_cases(page))
+    page = catalogue.published_cases(number)
+    if number > page.pages:
+        abort(404)
+    return render_template("cases.html", page=page)
 
 
 @bp.get("/cases/<slug>")

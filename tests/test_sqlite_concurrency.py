@@ -1,0 +1,62 @@
+"""Several worker processes writing to one SQLite database at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from kb.extensions import db
+from kb.models import Case
+from tests.conftest import SQLITE_FILE, make_app
+
+WORKERS = 4
+SECONDS = float(os.environ.get("KB_CONCURRENCY_SECONDS", "30"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_four_processes_writing_for_30_seconds_lose_nothing_and_never_lock(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copyfile(sqlite_template, instance / SQLITE_FILE)
+
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tests" / "sqlite_writer.py"),
+                str(instance),
+                str(n),
+                str(SECONDS),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for n in range(WORKERS)
+    ]
+    reports = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=SECONDS + 120)
+        assert worker.returncode == 0, err
+        reports.append(json.loads(out))
+
+    assert [r["errors"] for r in reports] == [[]] * WORKERS
+    written = sorted(ref for r in reports for ref in r["written"])
+    assert all(len(r["written"]) > 10 for r in reports), [len(r["written"]) for r in reports]
+    app = make_app(instance)
+    with app.app_context():
+        stored = db.session.execute(select(Case.ref, Case.slug)).all()
+        db.engine.dispose()
+    assert sorted(ref for ref, _ in stored) == written
+    assert len({slug for _, slug in stored}) == len(stored)
