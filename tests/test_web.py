@@ -188,3 +188,12 @@ def test_nul_bytes_and_invalid_utf8_in_a_form_field_get_a_clear_400(
 def test_good_input_passes_the_guard(client: FlaskClient) -> None:
     assert client.get("/?q=flyktning%C3%A6r").status_code == 200
     assert client.post("/", data={"title": "Nærøy"}).status_code == 405
+
+
+def test_a_request_body_over_the_limit_gets_413(app: Flask, client: FlaskClient) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+
+    response = client.post("/", data={"title": "x" * 2048}, headers={"Accept-Language": "en"})
+
+    assert response.status_code == 413
+    assert "The upload is too large" in response.get_data(as_text=True)

@@ -50,6 +50,7 @@ from kb.services.slugs import unique_slug
 from kb.services.vocabulary import terms_by_key
 
 T = TypeVar("T")
+M = TypeVar("M")
 Progress = Callable[[int], None]
 
 
@@ -95,7 +96,8 @@ def read_document(raw: bytes) -> Any:
 def plan_import(document: Any) -> ImportPlan:
     """Validate a whole document against the format and the database's vocabularies."""
     problems: list[Problem] = []
-    plan = ImportPlan()
+    organisations: list[tuple[int, OrganisationIn]] = []
+    events: list[tuple[int, EventIn]] = []
     if isinstance(document, list):
         raw_cases: list[Any] = document
     elif isinstance(document, dict):
@@ -103,19 +105,20 @@ def plan_import(document: Any) -> ImportPlan:
             dump = DumpIn.model_validate(document)
         except ValidationError as exc:
             raise ImportRejected(problems_from(exc, "file", 0, None)) from None
-        plan.organisations = _validate_each(
-            OrganisationIn, dump.organisations, "organisation", problems
-        )
-        plan.events = _validate_each(EventIn, dump.events, "event", problems)
+        organisations = _validate_each(OrganisationIn, dump.organisations, "organisation", problems)
+        events = _validate_each(EventIn, dump.events, "event", problems)
         raw_cases = dump.cases
     else:
         raise ImportRejected([_file_problem("expected a JSON list of cases or a full dump")])
-    plan.cases = _validate_each(CaseIn, raw_cases, "case", problems)
-    if not problems:
-        problems += _cross_check(plan, raw_cases)
+    cases = _validate_each(CaseIn, raw_cases, "case", problems)
+    problems += _cross_check(events, cases)
     if problems:
         raise ImportRejected(problems)
-    return plan
+    return ImportPlan(
+        organisations=[org for _, org in organisations],
+        events=[event for _, event in events],
+        cases=[case for _, case in cases],
+    )
 
 
 def import_plan(plan: ImportPlan, progress: Progress | None = None) -> ImportResult:
@@ -140,31 +143,30 @@ def import_plan(plan: ImportPlan, progress: Progress | None = None) -> ImportRes
     return result
 
 
-def import_file(path: Path, progress: Progress | None = None) -> ImportResult:
-    return import_plan(plan_import(read_document(path.read_bytes())), progress)
-
-
 def _file_problem(message: str) -> Problem:
     return Problem(section="file", position=0, ref=None, field="", message=message)
 
 
 def _validate_each(
-    model: Any, items: Iterable[Any], section: str, problems: list[Problem]
-) -> list[Any]:
+    model: type[M], items: Iterable[Any], section: str, problems: list[Problem]
+) -> list[tuple[int, M]]:
+    """The valid records with their 1-based positions; problems of the others are collected."""
     valid = []
     adapter = TypeAdapter(model)
     for position, item in enumerate(items, start=1):
         ref = item.get("ref") if isinstance(item, dict) else None
         ref = ref if isinstance(ref, str) else None
         try:
-            valid.append(adapter.validate_python(item))
+            valid.append((position, adapter.validate_python(item)))
         except ValidationError as exc:
             problems += problems_from(exc, section, position, ref)
     return valid
 
 
-def _cross_check(plan: ImportPlan, raw_cases: list[Any]) -> list[Problem]:
-    """Checks that span records or need the database."""
+def _cross_check(
+    events: list[tuple[int, EventIn]], cases: list[tuple[int, CaseIn]]
+) -> list[Problem]:
+    """Checks that span records or need the database, run on the records that are valid."""
     problems: list[Problem] = []
     vocabularies = {
         "themes": set(terms_by_key(Vocabulary.THEME)),
@@ -201,11 +203,11 @@ def _cross_check(plan: ImportPlan, raw_cases: list[Any]) -> list[Problem]:
                     "the exported uploads folder there first",
                 )
 
-    for position, event in enumerate(plan.events, start=1):
+    for position, event in events:
         check_unique("event title", event.title, "event", position, None)
         for s, session in enumerate(event.sessions):
             check_files(session.materials, "event", position, f"sessions.{s}.", None)
-    for position, case in enumerate(plan.cases, start=1):
+    for position, case in cases:
         check_unique("ref", case.ref, "case", position, case.ref)
         check_unique("slug", case.slug, "case", position, case.ref)
         for name, known in vocabularies.items():
@@ -220,7 +222,6 @@ def _cross_check(plan: ImportPlan, raw_cases: list[Any]) -> list[Problem]:
                         "editors add keys with `kb vocabulary add`)",
                     )
         check_files(case.materials, "case", position, "", case.ref)
-    del raw_cases
     return problems
 
 
