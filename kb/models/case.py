@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped, is_valid_slug
-from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, CaseStatus, Vocabulary
+from kb.models.choices import CONTENT_LANGUAGES, CaseStatus, Vocabulary, check_country
 from kb.models.event import Event, Session
 from kb.models.people import Person
 from kb.models.vocabulary import VocabularyTerm
@@ -106,11 +106,7 @@ class Case(Timestamped, db.Model):
             raise ValueError(f"unknown language {language!r}")
         return language
 
-    @validates("country")
-    def _check_country(self, _name: str, country: str) -> str:
-        if country not in COUNTRIES:
-            raise ValueError(f"unknown country code {country!r}")
-        return country
+    _check_country = validates("country")(check_country)
 
     @validates("slug")
     def _check_slug(self, _name: str, slug: str) -> str:
@@ -153,29 +149,29 @@ class Case(Timestamped, db.Model):
         return f"<Case {self.slug!r}>"
 
 
-class KeyFigure(db.Model):
-    """A number that tells the result, e.g. "in work or education after 2 years: 64 %"."""
-
-    __tablename__ = "key_figure"
+class _CasePart:
+    """A row that belongs to one case, in a given order."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(
         ForeignKey("case_study.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
+
+
+class KeyFigure(_CasePart, db.Model):
+    """A number that tells the result, e.g. "in work or education after 2 years: 64 %"."""
+
+    __tablename__ = "key_figure"
+
     label: Mapped[str] = mapped_column(String(300))
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(40))
 
 
-class CaseLink(db.Model):
+class CaseLink(_CasePart, db.Model):
     __tablename__ = "case_link"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("case_study.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(default=0)
     url: Mapped[str] = mapped_column(String(1000))
     title: Mapped[str | None] = mapped_column(String(300))
 

@@ -10,6 +10,14 @@ CONTENT_LANGUAGES: tuple[str, ...] = ("nb", "nn", "sv", "da", "fi", "is", "en")
 #: The Nordic countries and the self-governing Åland, Faroe Islands and Greenland.
 COUNTRIES: tuple[str, ...] = ("NO", "SE", "DK", "FI", "IS", "AX", "FO", "GL")
 
+
+def check_country(_model: object, _key: str, country: str | None) -> str | None:
+    """Validator shared by the models that have a country (``None`` allowed where nullable)."""
+    if country is not None and country not in COUNTRIES:
+        raise ValueError(f"unknown country code {country!r}")
+    return country
+
+
 #: Languages the user interface speaks.
 UI_LANGUAGES: tuple[str, ...] = ("en", "nb", "sv", "da", "fi", "is")
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped
-from kb.models.choices import COUNTRIES, SessionRole
+from kb.models.choices import SessionRole, check_country
 from kb.models.people import Organisation, Person
 
 if TYPE_CHECKING:
@@ -65,11 +65,7 @@ class Event(Timestamped, db.Model):
         back_populates="event", cascade="all, delete-orphan"
     )
 
-    @validates("country")
-    def _check_country(self, _name: str, country: str | None) -> str | None:
-        if country is not None and country not in COUNTRIES:
-            raise ValueError(f"unknown country code {country!r}")
-        return country
+    _check_country = validates("country")(check_country)
 
     def __repr__(self) -> str:
         return f"<Event {self.title!r}>"

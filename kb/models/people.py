@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped, utcnow
-from kb.models.choices import COUNTRIES
+from kb.models.choices import check_country
 
 
 class Organisation(Timestamped, db.Model):
@@ -30,11 +30,7 @@ class Organisation(Timestamped, db.Model):
         back_populates="organisation", order_by="Person.name"
     )
 
-    @validates("country")
-    def _check_country(self, _name: str, country: str | None) -> str | None:
-        if country is not None and country not in COUNTRIES:
-            raise ValueError(f"unknown country code {country!r}")
-        return country
+    _check_country = validates("country")(check_country)
 
     def __repr__(self) -> str:
         return f"<Organisation {self.name!r}>"

@@ -28,6 +28,18 @@ from kb.models import (
 _published = Case.status == CaseStatus.PUBLISHED
 T = TypeVar("T")
 
+#: Loader options for everything a case page or an export shows, in a fixed number of queries.
+WHOLE_CASE = (
+    selectinload(Case.themes),
+    selectinload(Case.target_groups),
+    selectinload(Case.key_figures),
+    selectinload(Case.links),
+    selectinload(Case.materials),
+    selectinload(Case.contacts).selectinload(CaseContact.person).selectinload(Person.organisation),
+    selectinload(Case.presentations).selectinload(CasePresentation.session),
+    selectinload(Case.presentations).selectinload(CasePresentation.event),
+)
+
 
 @dataclass
 class Page(Generic[T]):
@@ -67,22 +79,7 @@ def published_cases(page: int = 1, per_page: int = 20) -> Page[Case]:
 
 
 def published_case(slug: str) -> Case | None:
-    return db.session.scalar(
-        select(Case)
-        .where(Case.slug == slug, _published)
-        .options(
-            selectinload(Case.themes),
-            selectinload(Case.target_groups),
-            selectinload(Case.key_figures),
-            selectinload(Case.links),
-            selectinload(Case.materials),
-            selectinload(Case.contacts)
-            .selectinload(CaseContact.person)
-            .selectinload(Person.organisation),
-            selectinload(Case.presentations).selectinload(CasePresentation.session),
-            selectinload(Case.presentations).selectinload(CasePresentation.event),
-        )
-    )
+    return db.session.scalar(select(Case).where(Case.slug == slug, _published).options(*WHOLE_CASE))
 
 
 def events(upcoming_from: date | None = None) -> list[Event]:

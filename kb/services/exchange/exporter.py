@@ -7,7 +7,7 @@ did not consent to publication; ``public=True`` leaves those out (open data).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,8 +16,6 @@ from sqlalchemy.orm import selectinload
 from kb.extensions import db
 from kb.models import (
     Case,
-    CaseContact,
-    CasePresentation,
     CaseStatus,
     Event,
     Material,
@@ -26,6 +24,7 @@ from kb.models import (
     Session,
     SessionPerson,
 )
+from kb.services.catalogue import WHOLE_CASE
 from kb.services.exchange.schema import FORMAT_NAME, FORMAT_VERSION
 
 
@@ -42,22 +41,7 @@ def export_document(*, public: bool = False) -> dict[str, Any]:
 
 
 def iter_cases(*, public: bool = False) -> Iterator[Case]:
-    query = (
-        select(Case)
-        .options(
-            selectinload(Case.themes),
-            selectinload(Case.target_groups),
-            selectinload(Case.key_figures),
-            selectinload(Case.links),
-            selectinload(Case.materials),
-            selectinload(Case.contacts)
-            .selectinload(CaseContact.person)
-            .selectinload(Person.organisation),
-            selectinload(Case.presentations).selectinload(CasePresentation.event),
-            selectinload(Case.presentations).selectinload(CasePresentation.session),
-        )
-        .order_by(Case.ref, Case.id)
-    )
+    query = select(Case).options(*WHOLE_CASE).order_by(Case.ref, Case.id)
     if public:
         query = query.where(Case.status == CaseStatus.PUBLISHED)
     yield from db.session.scalars(query)
@@ -81,6 +65,10 @@ def _events() -> list[Event]:
             .order_by(Event.start_date, Event.title)
         )
     )
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def organisation_record(org: Organisation) -> dict[str, Any]:
@@ -116,8 +104,8 @@ def event_record(event: Event, *, public: bool) -> dict[str, Any]:
         "place": event.place,
         "city": event.city,
         "country": event.country,
-        "start_date": event.start_date.isoformat() if event.start_date else None,
-        "end_date": event.end_date.isoformat() if event.end_date else None,
+        "start_date": _iso(event.start_date),
+        "end_date": _iso(event.end_date),
         "description": event.description,
         "language": event.language,
         "registration_url": event.registration_url,
@@ -125,8 +113,8 @@ def event_record(event: Event, *, public: bool) -> dict[str, Any]:
             {
                 "title": s.title,
                 "slug": s.slug,
-                "starts_at": s.starts_at.isoformat() if s.starts_at else None,
-                "ends_at": s.ends_at.isoformat() if s.ends_at else None,
+                "starts_at": _iso(s.starts_at),
+                "ends_at": _iso(s.ends_at),
                 "room": s.room,
                 "description": s.description,
                 "people": [

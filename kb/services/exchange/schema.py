@@ -62,6 +62,18 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _not_before(start_field: str) -> Any:
+    """A validator for an end (date or time) that may not come before ``start_field``."""
+
+    def check(end: Any, info: Any) -> Any:
+        start = info.data.get(start_field)
+        if end and start and end < start:
+            raise ValueError("ends before it starts")
+        return end
+
+    return check
+
+
 Text = Annotated[str, AfterValidator(_clean_text)]
 Line = Annotated[str, BeforeValidator(_strip), AfterValidator(_clean_text), Field(min_length=1)]
 Slug = Annotated[str, AfterValidator(_slug)]
@@ -127,13 +139,7 @@ class SessionIn(Record):
     people: list[SessionPersonIn] = []
     materials: list[MaterialIn] = []
 
-    @field_validator("ends_at")
-    @classmethod
-    def _ends_after_start(cls, ends: datetime | None, info: Any) -> datetime | None:
-        starts = info.data.get("starts_at")
-        if ends and starts and ends < starts:
-            raise ValueError("ends before it starts")
-        return ends
+    _in_order = field_validator("ends_at")(_not_before("starts_at"))
 
 
 class EventIn(Record):
@@ -150,13 +156,7 @@ class EventIn(Record):
     registration_url: Url | None = None
     sessions: list[SessionIn] = []
 
-    @field_validator("end_date")
-    @classmethod
-    def _ends_after_start(cls, end: date | None, info: Any) -> date | None:
-        start = info.data.get("start_date")
-        if end and start and end < start:
-            raise ValueError("ends before it starts")
-        return end
+    _in_order = field_validator("end_date")(_not_before("start_date"))
 
 
 class KeyFigureIn(Record):
