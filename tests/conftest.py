@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,6 +22,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.test import TestResponse
 
 from kb import create_app
 from kb.app import MIGRATIONS_DIR
@@ -117,9 +119,19 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object
     return {}
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Each request runs in its own app context, so it gets its own ``g`` and database
+    session as in production, although the test keeps an app context open around it."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database: dict[str, object], tmp_path: Path) -> Iterator[Flask]:
     app = make_app(tmp_path / "instance", **database)
+    app.test_client_class = RequestIsolatingClient
     if database:
         _empty_postgres(app)
     with app.app_context():

@@ -13,6 +13,7 @@ from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus
+from kb.services.exchange.importer import import_plan, plan_import
 
 
 @pytest.fixture
@@ -197,3 +198,33 @@ def test_a_request_body_over_the_limit_gets_413(app: Flask, client: FlaskClient)
 
     assert response.status_code == 413
     assert "The upload is too large" in response.get_data(as_text=True)
+
+
+def test_pages_forbid_outside_scripts_and_framing(client: FlaskClient) -> None:
+    for response in (client.get("/"), client.get("/missing")):
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_key_figures_are_shown_with_the_readers_number_format(
+    app: Flask, client: FlaskClient
+) -> None:
+    record = {
+        "ref": "kf",
+        "title": "Jobbsjansen i Trondheim",
+        "language": "nb",
+        "country": "NO",
+        "status": "published",
+        "key_figures": [{"label": "i arbeid etter to år", "value": "64,5", "unit": "%"}],
+    }
+    import_plan(plan_import([record]))
+    slug = db.session.scalar(select(Case.slug).where(Case.ref == "kf"))
+
+    english = page_text(client.get(f"/cases/{slug}", headers={"Accept-Language": "en"}).text)
+    norwegian = page_text(client.get(f"/cases/{slug}", headers={"Accept-Language": "nb"}).text)
+
+    assert "i arbeid etter to år" in english
+    assert "64.5 %" in english
+    assert "64,5 %" in norwegian

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from kb.web import errors, input_guard, public, template_helpers
+from kb.web import errors, input_guard, public, security_headers, template_helpers
 
 
 def init_app(app: Flask) -> None:
     input_guard.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     template_helpers.init_app(app)
     app.register_blueprint(public.bp)
