@@ -224,3 +224,21 @@ def test_public_export_leaves_out_contact_details_without_consent(
     assert people["Marianne Solbakken"]["email"] == "marianne.solbakken@kdu.no"
     assert people["Lars Fredrik Mørch"]["email"] is None
     assert full["Marianne Solbakken"]["phone"] == "+47 48168247"
+
+
+def test_people_with_the_same_name_in_different_organisations_stay_apart(app: Flask) -> None:
+    base = {"title": "T", "language": "sv", "country": "SE"}
+    records = [
+        base | {"ref": "a", "contacts": [{"name": "Anna Svensson"}]},
+        base | {"ref": "b", "title": "U",
+                "contacts": [{"name": "Anna Svensson", "organisation": "Ny kommun"}]},
+        base | {"ref": "c", "title": "V", "contacts": [{"name": "Anna Svensson"}]},
+    ]  # fmt: skip
+
+    import_plan(plan_import(records))
+
+    people = db.session.scalars(select(Person).order_by(Person.id)).all()
+    assert [(p.name, p.organisation and p.organisation.name) for p in people] == [
+        ("Anna Svensson", None),
+        ("Anna Svensson", "Ny kommun"),
+    ]

@@ -271,6 +271,8 @@ class _Writer:
 
     def person(self, data: PersonIn) -> Person:
         org = self.organisation(data.organisation) if data.organisation else None
+        if org is not None and org.id is None:
+            db.session.flush()  # a new organisation needs its id for the look-up below
         key = ("email", data.email.lower()) if data.email else ("name", data.name, org and org.name)
         person = self.people.get(key)
         if person is None:
