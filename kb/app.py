@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from kb import database, i18n, models, web
+from kb import database, i18n, models, search, web
 from kb.config import load_config
 from kb.extensions import migrate
 
@@ -41,5 +41,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR))
     i18n.init_app(app)
+    search.init_app(app)
     web.init_app(app)
     return app

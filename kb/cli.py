@@ -14,6 +14,8 @@ from flask_migrate import upgrade
 from kb.app import MIGRATIONS_DIR, create_app
 from kb.config import ConfigurationError
 from kb.models import Vocabulary
+from kb.search import get_backend, sync
+from kb.search.documents import published_versions
 from kb.services import catalogue
 from kb.services.demo import prepare_demo
 from kb.services.exchange.exporter import export_document
@@ -47,9 +49,11 @@ def init() -> None:
     click.echo(f"Instance folder: {current_app.instance_path}")
     upgrade(directory=str(MIGRATIONS_DIR))
     added = ensure_default_terms()
-    for key in ("UPLOAD_DIR", "SEARCH_INDEX_DIR"):
-        Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
+    Path(current_app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    report, pending = sync.check(get_backend())
     click.echo(f"Database is up to date; {added} vocabulary term(s) added.")
+    if not report.ok or pending:
+        click.echo("The search index is behind the database: run `kb reindex`.")
 
 
 @main.command()
@@ -113,6 +117,46 @@ def export_command(file: Path, public: bool) -> None:
         f"{file}.",
         err=True,
     )
+
+
+@main.command()
+@with_appcontext
+def reindex() -> None:
+    """Rebuild the search index from the database (published cases only)."""
+    total = len(published_versions())
+    with click.progressbar(length=total, label="Indexing cases", file=sys.stderr) as bar:
+        count = sync.rebuild(get_backend(), progress=bar.update)
+    click.echo(f"Indexed {count} published case(s).")
+
+
+@main.command("search-check")
+@with_appcontext
+def search_check() -> None:
+    """Compare the search index with the database; exit 1 when they differ."""
+    report, pending = sync.check(get_backend())
+    for label, ids in (
+        ("missing from the index", report.missing),
+        ("stale in the index", report.stale),
+        ("in the index but not published", report.unexpected),
+    ):
+        if ids:
+            shown = ", ".join(str(i) for i in ids[:20]) + (" ..." if len(ids) > 20 else "")
+            click.echo(f"{len(ids)} case(s) {label}: {shown}")
+    if pending:
+        click.echo(f"{pending} change(s) waiting in the search outbox (run `kb search-sync`).")
+    if report.ok and not pending:
+        click.echo("The search index matches the published cases.")
+        return
+    click.echo("Run `kb reindex` to rebuild the index.", err=True)
+    sys.exit(1)
+
+
+@main.command("search-sync")
+@with_appcontext
+def search_sync() -> None:
+    """Apply pending changes to the search index now (they are applied after each commit)."""
+    count = sync.drain(get_backend())
+    click.echo(f"Refreshed {count} case(s) in the search index.")
 
 
 @main.group()

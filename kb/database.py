@@ -10,15 +10,21 @@ which waits for the write lock up front. Reads keep a plain deferred ``BEGIN``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, scoped_session
 
 from kb.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: ``app.extensions`` key of the callables run after each successful write transaction.
+AFTER_COMMIT = "kb.after_commit"
 
 #: Execution option that asks the SQLite ``begin`` hook for ``BEGIN IMMEDIATE``.
 BEGIN_IMMEDIATE = "kb_begin_immediate"
@@ -95,6 +101,23 @@ def write_transaction() -> Iterator[Session]:
         raise
     finally:
         session.info.pop(_WRITING, None)
+    _after_commit()
+
+
+def on_commit(app: Flask, callback: Callable[[], None]) -> None:
+    """Run ``callback`` after every committed ``write_transaction()`` in this app.
+
+    The change is already safe in the database: a failing callback is logged, not raised.
+    """
+    app.extensions.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def _after_commit() -> None:
+    for callback in current_app.extensions.get(AFTER_COMMIT, []):
+        try:
+            callback()
+        except Exception:
+            log.exception("After-commit task %s failed; the change itself is saved", callback)
 
 
 def _refuse_unguarded_writes(session: Session, _context: Any, _instances: Any) -> None:

@@ -36,8 +36,13 @@ def test_editors_add_vocabulary_keys_without_a_code_change(
     added = runner.invoke(
         main, ["vocabulary", "add", "theme", "sport", "--label", "en=Sport", "--label", "nb=Idrett"]
     )
-    record = {"ref": "s1", "title": "Idrettslag", "language": "nb", "country": "NO",
-              "themes": ["sport"]}  # fmt: skip
+    record = {
+        "ref": "s1",
+        "title": "Idrettslag",
+        "language": "nb",
+        "country": "NO",
+        "themes": ["sport"],
+    }
     path = tmp_path / "one.json"
     path.write_text(json.dumps([record]), encoding="utf-8")
 

@@ -57,8 +57,12 @@ def test_import_of_the_sample_file_creates_every_case_with_its_details(app: Flas
     )
     assert (heroy.start_year, heroy.end_year, heroy.period) == (2011, 2014, "2011-2014")
     assert [t.key for t in heroy.themes] == [
-        "language-training", "housing", "rural-development", "volunteering", "entrepreneurship"
-    ]  # fmt: skip
+        "language-training",
+        "housing",
+        "rural-development",
+        "volunteering",
+        "entrepreneurship",
+    ]
     assert heroy.links[0].url.startswith("https://distriktssenteret.no/")
     naeroy = db.session.scalar(select(Case).where(Case.ref == "c04"))
     assert {c.person.name for c in naeroy.contacts} == {"Lars Fredrik Mørch", "Marit Måøy Holm"}
@@ -180,11 +184,16 @@ def test_cases_name_new_events_and_sessions_which_are_created_once(app: Flask) -
     base = samples()[0]
     records = [
         base | {"ref": "a", "sessions": [{"event": "Vinterseminar 2027", "session": "Workshop 1"}]},
-        base | {"ref": "b", "title": "Other", "sessions": [
-            {"event": "Vinterseminar 2027", "session": "Workshop 1"},
-            {"event": "Vinterseminar 2027", "session": None},
-        ]},
-    ]  # fmt: skip
+        base
+        | {
+            "ref": "b",
+            "title": "Other",
+            "sessions": [
+                {"event": "Vinterseminar 2027", "session": "Workshop 1"},
+                {"event": "Vinterseminar 2027", "session": None},
+            ],
+        },
+    ]
 
     import_plan(plan_import(records))
 
@@ -230,10 +239,14 @@ def test_people_with_the_same_name_in_different_organisations_stay_apart(app: Fl
     base = {"title": "T", "language": "sv", "country": "SE"}
     records = [
         base | {"ref": "a", "contacts": [{"name": "Anna Svensson"}]},
-        base | {"ref": "b", "title": "U",
-                "contacts": [{"name": "Anna Svensson", "organisation": "Ny kommun"}]},
+        base
+        | {
+            "ref": "b",
+            "title": "U",
+            "contacts": [{"name": "Anna Svensson", "organisation": "Ny kommun"}],
+        },
         base | {"ref": "c", "title": "V", "contacts": [{"name": "Anna Svensson"}]},
-    ]  # fmt: skip
+    ]
 
     import_plan(plan_import(records))
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.models import Case
+from kb.search import get_backend, sync
 from tests.conftest import SQLITE_FILE, make_app
 
 WORKERS = 4
@@ -57,6 +58,11 @@ def test_four_processes_writing_for_30_seconds_lose_nothing_and_never_lock(
     app = make_app(instance)
     with app.app_context():
         stored = db.session.execute(select(Case.ref, Case.slug)).all()
+        # Every process also wrote to the search index after each commit, in turn.
+        report, pending = sync.check(get_backend())
+        get_backend().close()
         db.engine.dispose()
     assert sorted(ref for ref, _ in stored) == written
     assert len({slug for _, slug in stored}) == len(stored)
+    assert report.ok, report
+    assert pending == 0

@@ -13,6 +13,7 @@ from kb.models.choices import (
 from kb.models.event import Event, Session, SessionPerson
 from kb.models.material import Material
 from kb.models.people import Organisation, Person, PublicContact
+from kb.models.search_outbox import SearchOutbox
 from kb.models.vocabulary import VocabularyTerm
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Organisation",
     "Person",
     "PublicContact",
+    "SearchOutbox",
     "Session",
     "SessionPerson",
     "SessionRole",

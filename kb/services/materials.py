@@ -32,6 +32,7 @@ PPTX = FileKind(
 )
 DOCX = FileKind(".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 ODP = FileKind(".odp", "application/vnd.oasis.opendocument.presentation")
+ODT = FileKind(".odt", "application/vnd.oasis.opendocument.text")
 PNG = FileKind(".png", "image/png")
 JPEG = FileKind(".jpg", "image/jpeg")
 WEBP = FileKind(".webp", "image/webp")
@@ -44,6 +45,7 @@ _MAGIC: list[tuple[bytes, FileKind]] = [
     (b"GIF87a", GIF),
     (b"GIF89a", GIF),
 ]
+_ODF_KINDS = {kind.content_type.encode(): kind for kind in (ODP, ODT)}
 _OOXML_MAIN = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": PPTX,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": DOCX,
@@ -71,17 +73,21 @@ def sniff_file(path: Path) -> FileKind | None:
         return sniff(fh.read(64), path)
 
 
+_MANIFEST_LIMIT = 64 * 1024
+
+
 def _sniff_package(path: Path) -> FileKind | None:
     try:
         with zipfile.ZipFile(path) as package:
             names = set(package.namelist())
-            if (
-                "mimetype" in names
-                and package.read("mimetype").strip() == ODP.content_type.encode()
-            ):
-                return ODP
+            if "mimetype" in names and package.getinfo("mimetype").file_size <= 256:
+                odf_kind = _ODF_KINDS.get(package.read("mimetype").strip())
+                if odf_kind is not None:
+                    return odf_kind
             if "[Content_Types].xml" in names:
-                manifest = package.read("[Content_Types].xml").decode("utf-8", "replace")
+                # Read at most 64 kB: a manifest is small, a zip bomb is not.
+                with package.open("[Content_Types].xml") as member:
+                    manifest = member.read(_MANIFEST_LIMIT).decode("utf-8", "replace")
                 for main_type, kind in _OOXML_MAIN.items():
                     if main_type in manifest:
                         return kind
@@ -128,7 +134,8 @@ def attach_file(
         file_kind = sniff_file(tmp)
         if file_kind is None:
             raise MaterialRejected(
-                "this type of file is not accepted (PDF, PPTX, DOCX, ODP, PNG, JPEG, WebP, GIF)"
+                "this type of file is not accepted "
+                "(PDF, PPTX, DOCX, ODP, ODT, PNG, JPEG, WebP, GIF)"
             )
         stored_name = secrets.token_hex(16) + file_kind.extension
         final = target_dir / stored_name

@@ -1,0 +1,34 @@
+"""Full-text search: the interface (``backend``), the Whoosh engine, analysis and sync.
+
+Views and services use ``get_backend()`` and the types of ``kb.search.backend`` only.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from kb.database import on_commit
+from kb.search import sync
+from kb.search.backend import SearchBackend
+from kb.search.concepts import Vocabulary, default_vocabulary
+from kb.search.whoosh_backend import WhooshBackend
+
+EXTENSION = "kb.search"
+
+__all__ = ["EXTENSION", "SearchBackend", "get_backend", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    """One backend per app; the outbox is drained into it after every commit."""
+    concepts = app.config.get("SEARCH_CONCEPTS_FILE")
+    vocabulary = Vocabulary.load(Path(concepts)) if concepts else default_vocabulary()
+    backend = WhooshBackend(Path(app.config["SEARCH_INDEX_DIR"]), vocabulary)
+    app.extensions[EXTENSION] = backend
+    on_commit(app, partial(sync.drain, backend))
+
+
+def get_backend() -> SearchBackend:
+    return current_app.extensions[EXTENSION]

@@ -1,0 +1,141 @@
+"""The search interface: what views and services may ask of any search engine.
+
+Whoosh is the default implementation (``kb.search.whoosh_backend``); a PostgreSQL
+full-text backend can implement the same class without touching its callers.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: Facets offered with every search, in display order.
+FACETS: tuple[str, ...] = ("country", "language", "theme", "target_group", "event", "year")
+SORTS: tuple[str, ...] = ("relevance", "newest")
+
+
+@dataclass(frozen=True)
+class IndexDocument:
+    """Everything the index needs to know about one published case."""
+
+    id: int
+    ref: str | None
+    slug: str
+    version: str
+    language: str
+    country: str
+    title: str
+    summary: str
+    body: str
+    places: str
+    files_text: str
+    themes: tuple[str, ...]
+    target_groups: tuple[str, ...]
+    events: tuple[str, ...]
+    years: tuple[int, ...]
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    #: Facet filters: facet name -> accepted values (AND between facets, OR within one).
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+    @property
+    def query_language(self) -> str | None:
+        """The language to analyse the query in: the language filter, when it is one."""
+        languages = self.filters.get("language", ())
+        return languages[0] if len(languages) == 1 else None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    ref: str | None
+    slug: str
+    title: str
+    summary: str
+    language: str
+    country: str
+    score: float
+    #: HTML with <mark> around matches; everything else escaped.
+    title_html: str
+    snippet_html: str
+    #: False for cases found only through related words or other languages.
+    direct: bool = True
+    #: True for cases that match only some of the words (shown after those matching all).
+    partial: bool = False
+
+
+@dataclass
+class SearchResults:
+    request: SearchRequest
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.request.per_page))
+
+
+@dataclass
+class ConsistencyReport:
+    missing: list[int] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)
+    unexpected: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.unexpected)
+
+
+class SearchBackend(abc.ABC):
+    """A full-text index of published cases."""
+
+    @abc.abstractmethod
+    def index(self, documents: Iterable[IndexDocument]) -> None:
+        """Add or replace these documents (one commit for all)."""
+
+    @abc.abstractmethod
+    def remove(self, ids: Iterable[int]) -> None:
+        """Remove these cases from the index; unknown ids are ignored."""
+
+    @abc.abstractmethod
+    def apply(self, documents: Iterable[IndexDocument], removed: Iterable[int]) -> None:
+        """Index and remove in one commit (used by the sync after each change)."""
+
+    @abc.abstractmethod
+    def rebuild(
+        self, documents: Iterable[IndexDocument], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Replace the whole index with these documents; returns how many were indexed."""
+
+    @abc.abstractmethod
+    def search(self, request: SearchRequest) -> SearchResults:
+        """Run a search; any query string gives results or an empty result, never an error."""
+
+    @abc.abstractmethod
+    def suggest(self, text: str, limit: int = 5) -> list[str]:
+        """Words in the index close to ``text`` (for misspellings and autocomplete)."""
+
+    @abc.abstractmethod
+    def versions(self) -> dict[int, str]:
+        """Every indexed case id with the version it was indexed at."""
+
+    def check(self, expected: dict[int, str]) -> ConsistencyReport:
+        """Compare the index with the published cases (id -> version) in the database."""
+        indexed = self.versions()
+        return ConsistencyReport(
+            missing=sorted(set(expected) - set(indexed)),
+            stale=sorted(i for i in expected.keys() & indexed.keys() if expected[i] != indexed[i]),
+            unexpected=sorted(set(indexed) - set(expected)),
+        )

@@ -1,0 +1,94 @@
+"""From a stored case to what the index holds, independent of the search engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from kb.extensions import db
+from kb.models import Case, CasePresentation, CaseStatus
+from kb.search.backend import IndexDocument
+from kb.search.extract import extract_text
+
+#: A still-running case counts in every year up to this one; earlier years are capped too.
+FIRST_YEAR = 1980
+
+
+def version_of(updated_at: datetime | None) -> str:
+    """A case's version is its last change time (the sync bumps it for related rows too)."""
+    if updated_at is None:
+        return "0"
+    return updated_at.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _years(case: Case) -> tuple[int, ...]:
+    if case.start_year is None:
+        return ()
+    end = case.end_year or date.today().year
+    return tuple(range(max(case.start_year, FIRST_YEAR), end + 1))
+
+
+def _files_text(case: Case) -> str:
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    texts = [
+        extract_text(upload_dir / m.stored_name, m.content_type or "")
+        for m in case.materials
+        if m.stored_name
+    ]
+    return "\n".join(t for t in texts if t)
+
+
+def document_for(case: Case) -> IndexDocument:
+    return IndexDocument(
+        id=case.id,
+        ref=case.ref,
+        slug=case.slug,
+        version=version_of(case.updated_at),
+        language=case.language,
+        country=case.country,
+        title=case.title,
+        summary=case.summary or "",
+        body="\n\n".join(
+            part for part in (case.body, case.outcomes, case.target_description) if part
+        ),
+        places=" ".join(part for part in (case.municipality, case.region) if part),
+        files_text=_files_text(case),
+        themes=tuple(t.key for t in case.themes),
+        target_groups=tuple(t.key for t in case.target_groups),
+        events=tuple(sorted({p.event.slug for p in case.presentations})),
+        years=_years(case),
+        published_at=case.published_at,
+    )
+
+
+def _published(ids: list[int] | None = None) -> Select[tuple[Case]]:
+    query = (
+        select(Case)
+        .where(Case.status == CaseStatus.PUBLISHED)
+        .options(
+            selectinload(Case.themes),
+            selectinload(Case.target_groups),
+            selectinload(Case.materials),
+            selectinload(Case.presentations).selectinload(CasePresentation.event),
+        )
+        .order_by(Case.id)
+    )
+    return query if ids is None else query.where(Case.id.in_(ids))
+
+
+def published_documents(ids: list[int] | None = None) -> Iterator[IndexDocument]:
+    """Documents for all published cases (or those of ``ids`` that are published)."""
+    for case in db.session.scalars(_published(ids)):
+        yield document_for(case)
+
+
+def published_versions() -> dict[int, str]:
+    rows = db.session.execute(
+        select(Case.id, Case.updated_at).where(Case.status == CaseStatus.PUBLISHED)
+    )
+    return {case_id: version_of(updated) for case_id, updated in rows}

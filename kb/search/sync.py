@@ -1,0 +1,121 @@
+"""Keep the index in step with the database, after each commit, never before.
+
+While a transaction flushes, every case it touches gets an outbox row *in the same
+transaction*; if the commit fails, so does the outbox row. After the commit the outbox is
+drained into the index by a writer that waits for the index lock. When indexing fails
+(lock timeout, full disk, a killed process) the rows stay and the next drain, `kb
+search-sync` or `kb reindex` catches up; `kb search-check` reports what is pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.orm import Session
+
+from kb.database import write_transaction
+from kb.extensions import db
+from kb.models import Case, SearchOutbox
+from kb.models.base import utcnow
+from kb.search.backend import ConsistencyReport, SearchBackend
+from kb.search.documents import published_documents, published_versions
+
+log = logging.getLogger(__name__)
+
+_TOUCHED = "kb_search_touched"
+BATCH = 500
+_draining = threading.local()
+
+
+def _collect(session: Session, _context: Any, _instances: Any) -> None:
+    """Before a flush: note the cases this flush changes, and bump their version."""
+    touched: list[Any] = session.info.setdefault(_TOUCHED, [])
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Case):
+            if obj in session.dirty and not session.is_modified(obj):
+                continue
+            if obj not in session.deleted:
+                obj.updated_at = utcnow()
+            touched.append(obj)
+        elif isinstance(getattr(obj, "case_id", None), int):
+            touched.append(obj.case_id)
+
+
+def _enqueue(session: Session, _context: Any) -> None:
+    """After a flush (ids are known): write the outbox rows in the same transaction."""
+    touched = session.info.pop(_TOUCHED, [])
+    ids = {item.id if isinstance(item, Case) else item for item in touched}
+    ids.discard(None)
+    if ids:
+        now = utcnow()
+        session.connection().execute(
+            insert(SearchOutbox), [{"case_id": i, "enqueued_at": now} for i in sorted(ids)]
+        )
+
+
+def pending_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+
+
+def drain(backend: SearchBackend) -> int:
+    """Apply every pending outbox row to the index; returns how many cases were refreshed."""
+    if getattr(_draining, "active", False):
+        return 0
+    _draining.active = True
+    refreshed = 0
+    try:
+        while True:
+            rows = db.session.execute(
+                select(SearchOutbox.id, SearchOutbox.case_id).order_by(SearchOutbox.id).limit(BATCH)
+            ).all()
+            if not rows:
+                return refreshed
+            case_ids = sorted({case_id for _, case_id in rows})
+            documents = list(published_documents(case_ids))
+            indexed = {doc.id for doc in documents}
+            db.session.rollback()  # end the read before a possibly long index write
+            backend.apply(documents, [i for i in case_ids if i not in indexed])
+            with write_transaction():
+                db.session.execute(
+                    delete(SearchOutbox).where(SearchOutbox.id.in_([row_id for row_id, _ in rows]))
+                )
+            refreshed += len(case_ids)
+    finally:
+        _draining.active = False
+
+
+def clear_outbox(up_to: int | None) -> None:
+    """Forget rows a full rebuild has covered (those written before it started)."""
+    if up_to is None:
+        return
+    with write_transaction():
+        db.session.execute(delete(SearchOutbox).where(SearchOutbox.id <= up_to))
+
+
+def last_outbox_id() -> int | None:
+    return db.session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()).limit(1))
+
+
+def rebuild(backend: SearchBackend, progress: Any = None) -> int:
+    """Rebuild the whole index from the database; pending outbox rows are then covered."""
+    covered = last_outbox_id()
+    count = backend.rebuild(published_documents(), progress=progress)
+    clear_outbox(covered)
+    return count
+
+
+def check(backend: SearchBackend) -> tuple[ConsistencyReport, int]:
+    """The index compared with the published cases, and the number of pending changes."""
+    return backend.check(published_versions()), pending_count()
+
+
+def _register(scoped: Any) -> None:
+    event.listen(scoped, "before_flush", _collect)
+    event.listen(scoped, "after_flush", _enqueue)
+
+
+_register(db.session)

@@ -1,0 +1,585 @@
+"""The default search backend: a Whoosh index in the instance folder.
+
+One index per process is opened once; each thread keeps a searcher and refreshes it
+(cheap when nothing changed) instead of opening the index per request. Writers wait for
+Whoosh's lock (``writer(timeout=...)``), so several worker processes can write in turn.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from markupsafe import Markup, escape
+from whoosh import highlight, index, sorting
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase, Prefix, Query, Term
+from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
+
+from kb.search.analysis import (
+    ANALYZED_LANGUAGES,
+    fold,
+    language_analyzer,
+    neutral_analyzer,
+    spelling_analyzer,
+    stem,
+    stop_words,
+)
+from kb.search.backend import (
+    FACETS,
+    IndexDocument,
+    SearchBackend,
+    SearchHit,
+    SearchRequest,
+    SearchResults,
+)
+from kb.search.concepts import QueryPlan, Requirement, Vocabulary
+from kb.search.query import Unit, parse
+
+#: Bump when the schema or the analysis changes: a new, empty index is created beside the
+#: old one and `kb search-check` reports every case missing until `kb reindex`.
+INDEX_NAME = "cases_v1"
+WRITE_TIMEOUT = 30.0
+
+#: Per-language text fields and their weight: titles and summaries count more than bodies.
+TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
+EXPANDED_BOOST = 0.35
+PREFIX_BOOST = 0.3
+MIN_PREFIX = 5
+MIN_PART = 4
+LINKING = "se"
+COMPOUND_BOOST = 0.5
+FACET_FIELDS = {
+    "country": "country",
+    "language": "language",
+    "theme": "theme",
+    "target_group": "target_group",
+    "event": "event",
+    "year": "year",
+}
+
+
+def build_schema() -> Schema:
+    fields: dict[str, object] = {
+        "id": ID(stored=True, unique=True),
+        "ref": STORED,
+        "slug": STORED,
+        "version": STORED,
+        "title_text": STORED,
+        "summary_text": STORED,
+        "body_text": STORED,
+        "language": ID(stored=True),
+        "country": ID(stored=True),
+        "theme": KEYWORD(commas=True),
+        "target_group": KEYWORD(commas=True),
+        "event": KEYWORD(commas=True),
+        "year": KEYWORD(commas=True),
+        "published": DATETIME(sortable=True),
+        "title_all": TEXT(analyzer=neutral_analyzer(), phrase=True),
+        "text_all": TEXT(analyzer=neutral_analyzer(), phrase=True),
+        # Words as written (lowercase, not folded): the source of "did you mean".
+        "spell": TEXT(analyzer=spelling_analyzer(), phrase=False, spelling=True),
+    }
+    for language in ANALYZED_LANGUAGES:
+        analyzer = language_analyzer(language)
+        for name in TEXT_FIELDS:
+            fields[f"{name}_{language}"] = TEXT(analyzer=analyzer, phrase=True)
+    return Schema(**fields)
+
+
+def _fields_of(doc: IndexDocument) -> dict[str, object]:
+    language = doc.language
+    texts = {
+        "title": doc.title,
+        "summary": doc.summary,
+        "body": f"{doc.body}\n{doc.places}",
+        "files": doc.files_text,
+    }
+    fields: dict[str, object] = {
+        "id": str(doc.id),
+        "ref": doc.ref,
+        "slug": doc.slug,
+        "version": doc.version,
+        "title_text": doc.title,
+        "summary_text": doc.summary,
+        "body_text": doc.body,
+        "language": language,
+        "country": doc.country,
+        "theme": ",".join(doc.themes),
+        "target_group": ",".join(doc.target_groups),
+        "event": ",".join(doc.events),
+        "year": ",".join(str(y) for y in doc.years),
+        "title_all": doc.title,
+        "text_all": "\n".join([doc.title, doc.summary, doc.body, doc.places, doc.files_text]),
+        "spell": "\n".join([doc.title, doc.summary, doc.body, doc.places]),
+    }
+    if doc.published_at is not None:
+        fields["published"] = doc.published_at.replace(tzinfo=None)
+    for name, text in texts.items():
+        fields[f"{name}_{language}"] = text
+    return fields
+
+
+class WhooshBackend(SearchBackend):
+    def __init__(self, directory: Path, vocabulary: Vocabulary) -> None:
+        self.directory = Path(directory)
+        self.vocabulary = vocabulary
+        self._index: index.Index | None = None
+        self._open_lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- index management ---------------------------------------------------------
+
+    @property
+    def ix(self) -> index.Index:
+        with self._open_lock:
+            if self._index is None:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                if index.exists_in(self.directory, indexname=INDEX_NAME):
+                    self._index = index.open_dir(self.directory, indexname=INDEX_NAME)
+                else:
+                    self._index = index.create_in(
+                        self.directory, build_schema(), indexname=INDEX_NAME
+                    )
+            return self._index
+
+    def _searcher(self) -> Searcher:
+        """This thread's searcher, reopened only when the index has a newer generation.
+
+        (``Searcher.refresh()`` in Whoosh 2.7 fails when reusing some segment readers.)
+        """
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None and not searcher.up_to_date():
+            searcher.close()
+            searcher = None
+        if searcher is None:
+            searcher = self._local.searcher = self.ix.searcher()
+        return searcher
+
+    def close(self) -> None:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    def index(self, documents: Iterable[IndexDocument]) -> None:
+        self.apply(documents, ())
+
+    def remove(self, ids: Iterable[int]) -> None:
+        self.apply((), ids)
+
+    def apply(self, documents: Iterable[IndexDocument], removed: Iterable[int]) -> None:
+        writer = self.ix.writer(timeout=WRITE_TIMEOUT)
+        try:
+            for case_id in removed:
+                writer.delete_by_term("id", str(case_id))
+            for doc in documents:
+                writer.update_document(**_fields_of(doc))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def rebuild(
+        self, documents: Iterable[IndexDocument], progress: Callable[[int], None] | None = None
+    ) -> int:
+        writer = self.ix.writer(timeout=WRITE_TIMEOUT)
+        count = 0
+        try:
+            writer.delete_by_query(Term("language", "*") | _every_document())
+            for doc in documents:
+                writer.add_document(**_fields_of(doc))
+                count += 1
+                if progress:
+                    progress(1)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(optimize=True)
+        return count
+
+    def versions(self) -> dict[int, str]:
+        searcher = self._searcher()
+        return {int(fields["id"]): fields["version"] for fields in searcher.all_stored_fields()}
+
+    # -- searching ----------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        parsed = parse(request.q)
+        searcher = self._searcher()
+        language = request.query_language
+        filter_query = _filter_query(request.filters)
+        notices = ["truncated"] if parsed.truncated else []
+        relaxations: list[Query] = []
+        if parsed.is_empty:
+            plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
+            full = direct = _every_document()
+        else:
+            plan = self.vocabulary.plan(parsed, language)
+            builder = _QueryBuilder(language, searcher.reader())
+            full = And(builder.parts(plan, expanded=True))
+            direct = And(builder.parts(plan, expanded=False))
+            word_plan = self.vocabulary.plan(parsed, language, join_spans=False)
+            relaxations = builder.relaxations(plan, word_plan)
+        if plan.excluded:
+            excluded = Or([_unit_any_language(u) for u in plan.excluded])
+            full, direct = AndNot(full, excluded), AndNot(direct, excluded)
+            relaxations = [AndNot(q, excluded) for q in relaxations]
+        facets = {
+            name: sorting.FieldFacet(field, allow_overlap=True)
+            for name, field in FACET_FIELDS.items()
+        }
+        if request.sort == "newest":
+            results = searcher.search(
+                full,
+                filter=filter_query,
+                limit=None,
+                groupedby=facets,
+                sortedby="published",
+                reverse=True,
+            )
+            ordered = [(hit.docnum, hit.score or 0.0, True, False) for hit in results]
+        else:
+            results = searcher.search(full, filter=filter_query, limit=None, groupedby=facets)
+            direct_docs = set(searcher.search(direct, filter=filter_query, limit=None).docs())
+            ordered = sorted(
+                (
+                    (hit.docnum, hit.score or 0.0, hit.docnum in direct_docs, False)
+                    for hit in results
+                ),
+                key=lambda item: (not item[2], -item[1]),
+            )
+            # Too few cases match every word: follow with those that match most of them.
+            for relaxed in relaxations:
+                if len(ordered) >= request.per_page:
+                    break
+                seen = {item[0] for item in ordered}
+                partial = searcher.search(relaxed, filter=filter_query, limit=None)
+                ordered += [
+                    (hit.docnum, hit.score or 0.0, False, True)
+                    for hit in partial
+                    if hit.docnum not in seen
+                ]
+        total = len(ordered)
+        start = (request.page - 1) * request.per_page
+        page = ordered[start : start + request.per_page]
+        terms = _highlight_terms(full, searcher)
+        hits = [
+            self._hit(searcher, docnum, score, is_direct, is_partial, terms)
+            for docnum, score, is_direct, is_partial in page
+        ]
+        suggestion = self._suggestion(searcher, parsed.units, total) if parsed.units else None
+        return SearchResults(
+            request=request,
+            total=total,
+            hits=hits,
+            facets={name: _counts(results.groups(name)) for name in FACETS},
+            suggestion=suggestion,
+            notices=notices,
+        )
+
+    def _hit(
+        self,
+        searcher: Searcher,
+        docnum: int,
+        score: float,
+        is_direct: bool,
+        is_partial: bool,
+        terms: dict[str, set[str]],
+    ) -> SearchHit:
+        fields = searcher.stored_fields(docnum)
+        language = fields["language"]
+        analyzer = language_analyzer(language)
+        wanted = terms.get(language, set())
+        return SearchHit(
+            id=int(fields["id"]),
+            ref=fields.get("ref"),
+            slug=fields["slug"],
+            title=fields["title_text"],
+            summary=fields["summary_text"],
+            language=language,
+            country=fields["country"],
+            score=round(float(score), 4) if math.isfinite(score) else 0.0,
+            title_html=_highlight(fields["title_text"], wanted, analyzer, whole=True),
+            snippet_html=_highlight(
+                fields["body_text"] or fields["summary_text"], wanted, analyzer, whole=False
+            ),
+            direct=is_direct,
+            partial=is_partial,
+        )
+
+    def _suggestion(self, searcher: Searcher, units: list[Unit], total: int) -> str | None:
+        """A "did you mean" for words the index does not know (or when nothing matched)."""
+        reader = searcher.reader()
+        changed = False
+        corrected = []
+        for unit in units:
+            fixed = []
+            for word in unit.words:
+                folded = fold(word)
+                known = reader.frequency("text_all", folded) > 0 or any(
+                    reader.frequency(f"body_{lang}", stem(word, lang)) > 0
+                    for lang in ANALYZED_LANGUAGES
+                )
+                if known or len(word) < 4 or word.isdigit():
+                    fixed.append(word)
+                    continue
+                options = searcher.suggest("spell", word, limit=1, maxdist=2, prefix=1)
+                if options and fold(options[0]) != folded:
+                    fixed.append(options[0])
+                    changed = True
+                else:
+                    fixed.append(word)
+            corrected.append(" ".join(fixed))
+        return " ".join(corrected) if changed and (total == 0 or total < 3) else None
+
+    def suggest(self, text: str, limit: int = 5) -> list[str]:
+        searcher = self._searcher()
+        word = text.strip().lower()
+        if not word:
+            return []
+        return list(searcher.suggest("spell", word, limit=limit, maxdist=2, prefix=1))
+
+
+def _every_document() -> Query:
+    from whoosh.query import Every
+
+    return Every()
+
+
+def _filter_query(filters: dict[str, tuple[str, ...]]) -> Query | None:
+    parts = [
+        Or([Term(FACET_FIELDS[name], value) for value in values])
+        for name, values in filters.items()
+        if name in FACET_FIELDS and values
+    ]
+    return And(parts) if parts else None
+
+
+def _counts(groups: dict) -> dict[str, int]:
+    counts = {str(key): len(docs) for key, docs in groups.items() if key not in (None, "")}
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+class _QueryBuilder:
+    """Turns a query plan into Whoosh queries over the per-language fields."""
+
+    def __init__(self, language: str | None, reader: IndexReader) -> None:
+        self.languages = (language,) if language else ANALYZED_LANGUAGES
+        self.reader = reader
+
+    def parts(self, plan: QueryPlan, *, expanded: bool) -> list[Query]:
+        """One query per requirement; requirements of stop words only are left out."""
+        kept = [r for r in plan.requirements if self._has_content(r)] or plan.requirements
+        return [self._requirement(r, expanded=expanded) for r in kept]
+
+    def relaxations(self, plan: QueryPlan, word_plan: QueryPlan) -> list[Query]:
+        """Ever looser queries for when too few cases match every word, loosest last.
+
+        Across languages a word the vocabulary cannot translate cannot match in other
+        languages, so first the translatable requirements must all match and the others
+        only raise the score; then all requirements but one; then all words but one, or
+        for a single compound word one of its parts.
+        """
+        queries: list[Query] = []
+        kept = [r for r in plan.requirements if self._has_content(r)]
+        translatable = [r for r in kept if r.expanded]
+        if len(self.languages) > 1 and translatable and len(translatable) < len(kept):
+            core = And([self._requirement(r, expanded=True) for r in translatable])
+            others = [self._requirement(r, expanded=True) for r in kept if not r.expanded]
+            queries.append(AndMaybe(core, Or(others)))
+        for each in (plan, word_plan):
+            parts = self.parts(each, expanded=True)
+            if len(parts) > 1:
+                queries.append(Or(parts, minmatch=max(1, len(parts) - 1)))
+        words = [u.words[0] for r in word_plan.requirements for u in r.direct if len(u.words) == 1]
+        if len(words) == 1:
+            pieces = [
+                _word_query(part, language, COMPOUND_BOOST, prefix=True)
+                for language in self.languages
+                for part in self._split(words[0], language)
+            ]
+            if pieces:
+                queries.append(Or(pieces))
+        return queries
+
+    def _has_content(self, requirement: Requirement) -> bool:
+        return any(_stems(u, lang) for u in requirement.direct for lang in self.languages)
+
+    def _requirement(self, requirement: Requirement, *, expanded: bool) -> Query:
+        options: list[Query] = []
+        for unit in requirement.direct:
+            for language in self.languages:
+                query = _unit_query(unit, language, loose=requirement.loose)
+                if query is not None:
+                    options.append(query)
+                if len(unit.words) == 1:
+                    options += self._compound_parts(unit.words[0], language)
+            options.append(_neutral_query(unit, loose=requirement.loose))
+        if expanded:
+            for language, unit in requirement.expanded:
+                query = _unit_query(unit, language, loose=False, boost=EXPANDED_BOOST)
+                if query is not None:
+                    options.append(query)
+        return Or(options) if options else NullQuery
+
+    def _known(self, word_stem: str, language: str, *, as_prefix: bool = False) -> int:
+        """In how many documents the stem occurs (as a word, or starting words)."""
+        total = 0
+        for field in ("title", "summary", "body"):
+            name = f"{field}_{language}"
+            if as_prefix:
+                total += sum(
+                    self.reader.doc_frequency(name, term)
+                    for term in self.reader.expand_prefix(name, word_stem)
+                )
+            else:
+                total += self.reader.doc_frequency(name, word_stem)
+        return total
+
+    def _compound_parts(self, word: str, language: str) -> list[Query]:
+        """A compound typed as one word also matches its parts written apart:
+        "glesbygdskommuner" finds "kommuner i glesbygden", "danskundervisning"
+        "undervisning i dansk". Parts must be words the index knows (in this language)."""
+        parts = self._split(word, language)
+        if not parts:
+            return []
+        return [And([_word_query(part, language, COMPOUND_BOOST, prefix=True) for part in parts])]
+
+    def _split(self, word: str, language: str) -> tuple[str, ...]:
+        """The stems of the two known words a compound is made of, or ``()``."""
+        if len(word) < 2 * MIN_PART + 1 or language == "fi":
+            return ()
+        best: tuple[int, str, str] | None = None
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+            head, tail = word[:cut], word[cut:]
+            tail_stem = stem(tail, language)
+            tail_df = self._known(tail_stem, language)
+            if not tail_df:
+                continue
+            heads = [head] + ([head[:-1]] if head[-1] in LINKING and len(head) > MIN_PART else [])
+            for candidate in heads:
+                head_stem = stem(candidate, language)
+                score = min(self._known(head_stem, language, as_prefix=True), tail_df)
+                if score and (best is None or score > best[0]):
+                    best = (score, head_stem, tail_stem)
+        return best[1:] if best else ()
+
+
+def _stems(unit: Unit, language: str) -> list[str]:
+    stops = stop_words(language)
+    return [stem(w, language) for w in unit.words if w not in stops]
+
+
+def _word_query(word_stem: str, language: str, boost: float, prefix: bool) -> Query:
+    queries: list[Query] = [
+        Term(f"{field}_{language}", word_stem, boost=weight * boost)
+        for field, weight in TEXT_FIELDS.items()
+    ]
+    if prefix and len(word_stem) >= MIN_PREFIX:
+        # Compounds: "arbeid" also finds "arbeidsmarkedet", "flygtning" "flygtningebaggrund".
+        queries += [
+            Prefix(f"{field}_{language}", word_stem, boost=weight * boost * PREFIX_BOOST)
+            for field, weight in TEXT_FIELDS.items()
+            if field != "files"
+        ]
+    return Or(queries)
+
+
+def _unit_query(unit: Unit, language: str, *, loose: bool, boost: float = 1.0) -> Query | None:
+    stems = _stems(unit, language)
+    if not stems:
+        return None
+    if len(stems) == 1:
+        return _word_query(stems[0], language, boost, prefix=boost == 1.0)
+    if loose:
+        return And([_word_query(s, language, boost, prefix=False) for s in stems])
+    return Or(
+        [
+            Phrase(f"{field}_{language}", stems, boost=weight * boost)
+            for field, weight in TEXT_FIELDS.items()
+        ]
+    )
+
+
+def _neutral_query(unit: Unit, *, loose: bool) -> Query:
+    folded = [fold(w) for w in unit.words]
+    if len(folded) == 1:
+        return Term("text_all", folded[0])
+    if loose:
+        return And([Term("text_all", w) for w in folded])
+    return Phrase("text_all", folded)
+
+
+def _unit_any_language(unit: Unit) -> Query:
+    options = [_neutral_query(unit, loose=False)]
+    for language in ANALYZED_LANGUAGES:
+        query = _unit_query(unit, language, loose=False)
+        if query is not None:
+            options.append(query)
+    return Or(options)
+
+
+def _highlight_terms(query: Query, searcher: Searcher) -> dict[str, set[str]]:
+    """The indexed words the query matched, per language (prefixes expanded)."""
+    terms: dict[str, set[str]] = {}
+    for field, text in query.existing_terms(searcher.reader(), expand=True):
+        name, _, language = field.rpartition("_")
+        if name in TEXT_FIELDS:
+            value = text.decode("utf-8") if isinstance(text, bytes) else text
+            terms.setdefault(language, set()).add(value)
+    return terms
+
+
+class _MarkFormatter(highlight.Formatter):
+    """<mark> around matches; everything else HTML-escaped."""
+
+    between = " … "
+
+    def format_token(self, text: str, token: object, replace: bool = False) -> str:
+        return f"<mark>{escape(highlight.get_text(text, token, replace))}</mark>"
+
+    def format_fragment(self, fragment: highlight.Fragment, replace: bool = False) -> str:
+        output, index_ = [], fragment.startchar
+        text = fragment.text
+        for token in fragment.matches:
+            if token.startchar < index_:
+                continue
+            output.append(str(escape(text[index_ : token.startchar])))
+            output.append(self.format_token(text, token, replace))
+            index_ = token.endchar
+        output.append(str(escape(text[index_ : fragment.endchar])))
+        return "".join(output)
+
+
+def _highlight(text: str, terms: set[str], analyzer: object, *, whole: bool) -> str:
+    if not text:
+        return ""
+    fragmenter = (
+        highlight.WholeFragmenter()
+        if whole
+        else highlight.ContextFragmenter(maxchars=220, surround=60)
+    )
+    marked = ""
+    if terms:
+        marked = highlight.highlight(
+            text, frozenset(terms), analyzer, fragmenter, _MarkFormatter(), top=2
+        )
+    if not marked:
+        marked = str(escape(text if whole else _shorten(text)))
+    return str(Markup(marked))  # noqa: S704 - every piece escaped by _MarkFormatter above
+
+
+def _shorten(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def iter_all(backend: WhooshBackend) -> Iterator[dict]:
+    """Stored fields of every indexed case (for diagnostics and tests)."""
+    yield from backend._searcher().all_stored_fields()

@@ -1,0 +1,101 @@
+"""The search page and the search API: both ask the search interface, never the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from kb.models import Vocabulary
+from kb.search import get_backend
+from kb.search.backend import FACETS, SearchResults
+from kb.services import catalogue
+from kb.web.search_params import BadParameter, search_request
+
+bp = Blueprint("search", __name__)
+
+
+@bp.get("/search")
+def page() -> ResponseReturnValue:
+    try:
+        search = search_request(request.args)
+    except BadParameter as bad:
+        return render_template("search.html", error=bad.message, results=None, **_labels()), 400
+    results = get_backend().search(search)
+    return render_template(
+        "search.html", error=None, results=results, toggle_url=_toggle_url, **_labels()
+    )
+
+
+@bp.get("/api/v1/search")
+def api() -> ResponseReturnValue:
+    try:
+        search = search_request(request.args)
+    except BadParameter as bad:
+        body = {
+            "error": {
+                "code": "bad_parameter",
+                "message": bad.message,
+                "details": {"parameter": bad.name},
+            }
+        }
+        return jsonify(body), 400
+    return jsonify(_as_json(get_backend().search(search)))
+
+
+def _as_json(results: SearchResults) -> dict[str, Any]:
+    return {
+        "query": results.request.q,
+        "total": results.total,
+        "page": results.request.page,
+        "per_page": results.request.per_page,
+        "results": [
+            {
+                "id": hit.id,
+                "ref": hit.ref,
+                "slug": hit.slug,
+                "url": url_for("public.case", slug=hit.slug, _external=True),
+                "title": hit.title,
+                "summary": hit.summary,
+                "snippet": hit.snippet_html,
+                "language": hit.language,
+                "country": hit.country,
+                "score": hit.score,
+                "direct": hit.direct,
+                "partial": hit.partial,
+            }
+            for hit in results.hits
+        ],
+        "facets": results.facets,
+        "suggestion": results.suggestion,
+    }
+
+
+def _labels() -> dict[str, Any]:
+    """Readable names for facet values: vocabulary terms and event titles."""
+    return {
+        "facet_names": FACETS,
+        "terms": {
+            "theme": {t.key: t for t in catalogue.vocabulary(Vocabulary.THEME)},
+            "target_group": {t.key: t for t in catalogue.vocabulary(Vocabulary.TARGET_GROUP)},
+        },
+        "event_titles": {e.slug: e.title for e in catalogue.events()},
+    }
+
+
+def _toggle_url(name: str | None = None, value: str | None = None, **changes: str) -> str:
+    """This search with one filter value added or removed (and the page reset)."""
+    args = MultiDict(request.args)
+    args.pop("page", None)
+    if name is not None and value is not None:
+        values = args.getlist(name)
+        args.setlist(
+            name, [v for v in values if v != value] if value in values else [*values, value]
+        )
+    for key, new in changes.items():
+        args[key] = new
+    query = urlencode(list(args.items(multi=True)))
+    return url_for("search.page") + (f"?{query}" if query else "")
