@@ -14,6 +14,9 @@ from kb.models.base import utcnow
 
 class SearchOutbox(db.Model):
     __tablename__ = "search_outbox"
+    # Ids must never be reused (SQLite reuses the highest rowid after a delete): a drain
+    # deletes the rows it read by id, and must not delete a newer row that got the same id.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key: the row must outlive a deleted case, to remove it from the index.

@@ -46,7 +46,7 @@ WRITE_TIMEOUT = 30.0
 
 #: Per-language text fields and their weight: titles and summaries count more than bodies.
 TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
-EXPANDED_BOOST = 0.35
+EXPANDED_BOOST = 0.5
 PREFIX_BOOST = 0.3
 MIN_PREFIX = 5
 MIN_PART = 4
@@ -424,7 +424,7 @@ class _QueryBuilder:
             options.append(_neutral_query(unit, loose=requirement.loose))
         if expanded:
             for language, unit in requirement.expanded:
-                query = _unit_query(unit, language, loose=False, boost=EXPANDED_BOOST)
+                query = _unit_query(unit, language, loose=True, boost=EXPANDED_BOOST)
                 if query is not None:
                     options.append(query)
         return Or(options) if options else NullQuery

@@ -24,6 +24,7 @@ def upgrade():
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("enqueued_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_outbox")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("search_outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_search_outbox_case_id"), ["case_id"], unique=False)
