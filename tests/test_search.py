@@ -101,8 +101,10 @@ def test_a_word_finds_its_inflected_forms(
     demo_client: FlaskClient, query: str, language: str, expected_word: str
 ) -> None:
     data = search(demo_client, query, language=language)
+    page = demo_client.get("/search", query_string={"q": query, "language": language}).text
 
     assert data["total"] > 0
+    assert f"<mark>{expected_word}" in page.lower()
     texts = " ".join(hit["snippet"] + hit["title"] + hit["summary"] for hit in data["results"])
     assert expected_word in texts.lower().replace("<mark>", "").replace("</mark>", "")
 
@@ -169,6 +171,9 @@ def test_other_languages_find_the_swedish_case(app: Flask, client: FlaskClient, 
     )
 
     assert refs(search(client, query)) == ["sv1"]
+    page = client.get("/search", query_string={"q": query}).text
+    assert "Nyanlända i jobb" in page
+    assert "found through related words" in page
 
 
 def test_expanded_hits_rank_below_direct_hits(app: Flask, client: FlaskClient) -> None:
@@ -468,6 +473,6 @@ def test_relevance_stays_above_its_floor(demo_app: Flask, demo_client: FlaskClie
     cross = [s for s in scores if s.cross_language]
     print(report(scores))
 
-    assert mean([s.ndcg for s in same]) >= 0.90, report(scores)
-    assert mean([s.recall for s in same]) >= 0.85, report(scores)
+    assert mean([s.ndcg for s in same]) >= 0.93, report(scores)
+    assert mean([s.recall for s in same]) >= 0.90, report(scores)
     assert mean([s.ndcg for s in cross]) >= 0.60, report(scores)
