@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, MaterialKind
 from kb.search import get_backend
+from kb.search.documents import published_documents
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.materials import attach_file
 from tests.conftest import SQLITE_FILE, RequestIsolatingClient, make_app
@@ -414,10 +416,15 @@ def test_reindex_rebuilds_the_index_from_the_database(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
     import_plan(plan_import([case_record("r", "Lærlingeordning i industrien", "nb", "NO")]))
+    ghost = next(published_documents())
     shutil.rmtree(app.config["SEARCH_INDEX_DIR"])
     get_backend().close()
+    get_backend().index([replace(ghost, id=999, title="Spøkelse")])
 
-    assert runner.invoke(main, ["search-check"]).exit_code == 1
+    check = runner.invoke(main, ["search-check"])
+    assert check.exit_code == 1
+    assert "1 case(s) missing from the index: 1" in check.output
+    assert "1 case(s) in the index but not published: 999" in check.output
     result = runner.invoke(main, ["reindex"])
 
     assert result.exit_code == 0, result.output

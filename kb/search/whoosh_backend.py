@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from markupsafe import Markup, escape
 from whoosh import highlight, index, sorting
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase, Prefix, Query, Term
+from whoosh.query import (
+    And,
+    AndMaybe,
+    AndNot,
+    Every,
+    NullQuery,
+    Or,
+    Phrase,
+    Prefix,
+    Query,
+    Term,
+)
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
+from whoosh.writing import CLEAR
 
 from kb.search.analysis import (
     ANALYZED_LANGUAGES,
@@ -192,7 +204,6 @@ class WhooshBackend(SearchBackend):
         writer = self.ix.writer(timeout=WRITE_TIMEOUT)
         count = 0
         try:
-            writer.delete_by_query(Term("language", "*") | _every_document())
             for doc in documents:
                 writer.add_document(**_fields_of(doc))
                 count += 1
@@ -201,7 +212,7 @@ class WhooshBackend(SearchBackend):
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(optimize=True)
+        writer.commit(mergetype=CLEAR)  # the new documents replace every old segment
         return count
 
     def versions(self) -> dict[int, str]:
@@ -219,7 +230,7 @@ class WhooshBackend(SearchBackend):
         relaxations: list[Query] = []
         if parsed.is_empty:
             plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
-            full = direct = _every_document()
+            full = direct = Every()
         else:
             plan = self.vocabulary.plan(parsed, language)
             builder = _QueryBuilder(language, searcher.reader())
@@ -345,12 +356,6 @@ class WhooshBackend(SearchBackend):
         if not word:
             return []
         return list(searcher.suggest("spell", word, limit=limit, maxdist=2, prefix=1))
-
-
-def _every_document() -> Query:
-    from whoosh.query import Every
-
-    return Every()
 
 
 def _filter_query(filters: dict[str, tuple[str, ...]]) -> Query | None:
@@ -578,8 +583,3 @@ def _highlight(text: str, terms: set[str], analyzer: object, *, whole: bool) -> 
 
 def _shorten(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def iter_all(backend: WhooshBackend) -> Iterator[dict]:
-    """Stored fields of every indexed case (for diagnostics and tests)."""
-    yield from backend._searcher().all_stored_fields()
