@@ -11,6 +11,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup, escape
 from whoosh import highlight, index, sorting
@@ -23,7 +24,6 @@ from whoosh.query import (
     NullQuery,
     Or,
     Phrase,
-    Prefix,
     Query,
     Term,
 )
@@ -62,6 +62,7 @@ EXPANDED_BOOST = 0.5
 PREFIX_BOOST = 0.3
 MIN_PREFIX = 5
 MIN_PART = 4
+MAX_PREFIX_TERMS = 30
 LINKING = "se"
 COMPOUND_BOOST = 0.5
 FACET_FIELDS = {
@@ -228,18 +229,18 @@ class WhooshBackend(SearchBackend):
         filter_query = _filter_query(request.filters)
         notices = ["truncated"] if parsed.truncated else []
         relaxations: list[Query] = []
+        builder = _QueryBuilder(language, searcher.reader())
         if parsed.is_empty:
             plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
             full = direct = Every()
         else:
             plan = self.vocabulary.plan(parsed, language)
-            builder = _QueryBuilder(language, searcher.reader())
-            full = And(builder.parts(plan, expanded=True))
-            direct = And(builder.parts(plan, expanded=False))
+            full = _all(builder.parts(plan, expanded=True))
+            direct = _all(builder.parts(plan, expanded=False))
             word_plan = self.vocabulary.plan(parsed, language, join_spans=False)
             relaxations = builder.relaxations(plan, word_plan)
-        if plan.excluded:
-            excluded = Or([_unit_any_language(u) for u in plan.excluded])
+        excluded = _any([builder.any_language(u) for u in plan.excluded])
+        if excluded is not NullQuery:
             full, direct = AndNot(full, excluded), AndNot(direct, excluded)
             relaxations = [AndNot(q, excluded) for q in relaxations]
         facets = {
@@ -396,22 +397,25 @@ class _QueryBuilder:
         kept = [r for r in plan.requirements if self._has_content(r)]
         translatable = [r for r in kept if r.expanded]
         if len(self.languages) > 1 and translatable and len(translatable) < len(kept):
-            core = And([self._requirement(r, expanded=True) for r in translatable])
-            others = [self._requirement(r, expanded=True) for r in kept if not r.expanded]
-            queries.append(AndMaybe(core, Or(others)))
+            core = _all([self._requirement(r, expanded=True) for r in translatable])
+            others = _any([self._requirement(r, expanded=True) for r in kept if not r.expanded])
+            if core is not NullQuery:
+                queries.append(core if others is NullQuery else AndMaybe(core, others))
         for each in (plan, word_plan):
             parts = self.parts(each, expanded=True)
             if len(parts) > 1:
                 queries.append(Or(parts, minmatch=max(1, len(parts) - 1)))
         words = [u.words[0] for r in word_plan.requirements for u in r.direct if len(u.words) == 1]
         if len(words) == 1:
-            pieces = [
-                _word_query(part, language, COMPOUND_BOOST, prefix=True)
-                for language in self.languages
-                for part in self._split(words[0], language)
-            ]
-            if pieces:
-                queries.append(Or(pieces))
+            pieces = _any(
+                [
+                    self._word(part, language, COMPOUND_BOOST, prefix=True)
+                    for language in self.languages
+                    for part in self._split(words[0], language)
+                ]
+            )
+            if pieces is not NullQuery:
+                queries.append(pieces)
         return queries
 
     def _has_content(self, requirement: Requirement) -> bool:
@@ -421,18 +425,70 @@ class _QueryBuilder:
         options: list[Query] = []
         for unit in requirement.direct:
             for language in self.languages:
-                query = _unit_query(unit, language, loose=requirement.loose)
-                if query is not None:
-                    options.append(query)
+                options.append(self._unit(unit, language, loose=requirement.loose))
                 if len(unit.words) == 1:
                     options += self._compound_parts(unit.words[0], language)
-            options.append(_neutral_query(unit, loose=requirement.loose))
+            options.append(self._neutral(unit, loose=requirement.loose))
         if expanded:
             for language, unit in requirement.expanded:
-                query = _unit_query(unit, language, loose=True, boost=EXPANDED_BOOST)
-                if query is not None:
-                    options.append(query)
-        return Or(options) if options else NullQuery
+                options.append(self._unit(unit, language, loose=True, boost=EXPANDED_BOOST))
+        return _any(options)
+
+    # -- terms, pruned to what the index holds (a tree of absent terms is costly) -----
+
+    def _exists(self, field: str, text: str) -> bool:
+        return self.reader.doc_frequency(field, text) > 0
+
+    def _word(self, word_stem: str, language: str, boost: float, prefix: bool) -> Query:
+        queries: list[Query] = [
+            Term(f"{field}_{language}", word_stem, boost=weight * boost)
+            for field, weight in TEXT_FIELDS.items()
+            if self._exists(f"{field}_{language}", word_stem)
+        ]
+        if prefix and len(word_stem) >= MIN_PREFIX:
+            # Compounds: "arbeid" also finds "arbeidsmarkedet", "flygtning" "flygtningebaggrund".
+            for field, weight in TEXT_FIELDS.items():
+                if field == "files":
+                    continue
+                name = f"{field}_{language}"
+                longer = [t for t in self.reader.expand_prefix(name, word_stem) if t != word_stem]
+                queries += [
+                    Term(name, t, boost=weight * boost * PREFIX_BOOST)
+                    for t in longer[:MAX_PREFIX_TERMS]
+                ]
+        return _any(queries)
+
+    def _unit(self, unit: Unit, language: str, *, loose: bool, boost: float = 1.0) -> Query:
+        stems = _stems(unit, language)
+        if not stems:
+            return NullQuery
+        if len(stems) == 1:
+            return self._word(stems[0], language, boost, prefix=boost == 1.0)
+        if loose:
+            return _all([self._word(s, language, boost, prefix=False) for s in stems])
+        return _any(
+            [
+                Phrase(f"{field}_{language}", stems, boost=weight * boost)
+                for field, weight in TEXT_FIELDS.items()
+                if all(self._exists(f"{field}_{language}", s) for s in stems)
+            ]
+        )
+
+    def _neutral(self, unit: Unit, *, loose: bool) -> Query:
+        folded = [fold(w) for w in unit.words]
+        if not all(self._exists("text_all", w) for w in folded):
+            return NullQuery
+        if len(folded) == 1:
+            return Term("text_all", folded[0])
+        if loose:
+            return And([Term("text_all", w) for w in folded])
+        return Phrase("text_all", folded)
+
+    def any_language(self, unit: Unit) -> Query:
+        """The unit in any language (for exclusions)."""
+        options = [self._neutral(unit, loose=False)]
+        options += [self._unit(unit, language, loose=False) for language in ANALYZED_LANGUAGES]
+        return _any(options)
 
     def _known(self, word_stem: str, language: str, *, as_prefix: bool = False) -> int:
         """In how many documents the stem occurs (as a word, or starting words)."""
@@ -455,7 +511,7 @@ class _QueryBuilder:
         parts = self._split(word, language)
         if not parts:
             return []
-        return [And([_word_query(part, language, COMPOUND_BOOST, prefix=True) for part in parts])]
+        return [_all([self._word(part, language, COMPOUND_BOOST, prefix=True) for part in parts])]
 
     def _split(self, word: str, language: str) -> tuple[str, ...]:
         """The stems of the two known words a compound is made of, or ``()``."""
@@ -482,53 +538,17 @@ def _stems(unit: Unit, language: str) -> list[str]:
     return [stem(w, language) for w in unit.words if w not in stops]
 
 
-def _word_query(word_stem: str, language: str, boost: float, prefix: bool) -> Query:
-    queries: list[Query] = [
-        Term(f"{field}_{language}", word_stem, boost=weight * boost)
-        for field, weight in TEXT_FIELDS.items()
-    ]
-    if prefix and len(word_stem) >= MIN_PREFIX:
-        # Compounds: "arbeid" also finds "arbeidsmarkedet", "flygtning" "flygtningebaggrund".
-        queries += [
-            Prefix(f"{field}_{language}", word_stem, boost=weight * boost * PREFIX_BOOST)
-            for field, weight in TEXT_FIELDS.items()
-            if field != "files"
-        ]
-    return Or(queries)
+def _any(queries: list[Query], **kwargs: Any) -> Query:
+    queries = [q for q in queries if q is not NullQuery]
+    if not queries:
+        return NullQuery
+    return queries[0] if len(queries) == 1 and not kwargs else Or(queries, **kwargs)
 
 
-def _unit_query(unit: Unit, language: str, *, loose: bool, boost: float = 1.0) -> Query | None:
-    stems = _stems(unit, language)
-    if not stems:
-        return None
-    if len(stems) == 1:
-        return _word_query(stems[0], language, boost, prefix=boost == 1.0)
-    if loose:
-        return And([_word_query(s, language, boost, prefix=False) for s in stems])
-    return Or(
-        [
-            Phrase(f"{field}_{language}", stems, boost=weight * boost)
-            for field, weight in TEXT_FIELDS.items()
-        ]
-    )
-
-
-def _neutral_query(unit: Unit, *, loose: bool) -> Query:
-    folded = [fold(w) for w in unit.words]
-    if len(folded) == 1:
-        return Term("text_all", folded[0])
-    if loose:
-        return And([Term("text_all", w) for w in folded])
-    return Phrase("text_all", folded)
-
-
-def _unit_any_language(unit: Unit) -> Query:
-    options = [_neutral_query(unit, loose=False)]
-    for language in ANALYZED_LANGUAGES:
-        query = _unit_query(unit, language, loose=False)
-        if query is not None:
-            options.append(query)
-    return Or(options)
+def _all(queries: list[Query]) -> Query:
+    if not queries or any(q is NullQuery for q in queries):
+        return NullQuery
+    return queries[0] if len(queries) == 1 else And(queries)
 
 
 def _highlight_terms(query: Query, searcher: Searcher) -> dict[str, set[str]]:
