@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean translations translations-extract
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ run: install
 ## test: the whole suite (PostgreSQL variants run when KB_TEST_POSTGRES_URL is set)
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## translations: extract UI messages, merge them into every catalogue, compile (commit the result)
+translations-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file \
+		--project "Nordic Good Practice KB" -o kb/translations/messages.pot .
+	$(BIN)/pybabel update -i kb/translations/messages.pot -d kb/translations --no-wrap --ignore-obsolete
+
+translations: install
+	$(BIN)/pybabel compile -d kb/translations --statistics
 
 lint: install
 	$(BIN)/ruff check .

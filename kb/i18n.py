@@ -1,4 +1,8 @@
-"""Locale selection and the translation helpers used across the core."""
+"""Locale selection and the translation helpers used across the core.
+
+The UI language is, in order: the reader's own choice (a cookie set by the language
+switcher), the browser's ``Accept-Language``, then English.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,41 @@ from kb.models.choices import UI_LANGUAGES
 _ = gettext
 _l = lazy_gettext
 
-__all__ = ["_", "_l", "init_app", "ngettext", "select_locale"]
+LANGUAGE_COOKIE = "kb_lang"
+#: Browsers say "no" or "nn" for Norwegian; the UI speaks bokmål.
+_ALIASES = {"no": "nb", "nn": "nb", "nb": "nb"}
+
+#: Each UI language's name in itself, for the language switcher.
+NATIVE_NAMES = {
+    "en": "English",
+    "nb": "Norsk (bokmål)",
+    "sv": "Svenska",
+    "da": "Dansk",
+    "fi": "Suomi",
+    "is": "Íslenska",
+}
+
+__all__ = ["LANGUAGE_COOKIE", "NATIVE_NAMES", "_", "_l", "init_app", "ngettext", "select_locale"]
+
+
+def ui_language(code: str | None) -> str | None:
+    """The UI language for a language tag ("sv-FI" -> "sv", "nn" -> "nb"), if we speak it."""
+    if not code:
+        return None
+    primary = code.replace("_", "-").split("-")[0].lower()
+    primary = _ALIASES.get(primary, primary)
+    return primary if primary in UI_LANGUAGES else None
 
 
 def select_locale() -> str:
-    """The browser's preferred UI language among those we speak, else English."""
-    return request.accept_languages.best_match(UI_LANGUAGES, default="en")
+    chosen = ui_language(request.cookies.get(LANGUAGE_COOKIE))
+    if chosen:
+        return chosen
+    for tag, _quality in request.accept_languages:
+        language = ui_language(tag)
+        if language:
+            return language
+    return "en"
 
 
 def init_app(app: Flask) -> None:

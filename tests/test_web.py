@@ -228,3 +228,54 @@ def test_key_figures_are_shown_with_the_readers_number_format(
     assert "i arbeid etter to år" in english
     assert "64.5 %" in english
     assert "64,5 %" in norwegian
+
+
+def test_over_https_cookies_are_secure_and_browsers_told_to_stay(client: FlaskClient) -> None:
+    plain = client.get("/language/sv?next=/")
+    secure = client.get("/language/sv?next=/", base_url="https://kb.example.org")
+
+    assert "Secure" not in plain.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in plain.headers
+    cookie = secure.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+@pytest.mark.parametrize(
+    ("accept", "cookie", "expected"),
+    [
+        ("nn-NO,nn;q=0.9", None, "nb"),
+        ("no", None, "nb"),
+        ("sv-FI,sv;q=0.8,en;q=0.5", None, "sv"),
+        ("de-DE,de;q=0.9", None, "en"),
+        ("de-DE,fi;q=0.5", None, "fi"),
+        ("sv", "is", "is"),
+        ("sv", "xx", "sv"),
+    ],
+)
+def test_the_ui_language_is_the_choice_then_the_browser_then_english(
+    client: FlaskClient, accept: str, cookie: str | None, expected: str
+) -> None:
+    if cookie:
+        client.set_cookie("kb_lang", cookie)
+
+    html = client.get("/about", headers={"Accept-Language": accept}).text
+
+    assert f'<html lang="{expected}">' in html
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example/", "/\\evil.example", "javascript:x"]
+)
+def test_the_language_switch_only_returns_to_this_site(client: FlaskClient, target: str) -> None:
+    response = client.get("/language/da", query_string={"next": target})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_the_language_switch_returns_to_the_same_page(client: FlaskClient) -> None:
+    response = client.get("/language/fi", query_string={"next": "/search?q=pakolainen"})
+
+    assert response.headers["Location"] == "/search?q=pakolainen"
+    assert client.get("/language/de").status_code == 404

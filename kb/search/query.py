@@ -16,9 +16,10 @@ from kb.search.analysis import words
 MAX_QUERY_CHARS = 500
 MAX_UNITS = 24
 
-_OR = {"OR", "|", "||", "ELLER"}
-_AND = {"AND", "&", "&&", "+", "OG", "OCH"}
-_NOT = {"NOT", "IKKE", "INTE", "EI"}
+# Operators in capitals, in English and the Nordic languages (a lowercase word is a word).
+_OR = {"OR", "|", "||", "ELLER", "TAI", "EÐA"}
+_AND = {"AND", "&", "&&", "+", "OG", "OCH", "JA"}
+_NOT = {"NOT", "IKKE", "INTE", "EI", "EKKI"}
 _TOKEN = re.compile(r'"[^"]*"|\S+')
 
 

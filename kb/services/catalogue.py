@@ -166,6 +166,27 @@ def organisation(slug: str) -> Organisation | None:
     )
 
 
+def term(vocabulary: Vocabulary, key: str) -> VocabularyTerm | None:
+    return db.session.scalar(
+        select(VocabularyTerm).where(
+            VocabularyTerm.vocabulary == vocabulary, VocabularyTerm.key == key
+        )
+    )
+
+
+def cases_with_term(term: VocabularyTerm) -> list[Case]:
+    """Published cases with a theme or target group, newest first."""
+    relationship = Case.themes if term.vocabulary == Vocabulary.THEME else Case.target_groups
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(_published, relationship.any(VocabularyTerm.id == term.id))
+            .options(selectinload(Case.themes))
+            .order_by(Case.published_at.desc(), Case.id.desc())
+        )
+    )
+
+
 def vocabulary(vocabulary: Vocabulary) -> list[VocabularyTerm]:
     return list(
         db.session.scalars(

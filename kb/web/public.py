@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
+from kb.i18n import LANGUAGE_COOKIE, ui_language
 from kb.models import Vocabulary
 from kb.services import catalogue
 from kb.services.materials import path_of
@@ -82,6 +84,50 @@ def person(slug: str) -> ResponseReturnValue:
 @bp.get("/organisations/<slug>")
 def organisation(slug: str) -> ResponseReturnValue:
     return render_template("organisation.html", organisation=_found(catalogue.organisation(slug)))
+
+
+@bp.get("/themes/<key>")
+def theme(key: str) -> ResponseReturnValue:
+    term = _found(catalogue.term(Vocabulary.THEME, key))
+    return render_template("theme.html", term=term, cases=catalogue.cases_with_term(term))
+
+
+@bp.get("/about")
+def about() -> ResponseReturnValue:
+    return render_template("about.html")
+
+
+@bp.get("/language/<code>")
+def language(code: str) -> ResponseReturnValue:
+    """Remember the reader's UI language and go back to the page they were on."""
+    chosen = ui_language(code)
+    if chosen is None:
+        abort(404)
+    target = request.args.get("next", "")
+    if not _is_local_path(target):
+        target = url_for("public.home")
+    response = redirect(target)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        chosen,
+        max_age=365 * 24 * 3600,
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _is_local_path(target: str) -> bool:
+    """Only paths on this site ("/cases/x?q=1"), never "//evil.example" or "http://..."."""
+    parts = urlsplit(target)
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.scheme
+        and not parts.netloc
+        and "\\" not in target
+    )
 
 
 @bp.get("/materials/<int:material_id>/<path:filename>")

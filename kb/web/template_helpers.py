@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from babel import Locale
-from flask import Flask
+from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
+from kb.i18n import NATIVE_NAMES
 from kb.markdown import render_markdown
 from kb.models import VocabularyTerm
 
@@ -35,6 +36,15 @@ def key_figure_value(value: float) -> str:
     return format_decimal(value, format="#,##0.##")
 
 
+def language_links() -> list[tuple[str, str, str]]:
+    """(code, name in that language, URL) for the switcher; each link returns here."""
+    here = request.full_path.rstrip("?") if request else "/"
+    return [
+        (code, name, url_for("public.language", code=code, next=here))
+        for code, name in NATIVE_NAMES.items()
+    ]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=render_markdown,
@@ -45,4 +55,4 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         format_datetime=format_datetime,
     )
-    app.jinja_env.globals.update(current_locale=_ui_locale)
+    app.jinja_env.globals.update(current_locale=_ui_locale, language_links=language_links)

@@ -1,0 +1,175 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright, checked with axe-core.
+
+Skipped with a reason where Chromium or Playwright is missing; CI sets
+``KB_REQUIRE_BROWSER=1`` so that there a missing browser fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+from flask import Flask
+from werkzeug.serving import make_server
+
+from kb.cli import main
+from kb.extensions import db
+from kb.search import get_backend
+from tests.conftest import SQLITE_FILE, make_app
+
+CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("KB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests are required (KB_REQUIRE_BROWSER=1) but {reason}")
+    pytest.skip(reason)
+
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+
+@pytest.fixture(scope="module")
+def live_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo served on a free localhost port, from a thread of this process."""
+    instance = tmp_path_factory.mktemp("browser")
+    shutil.copyfile(sqlite_template, instance / SQLITE_FILE)
+    app: Flask = make_app(instance)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(main, ["demo"])
+        assert result.exit_code == 0, result.output
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    with app.app_context():
+        get_backend().close()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="nb-NO", accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shoot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def serious_violations(page: Any) -> list[str]:
+    results = axe_module.Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} - {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def translated(language: str, message: str) -> str:
+    path = ROOT / "kb" / "translations" / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        text = read_po(fh).get(message).string
+    assert text and text != message, f"{message!r} is not translated to {language}"
+    return text
+
+
+def test_from_a_norwegian_search_to_the_follow_up_material(page: Any, live_app: str) -> None:
+    page.goto(live_app)
+    assert page.locator("html").get_attribute("lang") == "nb"
+    shoot(page, "home")
+    assert not serious_violations(page), serious_violations(page)
+
+    page.get_by_role("searchbox").first.fill("flyktning")
+    page.get_by_role("searchbox").first.press("Enter")
+    page.wait_for_url("**/search?q=flyktning*")
+    assert page.locator("mark").count() > 0
+    page.locator(".facets a", has_text="Norge").first.click()
+    page.wait_for_url("**country=NO*")
+    shoot(page, "search")
+    assert not serious_violations(page), serious_violations(page)
+    assert page.locator(".hit .card__meta", has_text="Danmark").count() == 0
+
+    page.locator(".hit h3 a", has_text="Herøy").click()
+    page.wait_for_url("**/cases/heroy-*")
+    shoot(page, "case")
+    assert not serious_violations(page), serious_violations(page)
+
+    page.locator("a[href='/events/nyanlanda-i-jobb/sysselsetting-av-innvandrere']").first.click()
+    page.wait_for_url("**/sysselsetting-av-innvandrere")
+    shoot(page, "session")
+    assert not serious_violations(page), serious_violations(page)
+    with page.expect_download() as download_info:
+        page.locator("a", has_text="Oppsummering av seminaret").click()
+    download = download_info.value
+    assert download.suggested_filename == "oppsummering-nyanlanda-i-jobb.pdf"
+    assert Path(download.path()).read_bytes().startswith(b"%PDF-")
+
+
+def test_the_event_page_passes_axe(page: Any, live_app: str) -> None:
+    page.goto(f"{live_app}/events/integrering-i-norden-2018")
+    shoot(page, "event")
+    assert not serious_violations(page), serious_violations(page)
+    assert page.locator("text=Dagfinn Høybråten").count() > 0
+
+
+def test_switching_to_swedish_keeps_the_page(page: Any, live_app: str) -> None:
+    page.goto(f"{live_app}/events/nyanlanda-i-jobb")
+    page.locator(".language-switcher a[hreflang='sv']").click()
+    page.wait_for_url("**/events/nyanlanda-i-jobb")
+
+    assert page.locator("html").get_attribute("lang") == "sv"
+    nav = page.locator(".site-nav").inner_text()
+    assert translated("sv", "Events") in nav
+    assert translated("sv", "Search") in nav
+    page.goto(live_app)  # the choice is remembered
+    assert page.locator("html").get_attribute("lang") == "sv"
+
+
+def test_pages_fit_a_phone(browser: Any, live_app: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="da-DK")
+    page = context.new_page()
+    try:
+        for path in ("/", "/search?q=flygtning", "/events/nyanlanda-i-jobb"):
+            page.goto(live_app + path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+        page.goto(live_app)
+        shoot(page, "phone-home")
+    finally:
+        context.close()

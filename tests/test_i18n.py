@@ -1,0 +1,175 @@
+"""The UI in six languages: complete catalogues, compiled, and no English left on any page."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+
+from kb.cli import main
+from kb.extensions import db
+from kb.i18n import LANGUAGE_COOKIE
+from kb.models import Case, Person
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "kb" / "translations"
+LANGUAGES = ("nb", "sv", "da", "fi", "is")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def source_messages() -> set[str]:
+    """Every UI message in the code and templates, extracted as `make translations` does."""
+    method_map = [("kb/**.py", "python"), ("templates/**.html", "jinja2")]
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, keywords={"_": None, "_l": None, "gettext": None,
+                                         "lazy_gettext": None, "ngettext": (1, 2)}
+    ):  # fmt: skip
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def catalogue(language: str) -> Catalog:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        return read_po(fh, locale=language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_ui_message_is_translated(language: str) -> None:
+    translations = catalogue(language)
+    problems = []
+    for msgid in sorted(source_messages()):
+        message = translations.get(msgid)
+        strings = [] if message is None else (
+            list(message.string) if isinstance(message.string, tuple) else [message.string]
+        )  # fmt: skip
+        if message is None or not all(strings):
+            problems.append(f"missing: {msgid!r}")
+        elif message.fuzzy:
+            problems.append(f"fuzzy: {msgid!r}")
+        elif not all(
+            set(PLACEHOLDER.findall(msgid)) <= set(PLACEHOLDER.findall(s)) for s in strings
+        ):
+            problems.append(f"placeholders differ: {msgid!r}")
+    assert not problems, f"{language}: " + "; ".join(problems[:20])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_compiled_catalogues_match_the_sources(language: str) -> None:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").open("rb") as fh:
+        compiled = read_mo(fh)
+    source = catalogue(language)
+
+    assert _strings(compiled) == _strings(source), "run `make translations` to compile them"
+
+
+def _strings(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """msgid -> its translation(s), the same shape whether read from .po or .mo."""
+    return {
+        (m.id if isinstance(m.id, str) else m.id[0]): (
+            (m.string,) if isinstance(m.string, str) else tuple(m.string)
+        )
+        for m in catalog
+        if m.id
+    }
+
+
+class _UiText(HTMLParser):
+    """Visible text outside content that is marked with its own ``lang`` (case texts etc.)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth_in_content = 0
+        self.stack: list[tuple[str, bool]] = []
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "img", "input", "meta", "link", "hr", "source"):
+            return
+        content = tag != "html" and any(name == "lang" for name, _ in attrs)
+        self.stack.append((tag, content))
+        self.depth_in_content += content
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack:
+            open_tag, content = self.stack.pop()
+            self.depth_in_content -= content
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if (
+            not self.depth_in_content
+            and self.stack
+            and self.stack[-1][0] not in ("script", "style")
+        ):
+            self.parts.append(data)
+
+
+def ui_text(html: str) -> str:
+    parser = _UiText()
+    parser.feed(html)
+    return re.sub(r"\s+", " ", " ".join(parser.parts))
+
+
+@pytest.fixture
+def demo(app: Flask, runner: FlaskCliRunner) -> dict[str, str]:
+    assert runner.invoke(main, ["demo"]).exit_code == 0
+    case = db.session.scalar(select(Case.slug).where(Case.ref == "c04"))
+    person = db.session.scalar(select(Person.slug).where(Person.name == "Marianne Solbakken"))
+    return {"case": case, "person": person}
+
+
+PAGES = (
+    "/",
+    "/cases/",
+    "/cases/{case}",
+    "/events/",
+    "/events/nyanlanda-i-jobb",
+    "/events/nyanlanda-i-jobb/sysselsetting-av-innvandrere",
+    "/events/integrering-i-norden-2018",
+    "/people/{person}",
+    "/organisations/nordregio",
+    "/themes/employment",
+    "/about",
+    "/search?q=flyktning",
+    "/search?q=flyktnnger",
+    "/search?q=zzzzqqq",
+    "/search?country=XX",
+    "/no-such-page",
+)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_speaks_the_chosen_language(
+    client: FlaskClient, demo: dict[str, str], language: str
+) -> None:
+    translations = catalogue(language)
+    english = {
+        fragment
+        for message in translations
+        if message.id and message.string
+        for msgid in ([message.id] if isinstance(message.id, str) else list(message.id))
+        for fragment in PLACEHOLDER.split(msgid)
+        if len(fragment.strip()) >= 12 and fragment.strip() not in str(message.string)
+    }
+    client.set_cookie(LANGUAGE_COOKIE, language)
+    leftovers = {}
+    for page in PAGES:
+        response = client.get(page.format(**demo))
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{language}">' in html, page
+        text = ui_text(html)
+        found = sorted(f.strip() for f in english if f.strip() in text)
+        if found:
+            leftovers[page] = found
+    assert not leftovers, f"English left in {language}: {leftovers}"
