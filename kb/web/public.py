@@ -47,7 +47,8 @@ def cases() -> ResponseReturnValue:
 
 @bp.get("/cases/<slug>")
 def case(slug: str) -> ResponseReturnValue:
-    return render_template("case.html", case=_found(catalogue.published_case(slug)))
+    case = _found(catalogue.published_case(slug))
+    return render_template("case.html", case=case, related=catalogue.related_cases(case))
 
 
 @bp.get("/events/")
