@@ -38,6 +38,13 @@ def make_app(instance: Path, **config: object) -> Flask:
     return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, **config})
 
 
+def instance_from(template: Path, folder: Path) -> Path:
+    """A new instance folder holding a copy of the migrated template database."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, folder / SQLITE_FILE)
+    return folder
+
+
 def migrate_and_seed(app: Flask) -> None:
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
@@ -112,10 +119,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object
     """Config for the database under test; every test using ``app`` runs on both."""
     if request.param == "postgresql":
         return {"SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_migrated")}
-    template = request.getfixturevalue("sqlite_template")
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    shutil.copyfile(template, instance / SQLITE_FILE)
+    instance_from(request.getfixturevalue("sqlite_template"), tmp_path / "instance")
     return {}
 
 

@@ -24,7 +24,7 @@ from kb.search import get_backend
 from kb.search.documents import published_documents
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.materials import attach_file
-from tests.conftest import SQLITE_FILE, RequestIsolatingClient, make_app
+from tests.conftest import RequestIsolatingClient, instance_from, make_app
 from tests.search_eval import evaluate, mean, report
 from tests.test_extract import make_pdf
 
@@ -47,9 +47,7 @@ def strict_refs(data: dict[str, Any]) -> list[str]:
 @pytest.fixture(scope="module")
 def demo_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """One instance with the demo loaded, for the tests that only read."""
-    instance = tmp_path_factory.mktemp("search-demo")
-    shutil.copyfile(sqlite_template, instance / SQLITE_FILE)
-    app = make_app(instance)
+    app = make_app(instance_from(sqlite_template, tmp_path_factory.mktemp("search-demo")))
     app.test_client_class = RequestIsolatingClient
     with app.app_context():
         result = app.test_cli_runner().invoke(main, ["demo"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from kb.extensions import db
 from kb.search import get_backend, sync
-from tests.conftest import SQLITE_FILE, make_app
+from tests.conftest import SQLITE_FILE, instance_from, make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = [
@@ -64,9 +63,7 @@ def _run(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_worker_killed_mid_write_leaves_an_index_that_check_and_reindex_repair(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    shutil.copyfile(sqlite_template, instance / SQLITE_FILE)
+    instance = instance_from(sqlite_template, tmp_path / "instance")
     data = tmp_path / "cases.json"
     data.write_text(json.dumps(_cases(300)), encoding="utf-8")
     env = {**os.environ, "KB_INSTANCE_PATH": str(instance), "FLASK_DEBUG": "1"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from kb.extensions import db
 from kb.models import Case
 from kb.search import get_backend, sync
-from tests.conftest import SQLITE_FILE, make_app
+from tests.conftest import instance_from, make_app
 
 WORKERS = 4
 SECONDS = float(os.environ.get("KB_CONCURRENCY_SECONDS", "30"))
@@ -26,9 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_four_processes_writing_for_30_seconds_lose_nothing_and_never_lock(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    shutil.copyfile(sqlite_template, instance / SQLITE_FILE)
+    instance = instance_from(sqlite_template, tmp_path / "instance")
 
     workers = [
         subprocess.Popen(

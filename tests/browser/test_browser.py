@@ -7,7 +7,6 @@ Skipped with a reason where Chromium or Playwright is missing; CI sets
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from werkzeug.serving import make_server
 from kb.cli import main
 from kb.extensions import db
 from kb.search import get_backend
-from tests.conftest import SQLITE_FILE, make_app
+from tests.conftest import instance_from, make_app
 
 CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,9 +49,7 @@ axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 @pytest.fixture(scope="module")
 def live_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo served on a free localhost port, from a thread of this process."""
-    instance = tmp_path_factory.mktemp("browser")
-    shutil.copyfile(sqlite_template, instance / SQLITE_FILE)
-    app: Flask = make_app(instance)
+    app: Flask = make_app(instance_from(sqlite_template, tmp_path_factory.mktemp("browser")))
     with app.app_context():
         result = app.test_cli_runner().invoke(main, ["demo"])
         assert result.exit_code == 0, result.output
