@@ -11,7 +11,7 @@ from flask import Flask
 
 from kb import database, i18n, models, search, web
 from kb.config import load_config
-from kb.extensions import migrate
+from kb.extensions import csrf, limiter, migrate
 
 __all__ = ["create_app", "models"]
 
@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(TEMPLATE_DIR),
         static_folder=str(PACKAGE_DIR / "static"),
     )
+    app.jinja_env.add_extension("jinja2.ext.do")
     load_config(app, config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -43,4 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     search.init_app(app)
     web.init_app(app)
+    # After the web layer's request guard, so malformed input is refused before CSRF checks.
+    csrf.init_app(app)
+    limiter.init_app(app)
     return app

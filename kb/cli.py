@@ -10,13 +10,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from kb.app import MIGRATIONS_DIR, create_app
 from kb.config import ConfigurationError
-from kb.models import Vocabulary
+from kb.extensions import db
+from kb.models import Role, User, Vocabulary
 from kb.search import get_backend, sync
 from kb.search.documents import published_versions
-from kb.services import catalogue
+from kb.services import accounts, catalogue
 from kb.services.demo import prepare_demo
 from kb.services.exchange.exporter import export_document
 from kb.services.exchange.importer import (
@@ -157,6 +159,50 @@ def search_sync() -> None:
     """Apply pending changes to the search index now (they are applied after each commit)."""
     count = sync.drain(get_backend())
     click.echo(f"Refreshed {count} case(s) in the search index.")
+
+
+@main.group()
+def users() -> None:
+    """Create and list accounts (editors, admins, speakers)."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.SPEAKER.value,
+    show_default=True,
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of printing a link.",
+)
+@with_appcontext
+def users_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create an account; prints a single-use link to set its password (valid 7 days)."""
+    try:
+        password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+        if password is not None:
+            accounts.check_password_policy(password, email)
+        user = accounts.create_user(email, role)
+        if password is not None:
+            accounts.set_password(user, password)
+    except (accounts.AccountError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role} {user.email}.")
+    if password is None:
+        click.echo("Send this single-use link to its owner to set a password (valid 7 days):")
+        click.echo(accounts.password_link(user, "welcome"))
+
+
+@users.command("list")
+@with_appcontext
+def users_list() -> None:
+    for user in db.session.scalars(select(User).order_by(User.role, User.email)):
+        state = "" if user.password_hash else " (no password set yet)"
+        click.echo(f"{user.role:8} {user.email}{state}")
 
 
 @main.group()

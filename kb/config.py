@@ -41,6 +41,18 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",
     "SESSION_COOKIE_HTTPONLY": True,
+    # Links in e-mails start with this; required outside debug and testing.
+    "BASE_URL": None,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_SENDER": "Nordic Good Practice KB <noreply@localhost>",
+    # memory:// counts per process; with several workers use redis://host:6379 so the
+    # login limit is shared (otherwise it multiplies by the number of workers).
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
 
@@ -54,6 +66,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config.from_mapping(overrides)
     _resolve_state_paths(app)
     _ensure_secret_key(app)
+    _ensure_base_url(app)
 
 
 def _resolve_state_paths(app: Flask) -> None:
@@ -63,6 +76,20 @@ def _resolve_state_paths(app: Flask) -> None:
         if not path.is_absolute():
             path = Path(app.instance_path) / path
         app.config[key] = str(path)
+
+
+def _ensure_base_url(app: Flask) -> None:
+    if app.config.get("BASE_URL"):
+        return
+    if app.testing:
+        app.config["BASE_URL"] = "http://localhost"
+    elif app.debug:
+        app.config["BASE_URL"] = "http://127.0.0.1:5000"
+    else:
+        raise ConfigurationError(
+            "BASE_URL is not set. Set KB_BASE_URL to the address users reach the site at, "
+            "e.g. KB_BASE_URL=https://kb.example.org (links in e-mails are built from it)."
+        )
 
 
 def _ensure_secret_key(app: Flask) -> None:

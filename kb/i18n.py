@@ -6,7 +6,7 @@ switcher), the browser's ``Accept-Language``, then English.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import gettext, lazy_gettext, ngettext
 
 from kb.extensions import babel
@@ -42,6 +42,8 @@ def ui_language(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI and background work speak the default language
+        return "en"
     chosen = ui_language(request.cookies.get(LANGUAGE_COOKIE))
     if chosen:
         return chosen

@@ -33,11 +33,18 @@ def test_a_strong_secret_key_from_the_environment_is_accepted(
 ) -> None:
     monkeypatch.setenv("KB_SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("KB_MAX_CONTENT_LENGTH", "1048576")
+    monkeypatch.setenv("KB_BASE_URL", "https://kb.example.org")
 
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
 
     assert app.config["SECRET_KEY"] == STRONG_KEY
     assert app.config["MAX_CONTENT_LENGTH"] == 1048576
+    assert app.config["BASE_URL"] == "https://kb.example.org"
+
+
+def test_without_a_base_url_outside_debug_the_app_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="KB_BASE_URL"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": STRONG_KEY})
 
 
 def test_the_cli_names_the_missing_secret_key_and_fails(tmp_path: Path) -> None:

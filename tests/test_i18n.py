@@ -28,12 +28,17 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 def source_messages() -> set[str]:
     """Every UI message in the code and templates, extracted as `make translations` does."""
-    method_map = [("kb/**.py", "python"), ("templates/**.html", "jinja2")]
+    method_map = [
+        ("kb/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+        ("templates/**.txt", "jinja2"),
+    ]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, keywords={"_": None, "_l": None, "gettext": None,
-                                         "lazy_gettext": None, "ngettext": (1, 2)}
-    ):  # fmt: skip
+        str(ROOT),
+        method_map,
+        keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)},
+    ):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
@@ -49,9 +54,11 @@ def test_every_ui_message_is_translated(language: str) -> None:
     problems = []
     for msgid in sorted(source_messages()):
         message = translations.get(msgid)
-        strings = [] if message is None else (
-            list(message.string) if isinstance(message.string, tuple) else [message.string]
-        )  # fmt: skip
+        strings = (
+            []
+            if message is None
+            else (list(message.string) if isinstance(message.string, tuple) else [message.string])
+        )
         if message is None or not all(strings):
             problems.append(f"missing: {msgid!r}")
         elif message.fuzzy:
@@ -145,6 +152,9 @@ PAGES = (
     "/search?q=flyktnnger",
     "/search?q=zzzzqqq",
     "/search?country=XX",
+    "/login",
+    "/password/forgot",
+    "/password/set/not-a-valid-link",
     "/no-such-page",
 )
 

@@ -7,6 +7,7 @@ from kb.models.choices import (
     UI_LANGUAGES,
     CaseStatus,
     MaterialKind,
+    Role,
     SessionRole,
     Vocabulary,
 )
@@ -14,6 +15,7 @@ from kb.models.event import Event, Session, SessionPerson
 from kb.models.material import Material
 from kb.models.people import Organisation, Person, PublicContact
 from kb.models.search_outbox import SearchOutbox
+from kb.models.user import User
 from kb.models.vocabulary import VocabularyTerm
 
 __all__ = [
@@ -32,10 +34,12 @@ __all__ = [
     "Organisation",
     "Person",
     "PublicContact",
+    "Role",
     "SearchOutbox",
     "Session",
     "SessionPerson",
     "SessionRole",
+    "User",
     "Vocabulary",
     "VocabularyTerm",
 ]

@@ -42,6 +42,12 @@ class SessionRole(StrEnum):
     MODERATOR = "moderator"
 
 
+class Role(StrEnum):
+    ADMIN = "admin"
+    EDITOR = "editor"
+    SPEAKER = "speaker"
+
+
 class Vocabulary(StrEnum):
     THEME = "theme"
     TARGET_GROUP = "target_group"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from kb.web import errors, input_guard, public, search, security_headers, template_helpers
+from kb.web import auth, errors, input_guard, public, search, security_headers, template_helpers
 
 
 def init_app(app: Flask) -> None:
@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
     template_helpers.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
+    auth.init_app(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from kb.i18n import _l
@@ -14,6 +15,7 @@ TITLES = {
     404: _l("Page not found"),
     405: _l("This action is not allowed here"),
     413: _l("The upload is too large"),
+    429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
 }
 
@@ -24,14 +26,27 @@ DEFAULT_MESSAGES = {
     404: _l("The page may have moved, or the address may be mistyped."),
     405: _l("Go back and try again."),
     413: _l("Please upload a smaller file."),
+    429: _l("Please wait a few minutes and try again."),
     500: _l("The error has been logged. Please try again in a moment."),
 }
+
+
+CSRF_MESSAGE = _l(
+    "The form had expired or did not come from this site. Go back, reload the page and try again."
+)
+#: Extensions (Flask-Limiter) describe these in English; the user gets our message.
+_OWN_MESSAGE_ONLY = {429}
 
 
 def render_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     default = type(error).description
-    message = error.description if error.description != default else DEFAULT_MESSAGES.get(code)
+    if isinstance(error, CSRFError):
+        message = CSRF_MESSAGE
+    elif error.description != default and code not in _OWN_MESSAGE_ONLY:
+        message = error.description
+    else:
+        message = DEFAULT_MESSAGES.get(code)
     title = TITLES.get(code, error.name)
     return render_template("error.html", code=code, title=title, message=message), code
 

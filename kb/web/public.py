@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
@@ -13,6 +12,7 @@ from kb.i18n import LANGUAGE_COOKIE, ui_language
 from kb.models import Vocabulary
 from kb.services import catalogue
 from kb.services.materials import path_of
+from kb.web.urls import is_local_path
 
 bp = Blueprint("public", __name__)
 T = TypeVar("T")
@@ -105,7 +105,7 @@ def language(code: str) -> ResponseReturnValue:
     if chosen is None:
         abort(404)
     target = request.args.get("next", "")
-    if not _is_local_path(target):
+    if not is_local_path(target):
         target = url_for("public.home")
     response = redirect(target)
     response.set_cookie(
@@ -117,18 +117,6 @@ def language(code: str) -> ResponseReturnValue:
         samesite="Lax",
     )
     return response
-
-
-def _is_local_path(target: str) -> bool:
-    """Only paths on this site ("/cases/x?q=1"), never "//evil.example" or "http://..."."""
-    parts = urlsplit(target)
-    return (
-        target.startswith("/")
-        and not target.startswith("//")
-        and not parts.scheme
-        and not parts.netloc
-        and "\\" not in target
-    )
 
 
 @bp.get("/materials/<int:material_id>/<path:filename>")

@@ -1,0 +1,45 @@
+"""Outgoing e-mail: SMTP configured by ``KB_MAIL_*``; without a server, printed to the console.
+
+Links in messages are built from ``BASE_URL``, never from the request's Host header,
+so a forged Host cannot turn a password link into a link to someone else's site.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import sys
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app, render_template
+
+log = logging.getLogger(__name__)
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL on the configured base URL (works outside a request too)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def send_mail(to: str, subject: str, template: str, **context: Any) -> EmailMessage:
+    """Render ``templates/mail/<template>.txt`` in the current language and send it."""
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(render_template(f"mail/{template}.txt", **context))
+    server = config.get("MAIL_SERVER")
+    if not server:
+        print(f"--- e-mail (KB_MAIL_SERVER is not set) ---\n{message}", file=sys.stderr)
+        return message
+    with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=15) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(message)
+    log.info("Sent %r to %s", subject, to)
+    return message

@@ -1,0 +1,141 @@
+"""Logging in and out, and setting passwords through single-use links."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from kb.extensions import db, limiter, login_manager
+from kb.i18n import _, _l
+from kb.models import User
+from kb.services import accounts
+from kb.web.urls import is_local_path
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_LIMITS = "10 per minute;60 per hour"
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    next = HiddenField()
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=320)])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=256)],
+        description=_l("At least 12 characters; a few words of your own make a good password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+def _email_key() -> str:
+    """Limit guesses per account too, not only per address they come from."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
+def _start_session(user: User) -> None:
+    """A fresh session on login, so nothing set before it (fixation) carries over."""
+    session.clear()
+    login_user(user)
+    accounts.record_login(user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"], key_func=_email_key)
+def login() -> ResponseReturnValue:
+    form = LoginForm(next=request.args.get("next", ""))
+    error = None
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            _start_session(user)
+            target = form.next.data
+            return redirect(target if is_local_path(target) else url_for("auth.account"))
+        error = _("The e-mail address or the password is wrong.")
+    status = 401 if error else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per minute;20 per hour", methods=["POST"])
+def forgot_password() -> ResponseReturnValue:
+    form = ForgotForm()
+    sent = False
+    if form.validate_on_submit():
+        accounts.send_password_reset(form.email.data or "")
+        sent = True
+    return render_template("auth/forgot.html", form=form, sent=sent)
+
+
+@bp.route("/password/set/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def set_password(token: str) -> ResponseReturnValue:
+    try:
+        user = accounts.user_for_link(token)
+    except accounts.LinkInvalid as invalid:
+        return render_template("auth/link_invalid.html", message=str(invalid)), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password(user, form.password.data or "")
+        except accounts.PasswordRejected as rejected:
+            form.password.errors = [*form.password.errors, str(rejected)]
+        else:
+            _start_session(user)
+            return redirect(url_for("auth.account"))
+    return render_template("auth/set_password.html", form=form, user=user)
+
+
+@bp.get("/account")
+@login_required
+def account() -> ResponseReturnValue:
+    return render_template("auth/account.html", user=current_user)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    """The session holds "id:token"; a changed token (new password) ends old sessions."""
+    number, _sep, token = user_id.partition(":")
+    if not number.isdigit():
+        return None
+    user = db.session.get(User, int(number))
+    if user is None or not user.active or user.auth_token != token:
+        return None
+    return user
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
