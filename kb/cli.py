@@ -15,10 +15,11 @@ from sqlalchemy import select
 from kb.app import MIGRATIONS_DIR, create_app
 from kb.config import ConfigurationError
 from kb.extensions import db
-from kb.models import Role, User, Vocabulary
+from kb.models import Person, Role, User, Vocabulary
 from kb.search import get_backend, sync
 from kb.search.documents import published_versions
 from kb.services import accounts, catalogue
+from kb.services import people as people_service
 from kb.services.demo import prepare_demo
 from kb.services.exchange.exporter import export_document
 from kb.services.exchange.importer import (
@@ -203,6 +204,45 @@ def users_list() -> None:
     for user in db.session.scalars(select(User).order_by(User.role, User.email)):
         state = "" if user.password_hash else " (no password set yet)"
         click.echo(f"{user.role:8} {user.email}{state}")
+
+
+@main.group()
+def people() -> None:
+    """Personal data: export everything about a person, or erase them."""
+
+
+def _person_or_fail(person_id: int) -> Person:
+    person = people_service.find_person(person_id)
+    if person is None:
+        raise click.ClickException(f"There is no person with id {person_id}.")
+    return person
+
+
+@people.command("export")
+@click.argument("person_id", type=int)
+@with_appcontext
+def people_export(person_id: int) -> None:
+    """Print all data about a person as JSON."""
+    data = people_service.person_data(_person_or_fail(person_id))
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+@people.command("erase")
+@click.argument("person_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def people_erase(person_id: int, yes: bool) -> None:
+    """Erase a person: the cases and sessions stay, without them."""
+    person = _person_or_fail(person_id)
+    if not yes:
+        click.confirm(f"Erase {person.name} (id {person.id}) for good?", abort=True)
+    name = person.name
+    counts = people_service.erase_person(person)
+    click.echo(
+        f"Erased {name}: {counts['case_contacts']} case contact(s), "
+        f"{counts['session_roles']} session role(s) removed, "
+        f"{counts['accounts_unlinked']} account(s) unlinked."
+    )
 
 
 @main.group()

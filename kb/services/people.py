@@ -1,0 +1,77 @@
+"""Personal data: everything stored about a person, and erasing them.
+
+Erasing removes the person and their links to sessions, cases and an account; the cases
+and sessions stay, without that contact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from kb.database import write_transaction
+from kb.extensions import db
+from kb.models import Case, CaseContact, Person, Session, SessionPerson, User
+
+
+def find_person(person_id: int) -> Person | None:
+    return db.session.get(Person, person_id)
+
+
+def person_data(person: Person) -> dict[str, Any]:
+    """All data about one person, as JSON-ready values (for a data-subject request)."""
+    sessions = db.session.execute(
+        select(Session, SessionPerson.role)
+        .join(SessionPerson, SessionPerson.session_id == Session.id)
+        .where(SessionPerson.person_id == person.id)
+        .order_by(Session.id)
+    ).all()
+    cases = db.session.execute(
+        select(Case, CaseContact.role)
+        .join(CaseContact, CaseContact.case_id == Case.id)
+        .where(CaseContact.person_id == person.id)
+        .order_by(Case.id)
+    ).all()
+    accounts = db.session.scalars(select(User).where(User.person_id == person.id)).all()
+    return {
+        "id": person.id,
+        "name": person.name,
+        "title": person.title,
+        "organisation": person.organisation.name if person.organisation else None,
+        "email": person.email,
+        "phone": person.phone,
+        "consent_to_publish_contact": person.consent_to_publish_contact,
+        "consent_given_at": person.consent_given_at.isoformat()
+        if person.consent_given_at
+        else None,
+        "created_at": person.created_at.isoformat() if person.created_at else None,
+        "updated_at": person.updated_at.isoformat() if person.updated_at else None,
+        "sessions": [
+            {"event": s.event.title, "session": s.title, "role": role} for s, role in sessions
+        ],
+        "case_contacts": [
+            {"case": c.title, "ref": c.ref, "slug": c.slug, "role": role} for c, role in cases
+        ],
+        "accounts": [{"email": u.email, "role": u.role} for u in accounts],
+    }
+
+
+def erase_person(person: Person) -> dict[str, int]:
+    """Remove the person and every link to them; returns what was removed."""
+    with write_transaction():
+        db.session.add(person)
+        counts = {
+            "session_roles": db.session.execute(
+                delete(SessionPerson).where(SessionPerson.person_id == person.id)
+            ).rowcount,
+            "case_contacts": db.session.execute(
+                delete(CaseContact).where(CaseContact.person_id == person.id)
+            ).rowcount,
+            "accounts_unlinked": db.session.execute(
+                update(User).where(User.person_id == person.id).values(person_id=None)
+            ).rowcount,
+        }
+        db.session.delete(person)
+    db.session.expire_all()
+    return counts
