@@ -18,7 +18,7 @@ from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
 from kb.search import get_backend, sync
 from kb.search.documents import published_versions
-from kb.services import accounts, catalogue
+from kb.services import accounts, catalogue, invitations
 from kb.services import people as people_service
 from kb.services.demo import prepare_demo
 from kb.services.exchange.exporter import export_document
@@ -204,6 +204,29 @@ def users_list() -> None:
     for user in db.session.scalars(select(User).order_by(User.role, User.email)):
         state = "" if user.password_hash else " (no password set yet)"
         click.echo(f"{user.role:8} {user.email}{state}")
+
+
+@main.command()
+@click.argument("email")
+@click.option("--event", "event_slug", required=True, help="The event's slug (see its URL).")
+@click.option("--session", "session_slug", help="The session's slug within the event.")
+@with_appcontext
+def invite(email: str, event_slug: str, session_slug: str | None) -> None:
+    """Invite a speaker by e-mail to share the case of their session (or event)."""
+    event = catalogue.event(event_slug)
+    if event is None:
+        raise click.ClickException(f"There is no event {event_slug!r}.")
+    place = event
+    if session_slug:
+        place = catalogue.session(event_slug, session_slug)
+        if place is None:
+            raise click.ClickException(f"The event has no session {session_slug!r}.")
+    try:
+        link = invitations.invite(email, place)
+    except (accounts.AccountError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Invited {email.strip().lower()}; the e-mail holds this single-use link:")
+    click.echo(link)
 
 
 @main.group()

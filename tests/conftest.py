@@ -8,15 +8,21 @@ turns the skip into a failure.
 
 from __future__ import annotations
 
+import email
 import os
+import re
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import Message
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
@@ -152,3 +158,32 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+class Inbox:
+    """What a real SMTP server on localhost (aiosmtpd) received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def link(self) -> str:
+        body = self.messages[-1].get_content()
+        return re.search(r"https?://\S+", body).group(0)
+
+
+@pytest.fixture
+def inbox(app: Flask) -> Iterator[Inbox]:
+    """Mail from ``app`` goes to a local SMTP server; links use https://kb.example.org."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, BASE_URL="https://kb.example.org")
+    yield handler
+    controller.stop()

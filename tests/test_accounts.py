@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import email
 import os
-import re
-import socket
 import uuid
-from collections.abc import Iterator
-from email.message import Message
-from email.policy import default
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,70 +14,14 @@ from kb.cli import main
 from kb.extensions import db
 from kb.models import Role, User
 from kb.services import accounts
-from tests.conftest import RequestIsolatingClient, instance_from, make_app
-
-GOOD_PASSWORD = "fjord lantern 42 oats"
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in the form"
-    return match.group(1)
-
-
-def post_form(client: FlaskClient, url: str, **fields: str) -> Any:
-    token = csrf_token(client.get(url).text)
-    return client.post(url, data={"csrf_token": token, **fields})
-
-
-def login(client: FlaskClient, email_: str, password: str, next_: str = "") -> Any:
-    url = "/login" + (f"?next={next_}" if next_ else "")
-    token = csrf_token(client.get(url).text)
-    return client.post(
-        url, data={"csrf_token": token, "email": email_, "password": password, "next": next_}
-    )
+from tests.conftest import Inbox, RequestIsolatingClient, instance_from, make_app
+from tests.web_helpers import GOOD_PASSWORD, csrf_token, login, path_of, post_form
 
 
 def new_user(email_: str = "editor@example.org", role: Role = Role.EDITOR) -> User:
     user = accounts.create_user(email_, role)
     accounts.set_password(user, GOOD_PASSWORD)
     return user
-
-
-class Inbox:
-    """A real SMTP server on localhost (aiosmtpd) that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-    def link(self) -> str:
-        body = self.messages[-1].get_content()
-        return re.search(r"https?://\S+", body).group(0)
-
-
-@pytest.fixture
-def inbox(app: Flask) -> Iterator[Inbox]:
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, BASE_URL="https://kb.example.org")
-    yield handler
-    controller.stop()
-
-
-def path_of(link: str) -> str:
-    return re.sub(r"^https?://[^/]+", "", link)
 
 
 # -- creating accounts ---------------------------------------------------------------------

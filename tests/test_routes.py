@@ -17,7 +17,7 @@ from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Material, Person, Role
 from kb.services import accounts
-from tests.test_accounts import GOOD_PASSWORD, login
+from tests.web_helpers import GOOD_PASSWORD, login
 
 VISITORS = ("anonymous", "speaker", "editor", "admin")
 EVERYONE_200 = dict.fromkeys(VISITORS, 200)
@@ -46,6 +46,7 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "auth.logout": ({}, dict.fromkeys(VISITORS, 405)),
     "auth.forgot_password": ({}, EVERYONE_200),
     "auth.set_password": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
+    "auth.invitation": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
     "auth.account": ({}, {"anonymous": 302, "speaker": 200, "editor": 200, "admin": 200}),
 }
 

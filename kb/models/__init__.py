@@ -12,6 +12,7 @@ from kb.models.choices import (
     Vocabulary,
 )
 from kb.models.event import Event, Session, SessionPerson
+from kb.models.invitation import Invitation
 from kb.models.material import Material
 from kb.models.people import Organisation, Person, PublicContact
 from kb.models.search_outbox import SearchOutbox
@@ -28,6 +29,7 @@ __all__ = [
     "CasePresentation",
     "CaseStatus",
     "Event",
+    "Invitation",
     "KeyFigure",
     "Material",
     "MaterialKind",

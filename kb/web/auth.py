@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from kb.extensions import db, limiter, login_manager
 from kb.i18n import _, _l
 from kb.models import User
-from kb.services import accounts
+from kb.services import accounts, invitations
 from kb.web.urls import is_local_path
 
 bp = Blueprint("auth", __name__)
@@ -116,10 +116,40 @@ def set_password(token: str) -> ResponseReturnValue:
     return render_template("auth/set_password.html", form=form, user=user)
 
 
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def invitation(token: str) -> ResponseReturnValue:
+    """An invited speaker sets a password (if they have none yet) and is logged in."""
+    try:
+        found = invitations.invitation_for(token)
+    except accounts.LinkInvalid as invalid:
+        return render_template("auth/link_invalid.html", message=str(invalid)), 400
+    user = found.user
+    form = SetPasswordForm()
+    if user.password_hash is None and form.validate_on_submit():
+        try:
+            accounts.set_password(user, form.password.data or "")
+        except accounts.PasswordRejected as rejected:
+            form.password.errors = [*form.password.errors, str(rejected)]
+        else:
+            invitations.accept(found)
+            _start_session(user)
+            return redirect(url_for("auth.account"))
+    if user.password_hash is not None:
+        # An existing account: the invitation is linked to it once its owner logs in.
+        invitations.accept(found)
+        return redirect(url_for("auth.login", next=url_for("auth.account")))
+    return render_template("auth/set_password.html", form=form, user=user, invitation=found)
+
+
 @bp.get("/account")
 @login_required
 def account() -> ResponseReturnValue:
-    return render_template("auth/account.html", user=current_user)
+    return render_template(
+        "auth/account.html",
+        user=current_user,
+        invitations=invitations.invitations_of(current_user),
+    )
 
 
 @login_manager.user_loader
