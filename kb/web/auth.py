@@ -105,15 +105,20 @@ def set_password(token: str) -> ResponseReturnValue:
     except accounts.LinkInvalid as invalid:
         return render_template("auth/link_invalid.html", message=str(invalid)), 400
     form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.set_password(user, form.password.data or "")
-        except accounts.PasswordRejected as rejected:
-            form.password.errors = [*form.password.errors, str(rejected)]
-        else:
-            _start_session(user)
-            return redirect(url_for("auth.account"))
+    if form.validate_on_submit() and _new_password_saved(form, user):
+        _start_session(user)
+        return redirect(url_for("auth.account"))
     return render_template("auth/set_password.html", form=form, user=user)
+
+
+def _new_password_saved(form: SetPasswordForm, user: User) -> bool:
+    """Save the form's password, or put the policy's objection next to the field."""
+    try:
+        accounts.set_password(user, form.password.data or "")
+    except accounts.PasswordRejected as rejected:
+        form.password.errors = [*form.password.errors, str(rejected)]
+        return False
+    return True
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
@@ -126,15 +131,10 @@ def invitation(token: str) -> ResponseReturnValue:
         return render_template("auth/link_invalid.html", message=str(invalid)), 400
     user = found.user
     form = SetPasswordForm()
-    if user.password_hash is None and form.validate_on_submit():
-        try:
-            accounts.set_password(user, form.password.data or "")
-        except accounts.PasswordRejected as rejected:
-            form.password.errors = [*form.password.errors, str(rejected)]
-        else:
-            invitations.accept(found)
-            _start_session(user)
-            return redirect(url_for("auth.account"))
+    if user.password_hash is None and form.validate_on_submit() and _new_password_saved(form, user):
+        invitations.accept(found)
+        _start_session(user)
+        return redirect(url_for("auth.account"))
     if user.password_hash is not None:
         # An existing account: the invitation is linked to it once its owner logs in.
         invitations.accept(found)
