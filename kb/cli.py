@@ -264,7 +264,8 @@ def people_erase(person_id: int, yes: bool) -> None:
     click.echo(
         f"Erased {name}: {counts['case_contacts']} case contact(s), "
         f"{counts['session_roles']} session role(s) removed, "
-        f"{counts['accounts_unlinked']} account(s) unlinked."
+        f"{counts['accounts_unlinked']} account(s) unlinked, "
+        f"{counts['revisions']} kept revision(s) cleaned."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -33,3 +34,80 @@ def login(client: FlaskClient, email_: str, password: str, next_: str = "") -> A
 
 def path_of(link: str) -> str:
     return re.sub(r"^https?://[^/]+", "", link)
+
+
+class _FormReader(HTMLParser):
+    """The values a browser would send for the forms of a page (submit buttons left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict[str, Any]] = []
+        self._select: str | None = None
+        self._option: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "fields": []})
+        elif not self.forms:
+            return
+        fields = self.forms[-1]["fields"]
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "file", "button"):
+            if a.get("type") in ("checkbox", "radio"):
+                if "checked" in a:
+                    fields.append((name, a.get("value", "y")))
+            else:
+                fields.append((name, a.get("value", "")))
+        elif tag == "select" and name:
+            self._select = name
+            self._select_multiple = "multiple" in a
+            self._options: list[str] = []
+            self._chosen = False
+        elif tag == "option" and self._select:
+            self._options.append(a.get("value", ""))
+            if "selected" in a:
+                fields.append((self._select, a.get("value", "")))
+                self._chosen = True
+        elif tag == "textarea" and name:
+            self._textarea = name
+            fields.append((name, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._select:
+            # A single choice with nothing selected sends its first option.
+            if not self._chosen and not self._select_multiple and self._options:
+                self.forms[-1]["fields"].append((self._select, self._options[0]))
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea and self.forms:
+            fields = self.forms[-1]["fields"]
+            name, value = fields[-1]
+            # The HTML spec drops one newline right after <textarea>.
+            data = data.replace("\r\n", "\n")
+            fields[-1] = (name, (value + data) if value else data.removeprefix("\n"))
+
+
+def form_values(html: str, action: str = "") -> list[tuple[str, str]]:
+    """The fields of the first form whose action contains ``action``, as a browser sends them."""
+    reader = _FormReader()
+    reader.feed(html)
+    for form in reader.forms:
+        if action in form["action"]:
+            return list(form["fields"])
+    raise AssertionError(f"no form with action {action!r}")
+
+
+def with_values(fields: list[tuple[str, str]], **changes: Any) -> dict[str, Any]:
+    """Form data with some fields replaced (a list value sends the field several times)."""
+    changes = {name.replace("__", "-"): value for name, value in changes.items()}
+    data: dict[str, Any] = {}
+    for name, value in fields:
+        if name in changes:
+            continue
+        data.setdefault(name, []).append(value)
+    return data | changes

@@ -15,6 +15,7 @@ from kb.models.event import Event, Session, SessionPerson
 from kb.models.invitation import Invitation
 from kb.models.material import Material
 from kb.models.people import Organisation, Person, PublicContact
+from kb.models.revision import CaseRevision, RevisionAction
 from kb.models.search_outbox import SearchOutbox
 from kb.models.user import User
 from kb.models.vocabulary import VocabularyTerm
@@ -26,6 +27,7 @@ __all__ = [
     "Case",
     "CaseContact",
     "CaseLink",
+    "CaseRevision",
     "CasePresentation",
     "CaseStatus",
     "Event",
@@ -36,6 +38,7 @@ __all__ = [
     "Organisation",
     "Person",
     "PublicContact",
+    "RevisionAction",
     "Role",
     "SearchOutbox",
     "Session",

@@ -27,6 +27,7 @@ from kb.models.vocabulary import VocabularyTerm
 
 if TYPE_CHECKING:
     from kb.models.material import Material
+    from kb.models.user import User
 
 
 def _term_link_table(name: str) -> Table:
@@ -75,6 +76,10 @@ class Case(Timestamped, db.Model):
     outcomes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.DRAFT, index=True)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # The speaker who submitted it; they may edit it until it is published.
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
 
     themes: Mapped[list[VocabularyTerm]] = relationship(
         secondary=case_theme, order_by=VocabularyTerm.position
@@ -99,6 +104,7 @@ class Case(Timestamped, db.Model):
         order_by="(Material.position, Material.id)",
         cascade="all, delete-orphan",
     )
+    owner: Mapped[User | None] = relationship()
 
     @validates("language")
     def _check_language(self, _name: str, language: str) -> str:

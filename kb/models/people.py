@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from kb.extensions import db
 from kb.models.base import Timestamped, utcnow
 from kb.models.choices import check_country
+
+if TYPE_CHECKING:
+    from kb.models.user import User
 
 
 class Organisation(Timestamped, db.Model):
@@ -57,15 +61,23 @@ class Person(Timestamped, db.Model):
     phone: Mapped[str | None] = mapped_column(String(50))
     consent_to_publish_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_given_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who recorded the consent (a speaker for their contacts, or an editor).
+    consent_recorded_by_id: Mapped[int | None] = mapped_column(
+        # Accounts and people refer to each other; use_alter breaks the cycle for DROP/CREATE.
+        ForeignKey("user_account.id", ondelete="SET NULL", use_alter=True)
+    )
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="people")
+    consent_recorded_by: Mapped[User | None] = relationship(foreign_keys=[consent_recorded_by_id])
 
-    def set_consent(self, consent: bool) -> None:
-        """Record (or withdraw) consent to show e-mail and phone, with its time."""
+    def set_consent(self, consent: bool, by: User | None = None) -> None:
+        """Record (or withdraw) consent to show e-mail and phone: when, and by whom."""
         if consent and not self.consent_to_publish_contact:
             self.consent_given_at = utcnow()
+            self.consent_recorded_by = by
         elif not consent:
             self.consent_given_at = None
+            self.consent_recorded_by = None
         self.consent_to_publish_contact = consent
 
     def public_contact(self) -> PublicContact | None:

@@ -43,7 +43,7 @@ class User(Timestamped, db.Model):
         ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
 
-    person: Mapped[Person | None] = relationship()
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
 
     @validates("email")
     def _normalise_email(self, _name: str, email: str) -> str:

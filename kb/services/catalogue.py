@@ -1,4 +1,5 @@
-"""Read-only queries behind the public pages: only published cases are ever shown."""
+"""Read-only queries: public pages show only published cases; ``any_case`` and
+``cases_owned_by`` serve the authors and editors, behind their access checks."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from kb.models import (
     Person,
     Session,
     SessionPerson,
+    User,
     Vocabulary,
     VocabularyTerm,
 )
@@ -236,3 +238,35 @@ def public_material(material_id: int) -> Material | None:
     if material is None or (material.case is not None and not material.case.is_published):
         return None
     return material
+
+
+def any_case(case_id: int) -> Case | None:
+    """A case whatever its status: for its author and the editors, never for public pages."""
+    return db.session.scalar(select(Case).where(Case.id == case_id).options(*WHOLE_CASE))
+
+
+def cases_owned_by(user: User) -> list[Case]:
+    return list(
+        db.session.scalars(
+            select(Case).where(Case.owner_id == user.id).order_by(Case.updated_at.desc())
+        )
+    )
+
+
+def events_with_sessions() -> list[Event]:
+    """Every event with its programme, newest first: the choices of "presented at"."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .options(selectinload(Event.sessions))
+            .order_by(Event.start_date.desc().nulls_last(), Event.title)
+        )
+    )
+
+
+def session_by_id(session_id: int) -> Session | None:
+    return db.session.get(Session, session_id)
+
+
+def event_by_id(event_id: int) -> Event | None:
+    return db.session.get(Event, event_id)

@@ -85,3 +85,8 @@ def invitations_of(user: User) -> list[Invitation]:
             select(Invitation).where(Invitation.user_id == user.id).order_by(Invitation.id.desc())
         )
     )
+
+
+def recent(limit: int = 50) -> list[Invitation]:
+    """The latest invitations, for the editors' overview."""
+    return list(db.session.scalars(select(Invitation).order_by(Invitation.id.desc()).limit(limit)))

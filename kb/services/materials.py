@@ -53,7 +53,14 @@ _OOXML_MAIN = {
 
 
 class MaterialRejected(ValueError):
-    """An upload that is too large or of a type we do not store."""
+    """An upload that is too large or of a type we do not store.
+
+    ``reason`` ("too_large", "empty" or "type") lets the web layer say it in the user's language.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def sniff(head: bytes, path: Path | None = None) -> FileKind | None:
@@ -127,15 +134,18 @@ def attach_file(
             while chunk := stream.read(64 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise MaterialRejected(f"the file is larger than {limit // (1024 * 1024)} MB")
+                    raise MaterialRejected(
+                        f"the file is larger than {limit // (1024 * 1024)} MB", "too_large"
+                    )
                 out.write(chunk)
         if size == 0:
-            raise MaterialRejected("the file is empty")
+            raise MaterialRejected("the file is empty", "empty")
         file_kind = sniff_file(tmp)
         if file_kind is None:
             raise MaterialRejected(
                 "this type of file is not accepted "
-                "(PDF, PPTX, DOCX, ODP, ODT, PNG, JPEG, WebP, GIF)"
+                "(PDF, PPTX, DOCX, ODP, ODT, PNG, JPEG, WebP, GIF)",
+                "type",
             )
         stored_name = secrets.token_hex(16) + file_kind.extension
         final = target_dir / stored_name

@@ -1,7 +1,7 @@
 """Personal data: everything stored about a person, and erasing them.
 
-Erasing removes the person and their links to sessions, cases and an account; the cases
-and sessions stay, without that contact.
+Erasing removes the person and their links to sessions, cases and an account, and takes
+them out of the cases' kept revisions; the cases and sessions stay, without that contact.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, Session, SessionPerson, User
+from kb.services.revisions import forget_person
 
 
 def find_person(person_id: int) -> Person | None:
@@ -71,6 +72,7 @@ def erase_person(person: Person) -> dict[str, int]:
             "accounts_unlinked": db.session.execute(
                 update(User).where(User.person_id == person.id).values(person_id=None)
             ).rowcount,
+            "revisions": forget_person(person.name, person.email),
         }
         db.session.delete(person)
     db.session.expire_all()

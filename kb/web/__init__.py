@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from kb.web import auth, errors, input_guard, public, search, security_headers, template_helpers
+from kb.web import (
+    auth,
+    editor_menu,
+    errors,
+    input_guard,
+    manage,
+    public,
+    review,
+    search,
+    security_headers,
+    submission,
+    template_helpers,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -12,6 +24,10 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security_headers.init_app(app)
     template_helpers.init_app(app)
+    editor_menu.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
     auth.init_app(app)
+    submission.init_app(app)
+    review.init_app(app)
+    manage.init_app(app)

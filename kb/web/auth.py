@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from kb.extensions import db, limiter, login_manager
 from kb.i18n import _, _l
-from kb.models import User
+from kb.models import Invitation, User
 from kb.services import accounts, invitations
 from kb.web.urls import is_local_path
 
@@ -131,15 +131,23 @@ def invitation(token: str) -> ResponseReturnValue:
         return render_template("auth/link_invalid.html", message=str(invalid)), 400
     user = found.user
     form = SetPasswordForm()
+    case_form = _submission_url(found)
     if user.password_hash is None and form.validate_on_submit() and _new_password_saved(form, user):
         invitations.accept(found)
         _start_session(user)
-        return redirect(url_for("auth.account"))
+        return redirect(case_form)
     if user.password_hash is not None:
         # An existing account: the invitation is linked to it once its owner logs in.
         invitations.accept(found)
-        return redirect(url_for("auth.login", next=url_for("auth.account")))
+        return redirect(url_for("auth.login", next=case_form))
     return render_template("auth/set_password.html", form=form, user=user, invitation=found)
+
+
+def _submission_url(invitation: Invitation) -> str:
+    """The case form, already linked to the session (or event) of the invitation."""
+    if invitation.session_id is not None:
+        return url_for("submission.new", session=invitation.session_id)
+    return url_for("submission.new", event=invitation.event_id)
 
 
 @bp.get("/account")
@@ -148,7 +156,7 @@ def account() -> ResponseReturnValue:
     return render_template(
         "auth/account.html",
         user=current_user,
-        invitations=invitations.invitations_of(current_user),
+        invitations=[(i, _submission_url(i)) for i in invitations.invitations_of(current_user)],
     )
 
 

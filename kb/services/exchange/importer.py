@@ -32,6 +32,7 @@ from kb.models import (
     Person,
     Session,
     SessionPerson,
+    User,
     Vocabulary,
 )
 from kb.models.base import utcnow
@@ -245,10 +246,34 @@ def _sync(
     return result
 
 
+def apply_case(
+    case: Case,
+    data: CaseIn,
+    *,
+    recorded_by: User | None = None,
+    may_update: Callable[[Person], bool] | None = None,
+) -> Case:
+    """Make ``case`` say what ``data`` says: the submission form and restoring a revision.
+
+    Call inside ``write_transaction()``. ``recorded_by`` is who stated the contacts'
+    consent; ``may_update`` decides whether details of an existing person may be changed
+    (a speaker may add a contact but not rewrite someone else's details).
+    """
+    _Writer(recorded_by=recorded_by, may_update=may_update).case(data, case)
+    return case
+
+
 class _Writer:
     """Find-or-create with per-import caches, so each name is looked up once."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        recorded_by: User | None = None,
+        may_update: Callable[[Person], bool] | None = None,
+    ) -> None:
+        self.recorded_by = recorded_by
+        self.may_update = may_update or (lambda _person: True)
         self.themes = terms_by_key(Vocabulary.THEME)
         self.target_groups = terms_by_key(Vocabulary.TARGET_GROUP)
         self.organisations: dict[str, Organisation] = {}
@@ -287,11 +312,12 @@ class _Writer:
         if person is None:
             person = Person(name=data.name, slug=unique_slug(Person, data.name), organisation=org)
             db.session.add(person)
-        for attr in ("title", "email", "phone"):
-            if getattr(data, attr) is not None:
-                setattr(person, attr, getattr(data, attr))
-        if data.consent_to_publish_contact is not None:
-            person.set_consent(data.consent_to_publish_contact)
+        if person.id is None or self.may_update(person):
+            for attr in ("title", "email", "phone"):
+                if getattr(data, attr) is not None:
+                    setattr(person, attr, getattr(data, attr))
+            if data.consent_to_publish_contact is not None:
+                person.set_consent(data.consent_to_publish_contact, by=self.recorded_by)
         self.people[key] = person
         return person
 
@@ -386,10 +412,9 @@ class _Writer:
             "content_type": kind.content_type if kind else "application/octet-stream",
         }
 
-    def case(self, data: CaseIn) -> bool:
-        """Create or update one case; True when it was created."""
-        case = None
-        if data.ref:
+    def case(self, data: CaseIn, case: Case | None = None) -> bool:
+        """Create or update one case (``case``, or found by ref or slug); True when created."""
+        if case is None and data.ref:
             case = db.session.scalar(select(Case).where(Case.ref == data.ref))
         if case is None and data.slug:
             case = db.session.scalar(select(Case).where(Case.slug == data.slug))

@@ -1,0 +1,357 @@
+"""The case form: every field of a case with its help text, and its translation to and from
+the exchange format the submission service takes.
+
+Rows (key figures, links, contacts) come with blank rows to fill in; rows left blank are
+ignored. The form checks what a person can fix in the form, with messages in their
+language; the exchange format's own validation stays the last word in the service.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from kb.i18n import _l
+from kb.models import CONTENT_LANGUAGES, COUNTRIES, Case, Event, MaterialKind, VocabularyTerm
+from kb.web.template_helpers import country_name, language_name, term_label
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{4,}$")
+_NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+
+BLANK_ROWS = 2
+
+
+def _max(n: int) -> Length:
+    return Length(max=n, message=_l("At most %(max)d characters, please."))
+
+
+def _no_control_characters(_form: Form, field: Field) -> None:
+    if isinstance(field.data, str) and _CONTROL.search(field.data):
+        raise ValidationError(_l("This text contains invisible control characters."))
+
+
+def _pattern(regex: re.Pattern[str], message: Any) -> Any:
+    def check(_form: Form, field: Field) -> None:
+        if field.data and not regex.match(field.data.strip()):
+            raise ValidationError(message)
+
+    return check
+
+
+def _text(label: Any, limit: int, description: Any = None, **kwargs: Any) -> StringField:
+    return StringField(
+        label,
+        [Optional(), _max(limit), _no_control_characters],
+        description=description,
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        **kwargs,
+    )
+
+
+def _prose(label: Any, description: Any = None) -> TextAreaField:
+    return TextAreaField(
+        label, [Optional(), _max(100_000), _no_control_characters], description=description
+    )
+
+
+class _Row(Form):
+    """A row of a repeated group; a row left blank is ignored."""
+
+    required: tuple[str, ...] = ()
+
+    def is_blank(self) -> bool:
+        return not any(
+            (f.data.strip() if isinstance(f.data, str) else f.data)
+            for f in self
+            if not isinstance(f, BooleanField)
+        )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.is_blank():
+            return valid
+        for name in self.required:
+            if not (self[name].data or "").strip():
+                self[name].errors = [*self[name].errors, _l("Please fill this in.")]
+                valid = False
+        return valid
+
+
+class KeyFigureForm(_Row):
+    required = ("label", "value")
+    label = _text(_l("What was measured"), 300)
+    value = _text(_l("Number"), 40)
+    unit = _text(_l("Unit"), 40)
+
+    def validate_value(self, field: Field) -> None:
+        if field.data and not _NUMBER.match(field.data.replace(" ", "").replace("\u00a0", "")):
+            raise ValidationError(_l("Write a number, e.g. 64 or 64,5."))
+
+
+class LinkForm(_Row):
+    required = ("url",)
+    url = _text(_l("Address"), 1000)
+    title = _text(_l("Link text"), 300)
+
+    def validate_url(self, field: Field) -> None:
+        if field.data and not _URL.match(field.data.strip()):
+            raise ValidationError(_l("Write a web address starting with https:// or http://."))
+
+
+class ContactForm(_Row):
+    required = ("name",)
+    name = _text(_l("Name"), 200)
+    role = _text(_l("Role in the case"), 200, _l("For example: project lead."))
+    title = _text(_l("Job title"), 300)
+    organisation = _text(_l("Organisation"), 300)
+    email = _text(_l("E-mail"), 320)
+    phone = _text(_l("Phone"), 50)
+    consent = BooleanField(
+        _l("This person agrees that their e-mail and phone are shown publicly"),
+        description=_l("Without this, only the name, job title and organisation are shown."),
+    )
+
+    def validate_email(self, field: Field) -> None:
+        _pattern(_EMAIL, _l("This is not an e-mail address."))(self, field)
+
+    def validate_phone(self, field: Field) -> None:
+        _pattern(_PHONE, _l("Write the number with digits, e.g. +47 22 33 44 55."))(self, field)
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CaseForm(FlaskForm):
+    title = _text(
+        _l("Title"),
+        300,
+        _l("A short name for what you did, e.g. “Language practice in local companies”."),
+    )
+    language = SelectField(
+        _l("Language of the text"),
+        description=_l("Leave it to be detected from the text, or choose it."),
+        validate_choice=True,
+    )
+    country = SelectField(_l("Country"), validate_choice=True)
+    municipality = _text(_l("Municipality"), 300, _l("Or several, separated by commas."))
+    region = _text(_l("Region or county"), 300)
+    themes = _Checkboxes(_l("Themes"), description=_l("Choose all that fit."))
+    target_groups = _Checkboxes(_l("Target groups"))
+    target_description = _prose(
+        _l("Who the work was for"), _l("In your own words, e.g. “young refugees aged 16–24”.")
+    )
+    start_year = IntegerField(
+        _l("Started (year)"),
+        [Optional(), NumberRange(1900, 2100, message=_l("A year between 1900 and 2100."))],
+    )
+    end_year = IntegerField(
+        _l("Ended (year)"),
+        [Optional(), NumberRange(1900, 2100, message=_l("A year between 1900 and 2100."))],
+        description=_l("Leave empty while the work is still running."),
+    )
+    summary = _prose(
+        _l("Summary"), _l("Two or three sentences: what was done, for whom, and what came of it.")
+    )
+    body = _prose(
+        _l("Description"),
+        _l(
+            "How it was done, who took part, what it cost, what you would do differently. "
+            "Markdown: **bold**, *italic*, lists with -, links as [text](https://…)."
+        ),
+    )
+    outcomes = _prose(_l("Results"), _l("What changed, with numbers where you have them."))
+    presented_at = SelectMultipleField(
+        _l("Presented at"),
+        description=_l("The session (or event) where the case was presented."),
+        validate_choice=True,
+    )
+    key_figures = FieldList(FormField(KeyFigureForm), label=_l("Key figures"))
+    links = FieldList(FormField(LinkForm), label=_l("Links"))
+    contacts = FieldList(FormField(ContactForm), label=_l("Contact people"))
+    attachment = FileField(
+        _l("Attach a file"),
+        description=_l("PDF, PowerPoint, Word, OpenDocument or an image; at most %(mb)d MB."),
+    )
+    attachment_title = _text(_l("Title of the file"), 300)
+    attachment_kind = SelectField(_l("Kind of file"), validate_choice=True)
+    remove_materials = _Checkboxes(_l("Remove attached files"), coerce=int)
+    preview = SubmitField(_l("Preview"))
+    save = SubmitField(_l("Save draft"))
+    send = SubmitField(_l("Submit for review"))
+
+    def validate_end_year(self, field: Field) -> None:
+        if field.data is None:
+            return
+        if self.start_year.data is None:
+            raise ValidationError(_l("Give the start year too."))
+        if field.data < self.start_year.data:
+            raise ValidationError(_l("The work cannot end before it started."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Always a title; to submit for review, also a summary, a description and a theme."""
+        valid = super().validate(extra_validators)
+        needed = [self.title, self.country]
+        if self.send.data:
+            needed += [self.summary, self.body, self.themes]
+        for f in needed:
+            if not f.data:
+                f.errors = [*f.errors, _l("Please fill this in.")]
+                valid = False
+        return valid
+
+
+def fill_choices(
+    form: CaseForm,
+    *,
+    events: list[Event],
+    themes: list[VocabularyTerm],
+    target_groups: list[VocabularyTerm],
+    case: Case | None,
+    max_mb: int,
+) -> None:
+    """Choices in the reader's language, and the data the form needs from the database."""
+    form.language.choices = [("", _l("Detect from the text"))] + [
+        (code, language_name(code)) for code in CONTENT_LANGUAGES
+    ]
+    form.country.choices = [("", _l("Choose a country"))] + [
+        (code, country_name(code)) for code in COUNTRIES
+    ]
+    form.themes.choices = [(t.key, term_label(t)) for t in themes]
+    form.target_groups.choices = [(t.key, term_label(t)) for t in target_groups]
+    form.presented_at.choices = {
+        event.title: [(f"e{event.id}", _l("The event as a whole"))]
+        + [(f"s{s.id}", s.title) for s in event.sessions]
+        for event in events
+    }
+    form.attachment_kind.choices = [
+        (MaterialKind.SLIDES.value, _l("Slides")),
+        (MaterialKind.REPORT.value, _l("Report")),
+        (MaterialKind.OTHER.value, _l("Other")),
+    ]
+    form.remove_materials.choices = [
+        (m.id, m.title) for m in (case.materials if case is not None else [])
+    ]
+    form.attachment.description = form.attachment.description % {"mb": max_mb}
+
+
+def add_blank_rows(form: CaseForm) -> None:
+    for rows in (form.key_figures, form.links, form.contacts):
+        for _ in range(BLANK_ROWS):
+            rows.append_entry()
+
+
+def form_data(record: dict[str, Any], case: Case) -> dict[str, Any]:
+    """The form's initial data for a case (its exchange-format record)."""
+    return {
+        **{k: record.get(k) for k in ("title", "municipality", "region", "themes")},
+        "target_groups": record.get("target_groups"),
+        "language": case.language,
+        "country": case.country,
+        "target_description": case.target_description or "",
+        "summary": case.summary,
+        "body": case.body,
+        "outcomes": case.outcomes,
+        "start_year": case.start_year,
+        "end_year": case.end_year,
+        "presented_at": [
+            f"s{p.session_id}" if p.session_id else f"e{p.event_id}" for p in case.presentations
+        ],
+        "key_figures": [
+            {"label": k.label, "value": _number_text(k.value), "unit": k.unit or ""}
+            for k in case.key_figures
+        ],
+        "links": [{"url": link.url, "title": link.title or ""} for link in case.links],
+        "contacts": [
+            {
+                "name": c.person.name,
+                "role": c.role or "",
+                "title": c.person.title or "",
+                "organisation": c.person.organisation.name if c.person.organisation else "",
+                "email": c.person.email or "",
+                "phone": c.person.phone or "",
+                "consent": c.person.consent_to_publish_contact,
+            }
+            for c in case.contacts
+        ],
+    }
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _or_none(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def record_fields(form: CaseForm, language: str | None, places: dict[str, Any]) -> dict[str, Any]:
+    """The exchange-format keys the form sets; ``places`` maps choice values to
+    ``{"event": title, "session": title | None}``."""
+    start, end = form.start_year.data, form.end_year.data
+    period = None
+    if start is not None:
+        period = f"{start}-{end}" if end not in (None, start) else str(start)
+        if end is None:
+            period = f"{start}-"
+    return {
+        "title": form.title.data,
+        "language": language,
+        "country": form.country.data or None,
+        "municipality": _or_none(form.municipality.data),
+        "region": _or_none(form.region.data),
+        "themes": list(form.themes.data or []),
+        "target_groups": list(form.target_groups.data or []),
+        "target_description": _or_none(form.target_description.data),
+        "period": period,
+        "summary": form.summary.data or "",
+        "body": form.body.data or "",
+        "outcomes": form.outcomes.data or "",
+        "sessions": [places[v] for v in form.presented_at.data or [] if v in places],
+        "key_figures": [
+            {"label": r.label.data, "value": r.value.data, "unit": _or_none(r.unit.data)}
+            for r in (entry.form for entry in form.key_figures)
+            if not r.is_blank()
+        ],
+        "links": [
+            {"url": r.url.data.strip(), "title": _or_none(r.title.data)}
+            for r in (entry.form for entry in form.links)
+            if not r.is_blank()
+        ],
+        "contacts": [
+            {
+                "name": r.name.data,
+                "role": _or_none(r.role.data),
+                "title": _or_none(r.title.data),
+                "organisation": _or_none(r.organisation.data),
+                "email": _or_none(r.email.data),
+                "phone": _or_none(r.phone.data),
+                "consent_to_publish_contact": bool(r.consent.data),
+            }
+            for r in (entry.form for entry in form.contacts)
+            if not r.is_blank()
+        ],
+    }

@@ -1,0 +1,201 @@
+"""Speakers write and submit their cases here; editors use the same form to edit any case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from kb.i18n import _
+from kb.markdown import render_markdown
+from kb.models import Case, Event, Session, User, Vocabulary
+from kb.services import catalogue, review, revisions, submissions
+from kb.services.language import propose_language
+from kb.services.materials import MaterialRejected
+from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
+from kb.web.uploads import max_upload_mb, rejection_message
+
+bp = Blueprint("submission", __name__, url_prefix="/submissions")
+
+
+@bp.get("/")
+@login_required
+def mine() -> ResponseReturnValue:
+    return render_template("submission/mine.html", cases=catalogue.cases_owned_by(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    return _case_form(None)
+
+
+@bp.route("/<int:case_id>", methods=["GET", "POST"])
+@login_required
+def edit(case_id: int) -> ResponseReturnValue:
+    case = catalogue.any_case(case_id)
+    if case is None:
+        abort(404)
+    if not submissions.may_edit(current_user, case):
+        abort(403, _("Only the editors can change a case once it is published."))
+    return _case_form(case)
+
+
+def _case_form(case: Case | None) -> ResponseReturnValue:
+    events = catalogue.events_with_sessions()
+    if request.method == "GET":
+        initial = form_data(revisions.snapshot(case), case) if case else _new_case_data(events)
+        form = CaseForm(data=initial)
+    else:
+        form = CaseForm()
+    fill_choices(
+        form,
+        events=events,
+        themes=catalogue.vocabulary(Vocabulary.THEME),
+        target_groups=catalogue.vocabulary(Vocabulary.TARGET_GROUP),
+        case=case,
+        max_mb=max_upload_mb(),
+    )
+    preview = None
+    failed = False
+    proposed = None
+    if request.method == "GET":
+        add_blank_rows(form)
+    else:
+        proposed = propose_language(
+            " ".join(f.data or "" for f in (form.title, form.summary, form.body, form.outcomes))
+        )
+        if form.preview.data:
+            preview = {k: render_markdown(form[k].data) for k in ("summary", "body", "outcomes")}
+            form.language.data = form.language.data or proposed or ""
+        else:
+            saved = _save(form, case, events, proposed)
+            if saved is not None:
+                return saved
+            failed = True
+    return render_template(
+        "submission/form.html",
+        form=form,
+        case=case,
+        preview=preview,
+        proposed=proposed,
+        request_for_changes=review.latest_request(case) if case else None,
+    ), (422 if failed else 200)
+
+
+def _save(
+    form: CaseForm, case: Case | None, events: list[Event], proposed: str | None
+) -> ResponseReturnValue | None:
+    """Save and redirect, or put every problem next to its field and return None."""
+    if not form.validate():
+        return None
+    language = form.language.data or proposed
+    if language is None:
+        form.language.errors = [_("The language could not be told from the text; choose it.")]
+        return None
+    upload = None
+    if form.attachment.data and form.attachment.data.filename:
+        file = form.attachment.data
+        upload = submissions.Upload(
+            stream=file.stream,
+            filename=file.filename,
+            title=form.attachment_title.data or "",
+            kind=form.attachment_kind.data,
+        )
+    submission = submissions.Submission(
+        fields=record_fields(form, language, _places(events)),
+        submit=bool(form.send.data),
+        upload=upload,
+        remove_materials=set(form.remove_materials.data or []),
+    )
+    try:
+        saved = submissions.save(case, submission, current_user)
+    except submissions.SubmissionInvalid as invalid:
+        _show_problems(form, invalid.problems)
+        return None
+    except MaterialRejected as rejected:
+        form.attachment.errors = [rejection_message(rejected)]
+        return None
+    if submission.submit and saved.status == "submitted":
+        flash(_("Thank you! Your case was sent to the editors for review."))
+    else:
+        flash(_("Saved."))
+    if submissions.may_edit(current_user, saved):
+        return redirect(url_for(".edit", case_id=saved.id))
+    return redirect(url_for(".mine"))
+
+
+def _places(events: list[Event]) -> dict[str, dict[str, Any]]:
+    places: dict[str, dict[str, Any]] = {}
+    for event in events:
+        places[f"e{event.id}"] = {"event": event.title, "session": None}
+        for session in event.sessions:
+            places[f"s{session.id}"] = {"event": event.title, "session": session.title}
+    return places
+
+
+def _show_problems(form: CaseForm, problems: dict[str, str]) -> None:
+    """The exchange format's last word, next to the field it concerns (or at the top)."""
+    general = []
+    for path, _message in problems.items():
+        name = {"sessions": "presented_at", "period": "start_year"}.get(path, path)
+        field = _field_at(form, name)
+        text = _("This value is not accepted.")
+        if field is None:
+            general.append(text)
+        else:
+            field.errors = [*field.errors, text]
+    if general:
+        form.form_errors.extend(general)
+
+
+def _field_at(form: Any, path: str) -> Any:
+    """``key_figures-0-value`` -> the ``value`` field of the first key-figure row."""
+    head, _sep, rest = path.partition("-")
+    field = form._fields.get(head) if hasattr(form, "_fields") else None
+    if field is None or not rest:
+        return field
+    index, _sep, rest = rest.partition("-")
+    entries = getattr(field, "entries", None)
+    if entries is None or not index.isdigit() or int(index) >= len(entries):
+        return field
+    return _field_at(entries[int(index)].form, rest) if rest else entries[int(index)]
+
+
+def _new_case_data(events: list[Event]) -> dict[str, Any]:
+    """A new case from an invitation: its session chosen, the speaker as first contact."""
+    place: Session | Event | None = None
+    if (session_id := request.args.get("session", type=int)) is not None:
+        place = catalogue.session_by_id(session_id)
+    elif (event_id := request.args.get("event", type=int)) is not None:
+        place = catalogue.event_by_id(event_id)
+    data: dict[str, Any] = {"contacts": [_contact_of(current_user, place)]}
+    if isinstance(place, Session):
+        data |= {"presented_at": [f"s{place.id}"], "country": place.event.country}
+    elif isinstance(place, Event):
+        data |= {"presented_at": [f"e{place.id}"], "country": place.country}
+    return data
+
+
+def _contact_of(user: User, place: Session | Event | None) -> dict[str, Any]:
+    person = user.person
+    if person is None and isinstance(place, Session):
+        person = next(
+            (p for p in place.speakers if p.email and p.email.lower() == user.email), None
+        )
+    if person is None:
+        return {"email": user.email}
+    return {
+        "name": person.name,
+        "title": person.title or "",
+        "organisation": person.organisation.name if person.organisation else "",
+        "email": person.email or user.email,
+        "phone": person.phone or "",
+        "consent": person.consent_to_publish_contact,
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
