@@ -1,7 +1,9 @@
 """Every route, for every kind of visitor: the status each one gets.
 
-The table must list every endpoint of the app: a new route fails this test until its
-access rules are written down here.
+The tables must list every endpoint of the app: a new route fails this test until its
+access rules are written down here. "speaker" is a speaker looking at another speaker's
+case, "owner" the speaker who wrote it; routes of POST-only actions are also posted to
+(with a valid CSRF token), so their access check is tested, not only the method.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from sqlalchemy import select
 from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Material, Person, Role
-from kb.services import accounts
-from tests.web_helpers import GOOD_PASSWORD, login
+from kb.services import accounts, submissions
+from tests.web_helpers import GOOD_PASSWORD, csrf_token, login
 
-VISITORS = ("anonymous", "speaker", "editor", "admin")
+VISITORS = ("anonymous", "speaker", "owner", "editor", "admin")
 EVERYONE_200 = dict.fromkeys(VISITORS, 200)
+ACCOUNTS_200 = {"anonymous": 302, "speaker": 200, "owner": 200, "editor": 200, "admin": 200}
+EDITORS_200 = {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 200, "admin": 200}
+POST_ONLY = dict.fromkeys(VISITORS, 405)
 
 #: endpoint -> (URL values, expected status per visitor) for a GET.
 ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
@@ -47,16 +52,52 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "auth.forgot_password": ({}, EVERYONE_200),
     "auth.set_password": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
     "auth.invitation": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
-    "auth.account": ({}, {"anonymous": 302, "speaker": 200, "editor": 200, "admin": 200}),
+    "auth.account": ({}, ACCOUNTS_200),
+    "submission.mine": ({}, ACCOUNTS_200),
+    "submission.new": ({}, ACCOUNTS_200),
+    "submission.edit": (
+        {"case_id": "{draft}"},
+        {"anonymous": 302, "speaker": 403, "owner": 200, "editor": 200, "admin": 200},
+    ),
+    "review.queue": ({}, EDITORS_200),
+    "review.case": ({"case_id": "{draft}"}, EDITORS_200),
+    "review.decide": ({"case_id": "{draft}"}, POST_ONLY),
+    "review.restore": ({"case_id": "{draft}", "number": 1}, POST_ONLY),
+    "review.invite": ({}, EDITORS_200),
+}
+
+#: POST-only endpoints -> (URL values, form data, expected status per visitor). The data is
+#: harmless: an unknown decision, a revision that does not exist.
+POSTS: dict[str, tuple[dict[str, Any], dict[str, str], dict[str, int]]] = {
+    "review.decide": (
+        {"case_id": "{draft}"},
+        {"decision": "none"},
+        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 409, "admin": 409},
+    ),
+    "review.restore": (
+        {"case_id": "{draft}", "number": 99},
+        {},
+        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 404, "admin": 404},
+    ),
+    # Last: it ends the session.
+    "auth.logout": ({}, {}, dict.fromkeys(VISITORS, 302)),
 }
 
 
 @pytest.fixture
 def demo_values(app: Flask, runner: FlaskCliRunner) -> dict[str, str]:
     assert runner.invoke(main, ["demo"]).exit_code == 0
-    for role in (Role.SPEAKER, Role.EDITOR, Role.ADMIN):
-        accounts.set_password(accounts.create_user(f"{role}@example.org", role), GOOD_PASSWORD)
+    for visitor in VISITORS[1:]:
+        role = Role.SPEAKER if visitor == "owner" else Role(visitor)
+        accounts.set_password(accounts.create_user(f"{visitor}@example.org", role), GOOD_PASSWORD)
+    owner = accounts.find_user("owner@example.org")
+    draft = submissions.save(
+        None,
+        submissions.Submission(fields={"title": "Utkast", "language": "nb", "country": "NO"}),
+        owner,
+    )
     return {
+        "draft": str(draft.id),
         "case": db.session.scalar(select(Case.slug).where(Case.ref == "c04")),
         "person": db.session.scalar(select(Person.slug).where(Person.name == "Lars Fredrik Mørch")),
         "material": str(
@@ -70,6 +111,8 @@ def test_every_route_is_listed(app: Flask) -> None:
 
     assert endpoints - ROUTES.keys() == set(), "add the new routes to ROUTES with their rules"
     assert ROUTES.keys() - endpoints == set(), "ROUTES lists routes that no longer exist"
+    post_only = {r.endpoint for r in app.url_map.iter_rules() if "GET" not in (r.methods or ())}
+    assert post_only == POSTS.keys(), "list POST-only routes in POSTS with their rules"
 
 
 @pytest.mark.parametrize("visitor", VISITORS)
@@ -80,11 +123,21 @@ def test_each_visitor_gets_the_expected_status_everywhere(
         assert login(client, f"{visitor}@example.org", GOOD_PASSWORD).status_code == 302
     wrong = {}
     for endpoint, (values, expected) in ROUTES.items():
-        filled = {k: str(v).format(**demo_values) for k, v in values.items()}
-        with app.test_request_context():
-            url = url_for(endpoint, **filled)
+        url = _url(app, endpoint, values, demo_values)
         with client.get(url) as response:  # closes streamed files (static, downloads)
             status = response.status_code
         if status != expected[visitor]:
             wrong[endpoint] = (url, status, expected[visitor])
+    for endpoint, (values, data, expected) in POSTS.items():
+        url = _url(app, endpoint, values, demo_values)
+        token = csrf_token(client.get("/login").text)
+        status = client.post(url, data={"csrf_token": token, **data}).status_code
+        if status != expected[visitor]:
+            wrong[f"POST {endpoint}"] = (url, status, expected[visitor])
     assert not wrong, wrong
+
+
+def _url(app: Flask, endpoint: str, values: dict[str, Any], demo_values: dict[str, str]) -> str:
+    filled = {k: str(v).format(**demo_values) for k, v in values.items()}
+    with app.test_request_context():
+        return url_for(endpoint, **filled)

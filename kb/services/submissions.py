@@ -103,7 +103,8 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
             revisions.keep_original(case)
             base = revisions.snapshot(case)
         status, action = _next_status(case, author, submit=submission.submit)
-        record = {**base, **{k: submission.fields.get(k) for k in FORM_KEYS}, "status": status}
+        edited = {k: v for k, v in submission.fields.items() if k in FORM_KEYS}
+        record = {**base, **edited, "status": status}
         record["slug"] = case.slug
         record["materials"] = [
             material_record(m) for m in case.materials if m.id not in submission.remove_materials
