@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from kb.cli import main
 from kb.extensions import db
-from kb.models import Case, Material, Person, Role
-from kb.services import accounts, submissions
+from kb.models import Case, Material, Person, Role, Vocabulary
+from kb.services import accounts, catalogue, submissions
 from tests.web_helpers import GOOD_PASSWORD, csrf_token, login
 
 VISITORS = ("anonymous", "speaker", "owner", "editor", "admin")
@@ -64,6 +64,25 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "review.decide": ({"case_id": "{draft}"}, POST_ONLY),
     "review.restore": ({"case_id": "{draft}", "number": 1}, POST_ONLY),
     "review.invite": ({}, EDITORS_200),
+    "manage.events": ({}, EDITORS_200),
+    "manage.new_event": ({}, EDITORS_200),
+    "manage.event": ({"event_id": "{event}"}, EDITORS_200),
+    "manage.new_session": ({"event_id": "{event}"}, EDITORS_200),
+    "manage.session": ({"session_id": "{session}"}, EDITORS_200),
+    "manage.add_link": ({"session_id": "{session}"}, POST_ONLY),
+    "manage.add_file": ({"session_id": "{session}"}, POST_ONLY),
+    "manage.remove_material": ({"material_id": "{material}"}, POST_ONLY),
+    "manage.people_list": ({}, EDITORS_200),
+    "manage.new_person": ({}, EDITORS_200),
+    "manage.person": ({"person_id": "{person_id}"}, EDITORS_200),
+    "manage.export_person": ({"person_id": "{person_id}"}, EDITORS_200),
+    "manage.erase_person": ({"person_id": "{person_id}"}, EDITORS_200),
+    "manage.organisations": ({}, EDITORS_200),
+    "manage.new_organisation": ({}, EDITORS_200),
+    "manage.organisation": ({"organisation_id": "{organisation}"}, EDITORS_200),
+    "manage.vocabularies": ({}, EDITORS_200),
+    "manage.new_term": ({}, EDITORS_200),
+    "manage.term": ({"term_id": "{term}"}, EDITORS_200),
 }
 
 #: POST-only endpoints -> (URL values, form data, expected status per visitor). The data is
@@ -76,6 +95,21 @@ POSTS: dict[str, tuple[dict[str, Any], dict[str, str], dict[str, int]]] = {
     ),
     "review.restore": (
         {"case_id": "{draft}", "number": 99},
+        {},
+        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 404, "admin": 404},
+    ),
+    "manage.add_link": (
+        {"session_id": "{session}"},
+        {"url": "not a link"},
+        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 422, "admin": 422},
+    ),
+    "manage.add_file": (
+        {"session_id": "{session}"},
+        {},
+        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 422, "admin": 422},
+    ),
+    "manage.remove_material": (
+        {"material_id": "999999"},
         {},
         {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 404, "admin": 404},
     ),
@@ -96,8 +130,16 @@ def demo_values(app: Flask, runner: FlaskCliRunner) -> dict[str, str]:
         submissions.Submission(fields={"title": "Utkast", "language": "nb", "country": "NO"}),
         owner,
     )
+    event = catalogue.event("nyanlanda-i-jobb")
     return {
         "draft": str(draft.id),
+        "event": str(event.id),
+        "session": str(catalogue.session(event.slug, "sysselsetting-av-innvandrere").id),
+        "person_id": str(
+            db.session.scalar(select(Person.id).where(Person.name == "Lars Fredrik Mørch"))
+        ),
+        "organisation": str(catalogue.organisation("nordregio").id),
+        "term": str(catalogue.term(Vocabulary.THEME, "employment").id),
         "case": db.session.scalar(select(Case.slug).where(Case.ref == "c04")),
         "person": db.session.scalar(select(Person.slug).where(Person.name == "Lars Fredrik Mørch")),
         "material": str(

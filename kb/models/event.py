@@ -27,6 +27,18 @@ if TYPE_CHECKING:
     from kb.models.case import CasePresentation
     from kb.models.material import Material
 
+#: An event's descriptive fields: what forms and imports set, besides title and relations.
+EVENT_DETAILS = (
+    "place",
+    "city",
+    "country",
+    "start_date",
+    "end_date",
+    "description",
+    "language",
+    "registration_url",
+)
+
 event_organiser = Table(
     "event_organiser",
     db.metadata,

@@ -17,8 +17,8 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseRevision, RevisionAction, User
 from kb.services.exchange.exporter import case_record
-from kb.services.exchange.schema import CaseIn
 from kb.services.exchange.importer import apply_case
+from kb.services.exchange.schema import CaseIn
 
 #: Actions by the case's author; the others mark a version an editor has seen.
 _AUTHOR_ACTIONS = {RevisionAction.SAVED, RevisionAction.SUBMITTED}

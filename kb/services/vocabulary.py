@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from kb.database import write_transaction
 from kb.extensions import db
+from kb.i18n import _
 from kb.models import Vocabulary, VocabularyTerm
+from kb.services.directory import Taken, unique_write
 
 
 def default_terms() -> dict[Vocabulary, list[dict]]:
@@ -66,3 +68,26 @@ def add_term(vocabulary: Vocabulary, key: str, labels: dict[str, str]) -> Vocabu
             db.session.add(term)
         term.labels = {**(term.labels or {}), **labels}
     return term
+
+
+def find_term(term_id: int) -> VocabularyTerm | None:
+    return db.session.get(VocabularyTerm, term_id)
+
+
+def create_term(vocabulary: Vocabulary, key: str, labels: dict[str, str]) -> VocabularyTerm:
+    """A new term for editors; unlike ``add_term`` an existing key is refused, not relabelled."""
+    with unique_write("key", _term_taken):
+        if key in terms_by_key(vocabulary):
+            raise Taken("key", _term_taken())
+        return add_term(vocabulary, key, {code: label for code, label in labels.items() if label})
+
+
+def _term_taken() -> str:
+    return _("This vocabulary already has a term with this key.")
+
+
+def update_labels(term: VocabularyTerm, labels: dict[str, str]) -> None:
+    """Replace a term's labels; the key (used in links and imports) stays."""
+    with write_transaction():
+        db.session.add(term)
+        term.labels = {code: label for code, label in labels.items() if label}

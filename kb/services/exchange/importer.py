@@ -36,6 +36,7 @@ from kb.models import (
     Vocabulary,
 )
 from kb.models.base import utcnow
+from kb.models.event import EVENT_DETAILS
 from kb.services.exchange.schema import (
     CaseIn,
     DumpIn,
@@ -332,16 +333,7 @@ class _Writer:
             db.session.add(event)
         self.events[title] = event
         if isinstance(data, EventIn):
-            for attr in (
-                "place",
-                "city",
-                "country",
-                "start_date",
-                "end_date",
-                "description",
-                "language",
-                "registration_url",
-            ):
+            for attr in EVENT_DETAILS:
                 setattr(event, attr, getattr(data, attr))
             event.organisers = [self.organisation(name) for name in data.organisers]
             for position, session_in in enumerate(data.sessions):
