@@ -18,7 +18,10 @@ from sqlalchemy import select
 from kb.cli import main
 from kb.extensions import db
 from kb.i18n import LANGUAGE_COOKIE
-from kb.models import Case, Person
+from kb.models import Case, Person, Role, Vocabulary
+from kb.services import accounts, submissions
+from kb.services import catalogue as content
+from tests.web_helpers import GOOD_PASSWORD, login
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "kb" / "translations"
@@ -159,10 +162,33 @@ PAGES = (
 )
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_page_speaks_the_chosen_language(
-    client: FlaskClient, demo: dict[str, str], language: str
-) -> None:
+EDITOR_PAGES = (
+    "/account",
+    "/submissions/",
+    "/submissions/new",
+    "/submissions/{draft}",
+    "/editor/",
+    "/editor/?status=published",
+    "/editor/cases/{draft}",
+    "/editor/invitations",
+    "/editor/events/",
+    "/editor/events/new",
+    "/editor/events/{event}",
+    "/editor/sessions/{session}",
+    "/editor/people/",
+    "/editor/people/{person_id}",
+    "/editor/people/{person_id}/erase",
+    "/editor/organisations/",
+    "/editor/organisations/{organisation}",
+    "/editor/vocabularies/",
+    "/editor/vocabularies/{term}",
+)
+
+
+def _english_leftovers(
+    client: FlaskClient, language: str, pages: tuple[str, ...], values: dict[str, str]
+) -> dict[str, list[str]]:
+    """UI messages still in English on the pages, found by their English text."""
     translations = catalogue(language)
     english = {
         fragment
@@ -174,12 +200,45 @@ def test_every_page_speaks_the_chosen_language(
     }
     client.set_cookie(LANGUAGE_COOKIE, language)
     leftovers = {}
-    for page in PAGES:
-        response = client.get(page.format(**demo))
+    for page in pages:
+        response = client.get(page.format(**values))
         html = response.get_data(as_text=True)
         assert f'<html lang="{language}">' in html, page
         text = ui_text(html)
         found = sorted(f.strip() for f in english if f.strip() in text)
         if found:
             leftovers[page] = found
+    return leftovers
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_speaks_the_chosen_language(
+    client: FlaskClient, demo: dict[str, str], language: str
+) -> None:
+    leftovers = _english_leftovers(client, language, PAGES, demo)
+    assert not leftovers, f"English left in {language}: {leftovers}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_editors_pages_speak_the_chosen_language(
+    client: FlaskClient, demo: dict[str, str], language: str
+) -> None:
+    editor = accounts.create_user("editor@example.org", Role.EDITOR)
+    accounts.set_password(editor, GOOD_PASSWORD)
+    draft = submissions.save(
+        None,
+        submissions.Submission(fields={"title": "Utkast", "language": "nb", "country": "NO"}),
+        editor,
+    )
+    event = content.event("nyanlanda-i-jobb")
+    values = {
+        "draft": str(draft.id),
+        "event": str(event.id),
+        "session": str(content.session(event.slug, "naeroy").id),
+        "person_id": str(db.session.scalar(select(Person.id).where(Person.slug == demo["person"]))),
+        "organisation": str(content.organisation("nordregio").id),
+        "term": str(content.term(Vocabulary.THEME, "employment").id),
+    }
+    assert login(client, "editor@example.org", GOOD_PASSWORD).status_code == 302
+    leftovers = _english_leftovers(client, language, EDITOR_PAGES, values)
     assert not leftovers, f"English left in {language}: {leftovers}"

@@ -9,7 +9,7 @@ from typing import ParamSpec, TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
-from kb.models import Role
+from kb.models import Role, User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,3 +31,8 @@ def role_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 editor_required = role_required(Role.EDITOR)
+
+
+def current_account() -> User:
+    """The logged-in user as a model object (not Flask-Login's proxy), for recording who."""
+    return current_user._get_current_object()

@@ -24,16 +24,15 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from kb.i18n import _, _l
-from kb.models import MaterialKind, Session, User, Vocabulary
+from kb.models import MaterialKind, Session, Vocabulary
 from kb.services import catalogue, directory, people, programme, vocabulary
 from kb.services.directory import Taken
 from kb.services.materials import MaterialRejected
 from kb.web import manage_forms as forms
-from kb.web.access import editor_required
+from kb.web.access import current_account, editor_required
 from kb.web.editor_menu import add_editor_link
 from kb.web.uploads import rejection_message
 
@@ -64,11 +63,6 @@ def _form_page(
             return redirect(target)
     status = 422 if form.is_submitted() else 200
     return render_template(template, form=form, **context), status
-
-
-def _me() -> User:
-    """The logged-in user as a model object (not Flask-Login's proxy), for recording who."""
-    return current_user._get_current_object()
 
 
 # Events
@@ -244,7 +238,7 @@ def new_person() -> ResponseReturnValue:
     form = forms.PersonForm(organisations=directory.organisation_choices())
 
     def save() -> str:
-        person = directory.create_person(form.fields(), by=_me())
+        person = directory.create_person(form.fields(), by=current_account())
         return url_for("manage.person", person_id=person.id)
 
     return _form_page(form, "manage/person.html", save, person=None)
@@ -262,7 +256,7 @@ def person(person_id: int) -> ResponseReturnValue:
     )
 
     def save() -> str:
-        directory.update_person(person, form.fields(), by=_me())
+        directory.update_person(person, form.fields(), by=current_account())
         return url_for("manage.person", person_id=person_id)
 
     return _form_page(form, "manage/person.html", save, person=person)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -13,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 from kb.i18n import _, _l
 from kb.models import Case, CaseStatus, Event, Session
 from kb.services import accounts, catalogue, invitations, review, revisions
-from kb.web.access import editor_required
+from kb.web.access import current_account, editor_required
 from kb.web.editor_menu import add_editor_link
 
 bp = Blueprint("review", __name__, url_prefix="/editor")
@@ -93,7 +92,7 @@ def decide(case_id: int) -> ResponseReturnValue:
         return _review_page(case, form, 400)
     decision = request.form.get("decision", "")
     try:
-        review.decide(case, decision, current_user, form.message.data or "")
+        review.decide(case, decision, current_account(), form.message.data or "")
     except review.DecisionRefused as refused:
         form.message.errors = [str(refused)]
         return _review_page(case, form, 409)
@@ -110,7 +109,7 @@ def restore(case_id: int, number: int) -> ResponseReturnValue:
     revision = next((r for r in revisions.history(case) if r.number == number), None)
     if revision is None:
         abort(404)
-    revisions.restore(case, revision, current_user)
+    revisions.restore(case, revision, current_account())
     flash(_("Version %(number)d is back. The status did not change.", number=number))
     return redirect(url_for(".case", case_id=case.id))
 
@@ -129,7 +128,7 @@ def invite() -> ResponseReturnValue:
     if form.validate_on_submit():
         place = _place(form.place.data or "")
         try:
-            invitations.invite(form.email.data or "", place, invited_by=current_user)
+            invitations.invite(form.email.data or "", place, invited_by=current_account())
         except (accounts.AccountError, ValueError) as exc:
             form.email.errors = [str(exc)]
             status = 422

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from kb.i18n import _
 from kb.markdown import render_markdown
@@ -14,6 +14,7 @@ from kb.models import Case, Event, Session, User, Vocabulary
 from kb.services import catalogue, review, revisions, submissions
 from kb.services.language import propose_language
 from kb.services.materials import MaterialRejected
+from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
 from kb.web.uploads import max_upload_mb, rejection_message
 
@@ -23,7 +24,9 @@ bp = Blueprint("submission", __name__, url_prefix="/submissions")
 @bp.get("/")
 @login_required
 def mine() -> ResponseReturnValue:
-    return render_template("submission/mine.html", cases=catalogue.cases_owned_by(current_user))
+    return render_template(
+        "submission/mine.html", cases=catalogue.cases_owned_by(current_account())
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -38,7 +41,7 @@ def edit(case_id: int) -> ResponseReturnValue:
     case = catalogue.any_case(case_id)
     if case is None:
         abort(404)
-    if not submissions.may_edit(current_user, case):
+    if not submissions.may_edit(current_account(), case):
         abort(403, _("Only the editors can change a case once it is published."))
     return _case_form(case)
 
@@ -111,7 +114,7 @@ def _save(
         remove_materials=set(form.remove_materials.data or []),
     )
     try:
-        saved = submissions.save(case, submission, current_user)
+        saved = submissions.save(case, submission, current_account())
     except submissions.SubmissionInvalid as invalid:
         _show_problems(form, invalid.problems)
         return None
@@ -122,7 +125,7 @@ def _save(
         flash(_("Thank you! Your case was sent to the editors for review."))
     else:
         flash(_("Saved."))
-    if submissions.may_edit(current_user, saved):
+    if submissions.may_edit(current_account(), saved):
         return redirect(url_for(".edit", case_id=saved.id))
     return redirect(url_for(".mine"))
 
@@ -171,7 +174,7 @@ def _new_case_data(events: list[Event]) -> dict[str, Any]:
         place = catalogue.session_by_id(session_id)
     elif (event_id := request.args.get("event", type=int)) is not None:
         place = catalogue.event_by_id(event_id)
-    data: dict[str, Any] = {"contacts": [_contact_of(current_user, place)]}
+    data: dict[str, Any] = {"contacts": [_contact_of(current_account(), place)]}
     if isinstance(place, Session):
         data |= {"presented_at": [f"s{place.id}"], "country": place.event.country}
     elif isinstance(place, Event):

@@ -19,8 +19,11 @@ from werkzeug.serving import make_server
 
 from kb.cli import main
 from kb.extensions import db
+from kb.models import Role
 from kb.search import get_backend
+from kb.services import accounts
 from tests.conftest import instance_from, make_app
+from tests.web_helpers import GOOD_PASSWORD
 
 CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +56,8 @@ def live_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     with app.app_context():
         result = app.test_cli_runner().invoke(main, ["demo"])
         assert result.exit_code == 0, result.output
+        for role in (Role.SPEAKER, Role.EDITOR):
+            accounts.set_password(accounts.create_user(f"{role}@example.org", role), GOOD_PASSWORD)
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -170,3 +175,50 @@ def test_pages_fit_a_phone(browser: Any, live_app: str) -> None:
         shoot(page, "phone-home")
     finally:
         context.close()
+
+
+def _log_in(page: Any, live_app: str, email: str) -> None:
+    page.goto(f"{live_app}/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(GOOD_PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_url("**/account")
+
+
+def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
+    browser: Any, page: Any, live_app: str
+) -> None:
+    _log_in(page, live_app, "speaker@example.org")
+    page.goto(f"{live_app}/submissions/new")
+    assert not serious_violations(page), serious_violations(page)
+    page.locator("#title").fill("Språkvenner i Bygdeby")
+    page.locator("#summary").fill("Nyankomne og frivillige møtes hver uke for å snakke norsk.")
+    page.locator("#body").fill(
+        "Vi startet **språkvenner** i 2021. Det er ikke dyrt, og det virker."
+    )
+    page.locator("#country").select_option("NO")
+    page.locator("input[name=themes][value=language-training]").check()
+    page.locator("#contacts-0-name").fill("Kari Nordmann")
+    page.locator("#preview").click()
+    assert page.locator(".preview strong", has_text="språkvenner").count() == 1
+    assert page.locator("#language").input_value() == "nb"
+    shoot(page, "submission-form")
+    assert not serious_violations(page), serious_violations(page)
+    page.locator("#send").click()
+    page.wait_for_url("**/submissions/*")
+    assert page.locator(".notice[role=status]").count() == 1
+
+    editor = browser.new_context(locale="nb-NO").new_page()
+    try:
+        _log_in(editor, live_app, "editor@example.org")
+        editor.goto(f"{live_app}/editor/")
+        editor.locator("a", has_text="Språkvenner i Bygdeby").click()
+        assert editor.locator(".diff ins").count() > 0
+        assert not serious_violations(editor), serious_violations(editor)
+        shoot(editor, "review")
+        editor.locator("button[value=publish]").click()
+        editor.wait_for_url("**/editor/cases/*")
+        editor.goto(f"{live_app}/search?q=spr%C3%A5kvenner")
+        assert editor.locator(".hit h3 a", has_text="Språkvenner i Bygdeby").count() == 1
+    finally:
+        editor.context.close()
