@@ -18,7 +18,7 @@ from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
 from kb.search import get_backend, sync
 from kb.search.documents import published_versions
-from kb.services import accounts, catalogue, invitations
+from kb.services import accounts, catalogue, directory, invitations
 from kb.services import people as people_service
 from kb.services.demo import prepare_demo
 from kb.services.exchange.exporter import export_document
@@ -235,7 +235,7 @@ def people() -> None:
 
 
 def _person_or_fail(person_id: int) -> Person:
-    person = people_service.find_person(person_id)
+    person = directory.find_person(person_id)
     if person is None:
         raise click.ClickException(f"There is no person with id {person_id}.")
     return person

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime
+from sqlalchemy import CheckConstraint, DateTime
 from sqlalchemy.orm import Mapped, mapped_column
 
 SLUG_MAX_LENGTH = 120
@@ -19,6 +20,12 @@ def utcnow() -> datetime:
 def is_valid_slug(value: str) -> bool:
     """Readable URL part: lowercase ASCII words joined by single hyphens."""
     return bool(_SLUG.match(value)) and len(value) <= SLUG_MAX_LENGTH
+
+
+def one_of(column: str, choices: type[StrEnum]) -> CheckConstraint:
+    """A CHECK that keeps ``column`` to the values of a closed list, in the database itself."""
+    values = ", ".join(f"'{choice.value}'" for choice in choices)
+    return CheckConstraint(f"{column} IN ({values})", name=column)
 
 
 class Timestamped:

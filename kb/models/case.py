@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
-from kb.models.base import Timestamped, is_valid_slug
+from kb.models.base import Timestamped, is_valid_slug, one_of
 from kb.models.choices import CONTENT_LANGUAGES, CaseStatus, Vocabulary, check_country
 from kb.models.event import Event, Session
 from kb.models.people import Person
@@ -51,9 +51,7 @@ case_target_group = _term_link_table("case_target_group")
 class Case(Timestamped, db.Model):
     __tablename__ = "case_study"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s.value}'" for s in CaseStatus)), name="status"
-        ),
+        one_of("status", CaseStatus),
         CheckConstraint(
             "end_year IS NULL OR start_year IS NULL OR start_year <= end_year",
             name="period_in_order",

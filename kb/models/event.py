@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
-from kb.models.base import Timestamped
+from kb.models.base import Timestamped, one_of
 from kb.models.choices import SessionRole, check_country
 from kb.models.people import Organisation, Person
 
@@ -136,11 +136,7 @@ class SessionPerson(db.Model):
     """A person on a session's stage, as speaker or moderator."""
 
     __tablename__ = "session_person"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ({})".format(", ".join(f"'{r.value}'" for r in SessionRole)), name="role"
-        ),
-    )
+    __table_args__ = (one_of("role", SessionRole),)
 
     session_id: Mapped[int] = mapped_column(
         ForeignKey("programme_session.id", ondelete="CASCADE"), primary_key=True

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.extensions import db
-from kb.models.base import Timestamped
+from kb.models.base import Timestamped, one_of
 from kb.models.choices import MaterialKind
 
 if TYPE_CHECKING:
@@ -21,9 +21,7 @@ class Material(Timestamped, db.Model):
     __table_args__ = (
         CheckConstraint("(session_id IS NULL) <> (case_id IS NULL)", name="one_owner"),
         CheckConstraint("(url IS NULL) <> (stored_name IS NULL)", name="link_or_file"),
-        CheckConstraint(
-            "kind IN ({})".format(", ".join(f"'{k.value}'" for k in MaterialKind)), name="kind"
-        ),
+        one_of("kind", MaterialKind),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

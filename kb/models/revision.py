@@ -10,11 +10,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.extensions import db
-from kb.models.base import utcnow
+from kb.models.base import one_of, utcnow
 from kb.models.case import Case
 from kb.models.user import User
 
@@ -35,10 +35,7 @@ class CaseRevision(db.Model):
     __tablename__ = "case_revision"
     __table_args__ = (
         UniqueConstraint("case_id", "number"),
-        CheckConstraint(
-            "action IN ({})".format(", ".join(f"'{a.value}'" for a in RevisionAction)),
-            name="action",
-        ),
+        one_of("action", RevisionAction),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

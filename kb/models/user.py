@@ -9,11 +9,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
-from kb.models.base import Timestamped
+from kb.models.base import Timestamped, one_of
 from kb.models.choices import Role
 from kb.models.people import Person
 
@@ -24,11 +24,7 @@ def _new_auth_token() -> str:
 
 class User(Timestamped, db.Model):
     __tablename__ = "user_account"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ({})".format(", ".join(f"'{r.value}'" for r in Role)), name="role"
-        ),
-    )
+    __table_args__ = (one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

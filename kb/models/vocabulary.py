@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import JSON, CheckConstraint, String, UniqueConstraint
+from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from kb.extensions import db
+from kb.models.base import one_of
 from kb.models.choices import Vocabulary
 
 _KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -20,10 +21,7 @@ class VocabularyTerm(db.Model):
     __tablename__ = "vocabulary_term"
     __table_args__ = (
         UniqueConstraint("vocabulary", "key"),
-        CheckConstraint(
-            "vocabulary IN ({})".format(", ".join(f"'{v.value}'" for v in Vocabulary)),
-            name="vocabulary",
-        ),
+        one_of("vocabulary", Vocabulary),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

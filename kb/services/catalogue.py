@@ -262,11 +262,3 @@ def events_with_sessions() -> list[Event]:
             .order_by(Event.start_date.desc().nulls_last(), Event.title)
         )
     )
-
-
-def session_by_id(session_id: int) -> Session | None:
-    return db.session.get(Session, session_id)
-
-
-def event_by_id(event_id: int) -> Event | None:
-    return db.session.get(Event, event_id)

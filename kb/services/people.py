@@ -16,10 +16,6 @@ from kb.models import Case, CaseContact, Person, Session, SessionPerson, User
 from kb.services.revisions import forget_person
 
 
-def find_person(person_id: int) -> Person | None:
-    return db.session.get(Person, person_id)
-
-
 def person_data(person: Person) -> dict[str, Any]:
     """All data about one person, as JSON-ready values (for a data-subject request)."""
     sessions = db.session.execute(

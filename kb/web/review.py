@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from kb.i18n import _, _l
 from kb.models import Case, CaseStatus, Event, Session
-from kb.services import accounts, catalogue, invitations, review, revisions
+from kb.services import accounts, catalogue, invitations, programme, review, revisions
 from kb.web.access import current_account, editor_required
 from kb.web.editor_menu import add_editor_link
 
@@ -154,7 +154,7 @@ def _place(value: str) -> Session | Event:
     kind, number = value[:1], value[1:]
     place = None
     if number.isdigit():
-        place = (catalogue.session_by_id if kind == "s" else catalogue.event_by_id)(int(number))
+        place = (programme.find_session if kind == "s" else programme.find_event)(int(number))
     if place is None:
         abort(400)
     return place

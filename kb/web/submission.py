@@ -11,7 +11,7 @@ from flask_login import login_required
 from kb.i18n import _
 from kb.markdown import render_markdown
 from kb.models import Case, Event, Session, User, Vocabulary
-from kb.services import catalogue, review, revisions, submissions
+from kb.services import catalogue, programme, review, revisions, submissions
 from kb.services.language import propose_language
 from kb.services.materials import MaterialRejected
 from kb.web.access import current_account
@@ -171,9 +171,9 @@ def _new_case_data(events: list[Event]) -> dict[str, Any]:
     """A new case from an invitation: its session chosen, the speaker as first contact."""
     place: Session | Event | None = None
     if (session_id := request.args.get("session", type=int)) is not None:
-        place = catalogue.session_by_id(session_id)
+        place = programme.find_session(session_id)
     elif (event_id := request.args.get("event", type=int)) is not None:
-        place = catalogue.event_by_id(event_id)
+        place = programme.find_event(event_id)
     data: dict[str, Any] = {"contacts": [_contact_of(current_account(), place)]}
     if isinstance(place, Session):
         data |= {"presented_at": [f"s{place.id}"], "country": place.event.country}
