@@ -1,4 +1,4 @@
-"""The application factory: config -> extensions -> blueprints -> CLI."""
+"""The application factory: config -> plugins -> extensions -> blueprints -> plugins' hooks."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Flask
 
-from kb import database, i18n, models, search, web
+from kb import database, i18n, models, plugins, search, web
 from kb.config import load_config
 from kb.extensions import csrf, limiter, migrate
+from kb.services import case_events
 
 __all__ = ["create_app", "models"]
 
@@ -39,6 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    # First, because translations, search facets and templates include what plugins add.
+    plugins.init_app(app)
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR))
     i18n.init_app(app)
@@ -47,4 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # After the web layer's request guard, so malformed input is refused before CSRF checks.
     csrf.init_app(app)
     limiter.init_app(app)
+    case_events.init_app(app)
+    # Last: plugins' blueprints, commands and Jinja additions, then their startup hook.
+    plugins.wire(app)
     return app

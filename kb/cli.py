@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from kb import plugins
 from kb.app import MIGRATIONS_DIR, create_app
 from kb.config import ConfigurationError
 from kb.extensions import db
@@ -307,3 +308,14 @@ def vocabulary_add(kind: str, key: str, labels: tuple[str, ...]) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{kind} {term.key}: {term.labels}")
+
+
+@main.command("plugins")
+@with_appcontext
+def plugins_command() -> None:
+    """List the available plugins, which are enabled (KB_PLUGINS) and the hooks they use."""
+    for name, origin, enabled, hooks in plugins.describe(current_app):
+        mark = "enabled " if enabled else "disabled"
+        click.echo(f"{mark}  {name:16} {origin}")
+        if enabled:
+            click.echo(f"          hooks: {', '.join(hooks) or 'none'}")

@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Plugins to enable, comma-separated; unset means kb.plugins.DEFAULT_PLUGINS, and the
+    # word "default" in the list stands for those (KB_PLUGINS=default,oai_pmh).
+    "PLUGINS": None,
+    # Log every hook call with its arguments and results (for plugin authors).
+    "PLUGINS_TRACE": False,
 }
 
 

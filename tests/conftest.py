@@ -40,8 +40,14 @@ REQUIRE_POSTGRES = os.environ.get("KB_REQUIRE_POSTGRES") == "1"
 SQLITE_FILE = "kb.sqlite3"
 
 
+#: Tests run with every first-party plugin, so every route and hook is covered.
+ALL_PLUGINS = "default,oai_pmh"
+
+
 def make_app(instance: Path, **config: object) -> Flask:
-    return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, **config})
+    return create_app(
+        {"INSTANCE_PATH": str(instance), "TESTING": True, "PLUGINS": ALL_PLUGINS, **config}
+    )
 
 
 def instance_from(template: Path, folder: Path) -> Path:

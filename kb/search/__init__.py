@@ -10,19 +10,23 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from kb import plugins
 from kb.database import on_commit
 from kb.search import sync
-from kb.search.backend import SearchBackend
+from kb.search.backend import FACETS, SearchBackend
 from kb.search.concepts import Vocabulary, default_vocabulary
 from kb.search.whoosh_backend import WhooshBackend
 
 EXTENSION = "kb.search"
 
-__all__ = ["EXTENSION", "SearchBackend", "get_backend", "init_app"]
+__all__ = ["EXTENSION", "SearchBackend", "facet_names", "get_backend", "init_app"]
 
 
 def init_app(app: Flask) -> None:
     """One backend per app; the outbox is drained into it after every commit."""
+    taken = [f.name for f in plugins.state(app).facets if f.name in FACETS]
+    if taken:
+        raise plugins.PluginError(f"A plugin's facet uses a core facet's name: {taken[0]!r}.")
     concepts = app.config.get("SEARCH_CONCEPTS_FILE")
     vocabulary = Vocabulary.load(Path(concepts)) if concepts else default_vocabulary()
     backend = WhooshBackend(Path(app.config["SEARCH_INDEX_DIR"]), vocabulary)
@@ -32,3 +36,8 @@ def init_app(app: Flask) -> None:
 
 def get_backend() -> SearchBackend:
     return current_app.extensions[EXTENSION]
+
+
+def facet_names() -> tuple[str, ...]:
+    """The core's facets, then those the enabled plugins add."""
+    return FACETS + tuple(f.name for f in plugins.facets())

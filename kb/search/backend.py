@@ -7,7 +7,7 @@ full-text backend can implement the same class without touching its callers.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +36,9 @@ class IndexDocument:
     events: tuple[str, ...]
     years: tuple[int, ...]
     published_at: datetime | None
+    #: What plugins add (``index_extras``): text searched in every language, facet values.
+    extra_text: str = ""
+    extra_facets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    #: The facets to count: the core's and those plugins add.
+    facets: tuple[str, ...] = FACETS
 
     @property
     def query_language(self) -> str | None:

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from kb import plugins
 from kb.extensions import db
 from kb.models import Case, CasePresentation, CaseStatus
 from kb.search.backend import IndexDocument
@@ -43,7 +44,22 @@ def _files_text(case: Case) -> str:
     return "\n".join(t for t in texts if t)
 
 
+def _extras(case: Case) -> tuple[str, dict[str, tuple[str, ...]]]:
+    """What enabled plugins add; values for facets no plugin declared are dropped."""
+    declared = {facet.name for facet in plugins.facets()}
+    texts: list[str] = []
+    facets: dict[str, list[str]] = {}
+    for extras in plugins.flatten(plugins.hook().index_extras(case=case)):
+        if extras.text:
+            texts.append(extras.text)
+        for name, values in extras.facets.items():
+            if name in declared:
+                facets.setdefault(name, []).extend(str(v) for v in values)
+    return "\n".join(texts), {name: tuple(dict.fromkeys(v)) for name, v in facets.items()}
+
+
 def document_for(case: Case) -> IndexDocument:
+    extra_text, extra_facets = _extras(case)
     return IndexDocument(
         id=case.id,
         ref=case.ref,
@@ -63,6 +79,8 @@ def document_for(case: Case) -> IndexDocument:
         events=tuple(sorted({p.event.slug for p in case.presentations})),
         years=_years(case),
         published_at=case.published_at,
+        extra_text=extra_text,
+        extra_facets=extra_facets,
     )
 
 

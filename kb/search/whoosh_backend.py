@@ -41,7 +41,6 @@ from kb.search.analysis import (
     stop_words,
 )
 from kb.search.backend import (
-    FACETS,
     IndexDocument,
     SearchBackend,
     SearchHit,
@@ -53,7 +52,7 @@ from kb.search.query import Unit, parse
 
 #: Bump when the schema or the analysis changes: a new, empty index is created beside the
 #: old one and `kb search-check` reports every case missing until `kb reindex`.
-INDEX_NAME = "cases_v1"
+INDEX_NAME = "cases_v2"
 WRITE_TIMEOUT = 30.0
 
 #: Per-language text fields and their weight: titles and summaries count more than bodies.
@@ -73,6 +72,12 @@ FACET_FIELDS = {
     "event": "event",
     "year": "year",
 }
+#: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
+PLUGIN_FACET_PREFIX = "facet_"
+
+
+def facet_field(name: str) -> str:
+    return FACET_FIELDS.get(name) or f"{PLUGIN_FACET_PREFIX}{name}"
 
 
 def build_schema() -> Schema:
@@ -100,7 +105,9 @@ def build_schema() -> Schema:
         analyzer = language_analyzer(language)
         for name in TEXT_FIELDS:
             fields[f"{name}_{language}"] = TEXT(analyzer=analyzer, phrase=True)
-    return Schema(**fields)
+    schema = Schema(**fields)
+    schema.add(f"{PLUGIN_FACET_PREFIX}*", KEYWORD(commas=True), glob=True)
+    return schema
 
 
 def _fields_of(doc: IndexDocument) -> dict[str, object]:
@@ -108,7 +115,7 @@ def _fields_of(doc: IndexDocument) -> dict[str, object]:
     texts = {
         "title": doc.title,
         "summary": doc.summary,
-        "body": f"{doc.body}\n{doc.places}",
+        "body": f"{doc.body}\n{doc.places}\n{doc.extra_text}",
         "files": doc.files_text,
     }
     fields: dict[str, object] = {
@@ -126,9 +133,13 @@ def _fields_of(doc: IndexDocument) -> dict[str, object]:
         "event": ",".join(doc.events),
         "year": ",".join(str(y) for y in doc.years),
         "title_all": doc.title,
-        "text_all": "\n".join([doc.title, doc.summary, doc.body, doc.places, doc.files_text]),
+        "text_all": "\n".join(
+            [doc.title, doc.summary, doc.body, doc.places, doc.files_text, doc.extra_text]
+        ),
         "spell": "\n".join([doc.title, doc.summary, doc.body, doc.places]),
     }
+    for name, values in doc.extra_facets.items():
+        fields[facet_field(name)] = ",".join(values)
     if doc.published_at is not None:
         fields["published"] = doc.published_at.replace(tzinfo=None)
     for name, text in texts.items():
@@ -244,8 +255,8 @@ class WhooshBackend(SearchBackend):
             full, direct = AndNot(full, excluded), AndNot(direct, excluded)
             relaxations = [AndNot(q, excluded) for q in relaxations]
         facets = {
-            name: sorting.FieldFacet(field, allow_overlap=True)
-            for name, field in FACET_FIELDS.items()
+            name: sorting.FieldFacet(facet_field(name), allow_overlap=True)
+            for name in request.facets
         }
         if request.sort == "newest":
             results = searcher.search(
@@ -291,7 +302,7 @@ class WhooshBackend(SearchBackend):
             request=request,
             total=total,
             hits=hits,
-            facets={name: _counts(results.groups(name)) for name in FACETS},
+            facets={name: _counts(results.groups(name)) for name in request.facets},
             suggestion=suggestion,
             notices=notices,
         )
@@ -361,9 +372,9 @@ class WhooshBackend(SearchBackend):
 
 def _filter_query(filters: dict[str, tuple[str, ...]]) -> Query | None:
     parts = [
-        Or([Term(FACET_FIELDS[name], value) for value in values])
+        Or([Term(facet_field(name), value) for value in values])
         for name, values in filters.items()
-        if name in FACET_FIELDS and values
+        if values
     ]
     return And(parts) if parts else None
 

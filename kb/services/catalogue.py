@@ -26,7 +26,6 @@ from kb.models import (
     Vocabulary,
     VocabularyTerm,
 )
-from kb.models.case import case_target_group, case_theme
 
 _published = Case.status == CaseStatus.PUBLISHED
 T = TypeVar("T")
@@ -85,36 +84,17 @@ def published_case(slug: str) -> Case | None:
     return db.session.scalar(select(Case).where(Case.slug == slug, _published).options(*WHOLE_CASE))
 
 
-def related_cases(case: Case, limit: int = 4) -> list[Case]:
-    """Published cases sharing the most themes and target groups with ``case``."""
-    term_ids = [t.id for t in (*case.themes, *case.target_groups)]
-    if not term_ids:
+def published_by_ids(ids: list[int]) -> list[Case]:
+    """Whole published cases in the order of ``ids`` (e.g. a search's hits); others left out."""
+    if not ids:
         return []
-    shared = (
-        select(case_theme.c.case_id.label("case_id"))
-        .where(case_theme.c.term_id.in_(term_ids))
-        .union_all(
-            select(case_target_group.c.case_id).where(case_target_group.c.term_id.in_(term_ids))
+    found = {
+        case.id: case
+        for case in db.session.scalars(
+            select(Case).where(Case.id.in_(ids), _published).options(*WHOLE_CASE)
         )
-        .subquery()
-    )
-    score = func.count().label("score")
-    ranked = (
-        select(shared.c.case_id, score)
-        .where(shared.c.case_id != case.id)
-        .group_by(shared.c.case_id)
-        .subquery()
-    )
-    return list(
-        db.session.scalars(
-            select(Case)
-            .join(ranked, ranked.c.case_id == Case.id)
-            .where(_published)
-            .options(selectinload(Case.themes))
-            .order_by(ranked.c.score.desc(), Case.published_at.desc(), Case.id)
-            .limit(limit)
-        )
-    )
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def events(upcoming_from: date | None = None) -> list[Event]:

@@ -7,6 +7,7 @@ script renamed to ``slides.pdf`` is refused.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from flask import current_app
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, Material, MaterialKind, Session
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,15 @@ def path_of(material: Material) -> Path:
     if material.stored_name is None:
         raise ValueError("this material is a link, not a file")
     return Path(current_app.config["UPLOAD_DIR"]) / material.stored_name
+
+
+def delete_files(paths: list[Path]) -> None:
+    """Delete stored files whose materials are gone (call after the commit, never before)."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.warning("Could not delete the stored file %s of a removed material", path)
 
 
 def attach_file(

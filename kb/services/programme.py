@@ -6,7 +6,6 @@ so links people shared keep working.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import BinaryIO
@@ -31,8 +30,6 @@ from kb.models.event import EVENT_DETAILS
 from kb.services import materials
 from kb.services.directory import Taken, unique_write
 from kb.services.slugs import unique_slug
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -216,11 +213,7 @@ def add_file(
 
 def remove_material(material: Material) -> None:
     """Remove a material; a stored file is deleted once the removal is committed."""
-    path = materials.path_of(material) if material.is_file else None
+    paths = [materials.path_of(material)] if material.is_file else []
     with write_transaction():
         db.session.delete(material)
-    if path is not None:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            log.warning("Could not delete the stored file %s of a removed material", path)
+    materials.delete_files(paths)

@@ -16,7 +16,7 @@ from kb.extensions import db
 from kb.i18n import _, _l
 from kb.models import Case, CaseStatus, RevisionAction, User
 from kb.models.base import utcnow
-from kb.services import revisions
+from kb.services import materials, revisions
 from kb.services.mail import external_url, send_mail
 
 
@@ -90,6 +90,14 @@ def decide(case: Case, decision: str, editor: User, message: str = "") -> None:
             message=message,
             link=external_url("submission.edit", case_id=case.id),
         )
+
+
+def delete_case(case: Case) -> None:
+    """Delete a case with its history for good; its stored files go after the commit."""
+    paths = [materials.path_of(m) for m in case.materials if m.is_file]
+    with write_transaction():
+        db.session.delete(case)
+    materials.delete_files(paths)
 
 
 def latest_request(case: Case) -> str | None:

@@ -6,10 +6,12 @@ from flask import Flask
 
 from kb.web import (
     auth,
-    editor_menu,
     errors,
+    exports,
     input_guard,
     manage,
+    menus,
+    page_sections,
     public,
     review,
     search,
@@ -24,10 +26,12 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security_headers.init_app(app)
     template_helpers.init_app(app)
-    editor_menu.init_app(app)
+    menus.init_app(app)
+    page_sections.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
     auth.init_app(app)
     submission.init_app(app)
     review.init_app(app)
     manage.init_app(app)
+    exports.init_app(app)

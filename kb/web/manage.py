@@ -33,7 +33,7 @@ from kb.services.directory import Taken
 from kb.services.materials import MaterialRejected
 from kb.web import manage_forms as forms
 from kb.web.access import current_account, editor_required
-from kb.web.editor_menu import add_editor_link
+from kb.web.menus import add_editor_link
 from kb.web.uploads import rejection_message
 
 bp = Blueprint("manage", __name__, url_prefix="/editor")

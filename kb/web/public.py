@@ -48,7 +48,7 @@ def cases() -> ResponseReturnValue:
 @bp.get("/cases/<slug>")
 def case(slug: str) -> ResponseReturnValue:
     case = _found(catalogue.published_case(slug))
-    return render_template("case.html", case=case, related=catalogue.related_cases(case))
+    return render_template("case.html", case=case)
 
 
 @bp.get("/events/")

@@ -13,7 +13,8 @@ from kb.i18n import _, _l
 from kb.models import Case, CaseStatus, Event, Session
 from kb.services import accounts, catalogue, invitations, programme, review, revisions
 from kb.web.access import current_account, editor_required
-from kb.web.editor_menu import add_editor_link
+from kb.web.manage_forms import ConfirmForm
+from kb.web.menus import add_editor_link
 
 bp = Blueprint("review", __name__, url_prefix="/editor")
 
@@ -112,6 +113,19 @@ def restore(case_id: int, number: int) -> ResponseReturnValue:
     revisions.restore(case, revision, current_account())
     flash(_("Version %(number)d is back. The status did not change.", number=number))
     return redirect(url_for(".case", case_id=case.id))
+
+
+@bp.route("/cases/<int:case_id>/delete", methods=["GET", "POST"])
+@editor_required
+def delete(case_id: int) -> ResponseReturnValue:
+    case = _case(case_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = case.title
+        review.delete_case(case)
+        flash(_("“%(title)s” has been deleted.", title=title))
+        return redirect(url_for(".queue"))
+    return render_template("editor/case_delete.html", case=case, form=form)
 
 
 @bp.route("/invitations", methods=["GET", "POST"])

@@ -9,9 +9,10 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
+from kb import plugins
 from kb.models import Vocabulary
-from kb.search import get_backend
-from kb.search.backend import FACETS, SearchResults
+from kb.search import facet_names, get_backend
+from kb.search.backend import SearchResults
 from kb.services import catalogue
 from kb.web.search_params import BadParameter, search_request
 
@@ -21,7 +22,7 @@ bp = Blueprint("search", __name__)
 @bp.get("/search")
 def page() -> ResponseReturnValue:
     try:
-        search = search_request(request.args)
+        search = search_request(request.args, facets=facet_names())
     except BadParameter as bad:
         return render_template("search.html", error=bad.message, results=None, **_labels()), 400
     results = get_backend().search(search)
@@ -33,7 +34,7 @@ def page() -> ResponseReturnValue:
 @bp.get("/api/v1/search")
 def api() -> ResponseReturnValue:
     try:
-        search = search_request(request.args)
+        search = search_request(request.args, facets=facet_names())
     except BadParameter as bad:
         body = {
             "error": {
@@ -77,7 +78,8 @@ def _as_json(results: SearchResults) -> dict[str, Any]:
 def _labels() -> dict[str, Any]:
     """Readable names for facet values: vocabulary terms and event titles."""
     return {
-        "facet_names": FACETS,
+        "facet_names": facet_names(),
+        "plugin_facets": {facet.name: facet for facet in plugins.facets()},
         "terms": {
             "theme": {t.key: t for t in catalogue.vocabulary(Vocabulary.THEME)},
             "target_group": {t.key: t for t in catalogue.vocabulary(Vocabulary.TARGET_GROUP)},

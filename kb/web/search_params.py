@@ -50,14 +50,17 @@ def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int
     return int(raw)
 
 
-def search_request(args: MultiDict[str, str], *, per_page: int = 20) -> SearchRequest:
+def search_request(
+    args: MultiDict[str, str], *, facets: tuple[str, ...] = FACETS, per_page: int = 20
+) -> SearchRequest:
+    """The search these URL parameters ask for; ``facets`` are the filters accepted."""
     q = args.get("q", "")
     if len(q) > MAX_Q:
         raise BadParameter(
             "q", _("The search text is too long (at most %(n)d characters).", n=MAX_Q)
         )
     filters: dict[str, tuple[str, ...]] = {}
-    for name in FACETS:
+    for name in facets:
         values = tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip()))
         for value in values:
             if not _valid(name, value):
@@ -76,4 +79,5 @@ def search_request(args: MultiDict[str, str], *, per_page: int = 20) -> SearchRe
         sort=sort,
         page=_int(args, "page", 1, 1, MAX_PAGE),
         per_page=_int(args, "per_page", per_page, 1, MAX_PER_PAGE),
+        facets=facets,
     )

@@ -1,0 +1,1 @@
+"""The feeds plugin (in progress)."""

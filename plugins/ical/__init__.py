@@ -1,0 +1,1 @@
+"""The ical plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""The oai_pmh plugin (in progress)."""

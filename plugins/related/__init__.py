@@ -1,0 +1,1 @@
+"""The related plugin (in progress)."""
