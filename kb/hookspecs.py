@@ -130,7 +130,11 @@ def prepare_jinja_env(env: Environment) -> None:
 
 @hookspec
 def page_sections(slot: str, context: Mapping[str, Any]) -> Iterable[Section] | None:
-    """Sections to render into a page slot (see ``SLOTS``); ``context`` is the page's."""
+    """Sections to render into a page slot (see ``SLOTS``).
+
+    ``context`` holds the page's own variables (what the view passed and the template set),
+    not the global helpers: use ``flask.request`` for the request.
+    """
 
 
 @hookspec

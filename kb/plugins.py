@@ -140,7 +140,7 @@ def init_app(app: Flask) -> None:
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"Plugin {exc.plugin_name!r}: {exc}") from exc
+        raise PluginError(f"Plugin {manager.get_name(exc.plugin)!r}: {exc}") from exc
     _refuse_wrappers(manager)
     if app.config.get("PLUGINS_TRACE"):
         manager.trace.root.setwriter(log.info)
@@ -239,25 +239,33 @@ def hook(app: Flask | None = None) -> Any:
     return state(app).manager.hook
 
 
+def _implementations(name: str, plugins: Plugins | None) -> list[pluggy.HookImpl]:
+    """A hook's implementations in pluggy's call order (tryfirst first, trylast last)."""
+    caller = getattr((plugins or state()).manager.hook, name)
+    return list(reversed(caller.get_hookimpls()))
+
+
+def _call(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
+    return impl.function(*(kwargs[arg] for arg in impl.argnames))
+
+
 def call_each(
     name: str, *, plugins: Plugins | None = None, **kwargs: Any
 ) -> Iterator[tuple[str, Any]]:
-    """Call a hook's implementations one by one, in pluggy's order, with their names."""
-    caller = getattr((plugins or state()).manager.hook, name)
-    for impl in reversed(caller.get_hookimpls()):
-        yield impl.plugin_name, impl.function(*(kwargs[arg] for arg in impl.argnames))
+    """Call a hook's implementations one by one, with the name of each one's plugin."""
+    for impl in _implementations(name, plugins):
+        yield impl.plugin_name, _call(impl, kwargs)
 
 
 def announce(name: str, **kwargs: Any) -> None:
     """Tell every plugin about a change; one plugin's failure does not stop the others."""
-    calls = call_each(name, **kwargs)
-    while True:
+    for impl in _implementations(name, None):
         try:
-            next(calls)
-        except StopIteration:
-            return
+            _call(impl, kwargs)
         except Exception:
-            log.exception("A plugin failed in %s; the change itself is saved", name)
+            log.exception(
+                "Plugin %r failed in %s; the change itself is saved", impl.plugin_name, name
+            )
 
 
 def flatten(results: Iterable[Any]) -> Iterator[Any]:

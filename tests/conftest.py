@@ -32,6 +32,7 @@ from werkzeug.test import TestResponse
 
 from kb import create_app
 from kb.app import MIGRATIONS_DIR
+from kb.cli import main
 from kb.extensions import db
 from kb.services.vocabulary import ensure_default_terms
 
@@ -145,8 +146,14 @@ class RequestIsolatingClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database: dict[str, object], tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(tmp_path / "instance", **database)
+def plugins() -> str:
+    """The KB_PLUGINS setting of the ``app`` fixture; a test module may override it."""
+    return ALL_PLUGINS
+
+
+@pytest.fixture
+def app(database: dict[str, object], plugins: str, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path / "instance", PLUGINS=plugins, **database)
     app.test_client_class = RequestIsolatingClient
     if database:
         _empty_postgres(app)
@@ -154,6 +161,13 @@ def app(database: dict[str, object], tmp_path: Path) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def demo(app: Flask, runner: FlaskCliRunner) -> None:
+    """The demo data (events from the seed announcements and the sample cases) in ``app``."""
+    result = runner.invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from kb.extensions import db
 from kb.models import Case, CaseStatus
 
 _PENDING = "kb_case_events"
+_COMMITTED = "kb_case_events_committed"
 
 
 @dataclass
@@ -47,7 +48,14 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
             pending.deleted.append((obj.id, obj.slug, obj.ref))
 
 
-def _forget(session: Session, _transaction: Any = None) -> None:
+def _committed(session: Session) -> None:
+    """Kept apart from the pending ones: after-commit work may roll back a new read."""
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        session.info.setdefault(_COMMITTED, []).append(pending)
+
+
+def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
@@ -65,14 +73,12 @@ def transitions(before: CaseStatus | None, after: CaseStatus) -> list[str]:
 
 
 def _announce() -> None:
-    pending: _Pending | None = db.session.info.pop(_PENDING, None)
-    if pending is None:
-        return
-    for case_id, slug, ref in pending.deleted:
-        plugins.announce("case_deleted", case_id=case_id, slug=slug, ref=ref)
-    for case, before in pending.before.items():
-        for hook_name in transitions(before, CaseStatus(case.status)):
-            plugins.announce(hook_name, case=case)
+    for pending in db.session.info.pop(_COMMITTED, []):
+        for case_id, slug, ref in pending.deleted:
+            plugins.announce("case_deleted", case_id=case_id, slug=slug, ref=ref)
+        for case, before in pending.before.items():
+            for hook_name in transitions(before, CaseStatus(case.status)):
+                plugins.announce(hook_name, case=case)
 
 
 def init_app(app: Flask) -> None:
@@ -80,4 +86,5 @@ def init_app(app: Flask) -> None:
 
 
 event.listen(db.session, "before_flush", _collect)
+event.listen(db.session, "after_commit", _committed)
 event.listen(db.session, "after_rollback", _forget)

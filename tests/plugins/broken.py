@@ -1,0 +1,3 @@
+"""Fails to import, as a plugin with a missing dependency would."""
+
+import kb_no_such_dependency  # noqa: F401

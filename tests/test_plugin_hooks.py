@@ -1,0 +1,238 @@
+"""Every hook, called by the core on a test plugin that implements it (tests/plugins/recorder).
+
+``test_every_hook_has_a_test`` fails when a hook spec has no ``test_hook_<name>`` here or
+no implementation in the recorder plugin.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+
+from kb import hookspecs
+from kb.database import write_transaction
+from kb.extensions import db
+from kb.models import Case, CaseStatus, Role, User
+from kb.services import accounts, review, submissions
+from tests.conftest import ALL_PLUGINS
+from tests.plugins import recorder
+from tests.plugins.recorder import MARKER_WORD, calls
+from tests.web_helpers import GOOD_PASSWORD, login
+
+TEXT = (
+    "Kommunen og bedriftene i regionen laget sammen et løp der flyktninger får språkpraksis "
+    "og fagopplæring i lokale bedrifter."
+)
+
+
+@pytest.fixture
+def plugins() -> str:
+    return f"{ALL_PLUGINS},tests.plugins.recorder"
+
+
+def hook_names() -> list[str]:
+    return sorted(
+        name
+        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(function, f"{hookspecs.PROJECT}_spec")
+    )
+
+
+def _editor() -> User:
+    return accounts.create_user("editor@example.org", Role.EDITOR)
+
+
+def _case(demo_ref: str = "c04") -> Case:
+    db.session.rollback()
+    return db.session.scalar(select(Case).where(Case.ref == demo_ref))
+
+
+def test_every_hook_has_a_test_and_a_test_implementation() -> None:
+    module = sys.modules[__name__]
+    for name in hook_names():
+        assert callable(getattr(module, f"test_hook_{name}", None)), f"write test_hook_{name}"
+        assert callable(getattr(recorder, name, None)), f"implement {name} in tests/plugins/"
+
+
+def test_hook_startup(app: Flask) -> None:
+    name, blueprints = app.extensions[recorder.RECORD][0]
+
+    assert name == "startup"
+    # Called last: every blueprint, the core's and the plugins', is registered by then.
+    assert {"public", "exports", "plugin_recorder"} <= set(blueprints)
+
+
+def test_hook_register_blueprints(client: FlaskClient) -> None:
+    response = client.get("/recorder/hello")
+
+    assert response.status_code == 200
+    assert "HELLO FROM RECORDER!" in response.text
+
+
+def test_hook_register_commands(runner: FlaskCliRunner, demo: None) -> None:
+    result = runner.invoke(args=["recorder-count"])
+
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"\d+ published cases\n", result.output)
+    assert int(result.output.split()[0]) > 40
+
+
+def test_hook_prepare_jinja_env(app: Flask) -> None:
+    assert app.jinja_env.from_string("{{ 'hei'|shout }}").render() == "HEI!"
+
+
+def test_hook_page_sections(app: Flask, client: FlaskClient, demo: None) -> None:
+    case = _case()
+    pages = {
+        "case": f"/cases/{case.slug}",
+        "event": "/events/nyanlanda-i-jobb",
+        "session": "/events/nyanlanda-i-jobb/sysselsetting-av-innvandrere",
+        "search": "/search?q=arbeid",
+    }
+    for slot, url in pages.items():
+        html = client.get(url).text
+        head, body = html.split("</head>")
+        assert '<meta name="recorder" content="head">' in head, url
+        # Lower priority first, whatever order the plugin returned them in.
+        shown = re.findall(rf'data-slot="{slot}">recorder (\w+) in', body)
+        assert shown == ["early", "late"], url
+    seen = {(call[1], tuple(call[2])) for call in calls() if call[0] == "page_sections"}
+    assert ("case", ("case",)) in seen
+    assert ("search", ("results",)) in seen
+    assert ("session", ("case", "event", "session")) not in seen  # "cases", not "case"
+    assert ("session", ("event", "session")) in seen
+
+
+def test_hook_menu_links(client: FlaskClient) -> None:
+    home = client.get("/").text
+    nav = home[home.index('class="site-nav"') : home.index("</nav>")]
+    footer = home[home.index('class="site-footer"') :]
+
+    assert '<a href="/recorder/hello">Recorder in main</a>' in nav
+    assert '<a href="/recorder/hello">Recorder in footer</a>' in footer
+    assert "Recorder in editor" not in home
+
+
+def test_hook_menu_links_in_the_editor_menu(client: FlaskClient) -> None:
+    accounts.set_password(_editor(), GOOD_PASSWORD)
+    login(client, "editor@example.org", GOOD_PASSWORD)
+    page = client.get("/editor/").text
+    editor_nav = page[page.index('class="editor-nav"') :]
+    editor_nav = editor_nav[: editor_nav.index("</nav>")]
+
+    # The core's own entries come first, the plugin's after them.
+    assert editor_nav.index(">Review<") < editor_nav.index("Recorder in editor")
+
+
+def test_hook_search_facets(client: FlaskClient, demo: None) -> None:
+    data = client.get("/api/v1/search", query_string={"q": "arbeid"}).get_json()
+    counts = data["facets"]["parity"]
+
+    assert set(counts) == {"even", "odd"}
+    assert sum(counts.values()) == data["total"]
+    page = client.get("/search", query_string={"q": "arbeid", "parity": "even"}).text
+    assert "Parity of the id" in page
+    assert "even ids" in page  # the facet's own value label
+    filtered = client.get("/api/v1/search", query_string={"q": "arbeid", "parity": "even"})
+    assert filtered.get_json()["total"] == counts["even"]
+    assert all(hit["id"] % 2 == 0 for hit in filtered.get_json()["results"])
+    bad = client.get("/api/v1/search", query_string={"parity": "Not Valid!"})
+    assert bad.status_code == 400
+
+
+def test_hook_index_extras(client: FlaskClient, demo: None) -> None:
+    data = client.get("/api/v1/search", query_string={"q": MARKER_WORD, "per_page": 100})
+
+    published = db.session.scalar(
+        select(func.count()).select_from(Case).where(Case.status == CaseStatus.PUBLISHED)
+    )
+    assert data.get_json()["total"] == published
+    # Values of facets no plugin declared are not indexed (and cannot be filtered on).
+    assert "undeclared" not in data.get_json()["facets"]
+
+
+def test_hook_export_formats(client: FlaskClient, demo: None) -> None:
+    case = _case()
+
+    one = client.get(f"/cases/{case.slug}/export/titles")
+    assert one.status_code == 200
+    assert one.mimetype == "text/plain"
+    assert one.headers["Content-Disposition"] == f'attachment; filename="{case.slug}.txt"'
+    assert one.text == case.title
+    listed = client.get("/search/export/titles", query_string={"q": "arbeid", "country": "NO"})
+    hits = client.get("/api/v1/search", query_string={"q": "arbeid", "country": "NO"})
+    titles = [hit["title"] for hit in hits.get_json()["results"]]
+    assert listed.text.splitlines()[: len(titles)] == titles
+    assert client.get(f"/cases/{case.slug}/export/nope").status_code == 404
+    assert client.get("/search/export/titles?year=1").status_code == 400
+
+
+def _submitted_case() -> tuple[Case, User]:
+    speaker = accounts.create_user("speaker@example.org", Role.SPEAKER)
+    fields = {"title": "Språkpraksis", "summary": "Kort.", "body": TEXT, "country": "NO"}
+    fields |= {"language": "nb", "themes": ["employment"]}
+    case = submissions.save(None, submissions.Submission(fields=fields, submit=True), speaker)
+    return case, speaker
+
+
+def test_hook_case_submitted(app: Flask) -> None:
+    case, _speaker = _submitted_case()
+
+    assert ("case_submitted", case.id, "submitted") in calls()
+
+
+def test_hook_case_published(app: Flask) -> None:
+    case, _speaker = _submitted_case()
+    review.decide(case, "publish", _editor())
+
+    # After the commit, and after the search index caught up.
+    assert ("case_published", case.id, "published", True) in calls()
+
+
+def test_hook_case_unpublished(app: Flask) -> None:
+    case, _speaker = _submitted_case()
+    editor = _editor()
+    review.decide(case, "publish", editor)
+    review.decide(case, "archive", editor)
+
+    assert ("case_unpublished", case.id, "archived", False) in calls()
+
+
+def test_hook_case_deleted(app: Flask) -> None:
+    case, _speaker = _submitted_case()
+    case_id, slug = case.id, case.slug
+    review.delete_case(case)
+
+    assert calls()[-1] == ("case_deleted", case_id, slug, None)
+    assert db.session.get(Case, case_id) is None
+
+
+def test_a_rolled_back_change_is_not_announced(app: Flask) -> None:
+    case, _speaker = _submitted_case()
+    before = list(calls())
+    with pytest.raises(RuntimeError), write_transaction():
+        case.status = CaseStatus.PUBLISHED
+        db.session.flush()
+        raise RuntimeError("the commit never happens")
+
+    assert calls() == before
+    review.decide(_case_by_id(case.id), "publish", _editor())
+    assert [c[0] for c in calls()[len(before) :]] == ["case_published"]
+
+
+def _case_by_id(case_id: int) -> Case:
+    db.session.rollback()
+    return db.session.get(Case, case_id)
+
+
+def test_sections_get_the_page_variables_not_flask_globals(client: FlaskClient, demo: None) -> None:
+    client.get(f"/cases/{_case().slug}")
+
+    keys = [call[2] for call in calls() if call[:2] == ("page_sections", "case")]
+    assert keys == [["case"]]
