@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, CaseRevision, CaseStatus, Material, Person, Role, Session
-from kb.services import accounts, catalogue
+from kb.services import accounts, catalogue, submissions
 from tests.conftest import Inbox
 from tests.web_helpers import (
     GOOD_PASSWORD,
@@ -494,3 +494,43 @@ def test_erasing_a_person_removes_them_from_kept_revisions(
     db.session.rollback()
     for revision in db.session.scalars(select(CaseRevision)):
         assert "Ola Testperson" not in str(revision.data)
+
+
+def test_an_editor_deletes_a_case_with_its_files_after_confirming(
+    app: Flask, client: FlaskClient, demo: None
+) -> None:
+    _account("speaker@example.org", Role.SPEAKER)
+    _account("editor@example.org", Role.EDITOR)
+    speaker = accounts.find_user("speaker@example.org")
+    upload = submissions.Upload(io.BytesIO(PDF), "rapport.pdf", "Rapport")
+    fields = _case_fields(language="nb")
+    case = submissions.save(
+        None, submissions.Submission(fields, submit=True, upload=upload), speaker
+    )
+    case_id, title = case.id, case.title
+    stored = Path(app.config["UPLOAD_DIR"]) / case.materials[0].stored_name
+    assert stored.exists()
+
+    login(client, "speaker@example.org", GOOD_PASSWORD)
+    page = client.get("/submissions/new")
+    refused = client.post(
+        f"/editor/cases/{case_id}/delete", data={"csrf_token": csrf_token(page.text)}
+    )
+    assert refused.status_code == 403
+
+    client = app.test_client()
+    login(client, "editor@example.org", GOOD_PASSWORD)
+    confirm = client.get(f"/editor/cases/{case_id}/delete")
+    assert confirm.status_code == 200
+    assert title in confirm.text and "Delete for good" in confirm.text
+    before = _case_count()
+    deleted = client.post(
+        f"/editor/cases/{case_id}/delete", data={"csrf_token": csrf_token(confirm.text)}
+    )
+
+    assert deleted.status_code == 302
+    assert _case_count() == before - 1
+    revisions = select(func.count()).where(CaseRevision.case_id == case_id)
+    assert db.session.scalar(revisions.select_from(CaseRevision)) == 0
+    assert not stored.exists()
+    assert client.get(f"/editor/cases/{case_id}").status_code == 404
