@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+UI_LANGUAGES := nb sv da fi is
+PLUGIN_DIRS  := $(filter-out plugins/__pycache__,$(wildcard plugins/*/))
 
 .PHONY: run test lint format install clean translations translations-extract
 
@@ -30,9 +32,23 @@ translations-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file \
 		--project "Nordic Good Practice KB" -o kb/translations/messages.pot .
 	$(BIN)/pybabel update -i kb/translations/messages.pot -d kb/translations --no-wrap --ignore-obsolete
+	@# Each first-party plugin has its own catalogues, merged into the core's at run time.
+	@for dir in $(PLUGIN_DIRS); do \
+		pot=$$dir/translations/messages.pot; mkdir -p $$dir/translations; \
+		$(BIN)/pybabel extract -F plugins/babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file \
+			--project "Nordic Good Practice KB" -o $$pot $$dir || exit 1; \
+		for lang in $(UI_LANGUAGES); do \
+			if [ -f $$dir/translations/$$lang/LC_MESSAGES/messages.po ]; then \
+				$(BIN)/pybabel update -i $$pot -d $$dir/translations -l $$lang --no-wrap --ignore-obsolete || exit 1; \
+			else \
+				$(BIN)/pybabel init -i $$pot -d $$dir/translations -l $$lang --no-wrap || exit 1; \
+			fi; \
+		done; \
+	done
 
 translations: install
 	$(BIN)/pybabel compile -d kb/translations --statistics
+	@for dir in $(PLUGIN_DIRS); do $(BIN)/pybabel compile -d $$dir/translations --statistics || exit 1; done
 
 lint: install
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,38 +25,75 @@ from kb.services import catalogue as content
 from tests.web_helpers import GOOD_PASSWORD, login
 
 ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS = ROOT / "kb" / "translations"
 LANGUAGES = ("nb", "sv", "da", "fi", "is")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
 
 
-def source_messages() -> set[str]:
+@dataclass(frozen=True)
+class Domain:
+    """Where messages are written and where their catalogues live: the core, or a plugin."""
+
+    name: str
+    source: Path
+    translations: Path
+    method_map: tuple[tuple[str, str], ...]
+
+
+CORE = Domain(
+    "core",
+    ROOT,
+    ROOT / "kb" / "translations",
+    (("kb/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")),
+)
+PLUGIN_MAP = (
+    ("**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    ("templates/**.xml", "jinja2"),
+)
+PLUGINS = tuple(
+    Domain(folder.name, folder, folder / "translations", PLUGIN_MAP)
+    for folder in sorted((ROOT / "plugins").iterdir())
+    if (folder / "__init__.py").exists()
+)
+DOMAINS = (CORE, *PLUGINS)
+
+
+def source_messages(domain: Domain = CORE) -> set[str]:
     """Every UI message in the code and templates, extracted as `make translations` does."""
-    method_map = [
-        ("kb/**.py", "python"),
-        ("templates/**.html", "jinja2"),
-        ("templates/**.txt", "jinja2"),
-    ]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT),
-        method_map,
-        keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)},
+        str(domain.source), list(domain.method_map), keywords=KEYWORDS
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
 
-def catalogue(language: str) -> Catalog:
-    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+def catalogue(language: str, domain: Domain = CORE) -> Catalog:
+    with (domain.translations / language / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         return read_po(fh, locale=language)
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_ui_message_is_translated(language: str) -> None:
-    translations = catalogue(language)
+def _catalogue_cases() -> list[tuple[Domain, str]]:
+    """Every (domain, language) that has messages to translate."""
+    return [
+        (domain, language)
+        for domain in DOMAINS
+        if domain is CORE or source_messages(domain)
+        for language in LANGUAGES
+    ]
+
+
+CATALOGUES = pytest.mark.parametrize(
+    ("domain", "language"), _catalogue_cases(), ids=lambda v: v.name if isinstance(v, Domain) else v
+)
+
+
+@CATALOGUES
+def test_every_ui_message_is_translated(domain: Domain, language: str) -> None:
+    translations = catalogue(language, domain)
     problems = []
-    for msgid in sorted(source_messages()):
+    for msgid in sorted(source_messages(domain)):
         message = translations.get(msgid)
         strings = (
             []
@@ -70,14 +108,14 @@ def test_every_ui_message_is_translated(language: str) -> None:
             set(PLACEHOLDER.findall(msgid)) <= set(PLACEHOLDER.findall(s)) for s in strings
         ):
             problems.append(f"placeholders differ: {msgid!r}")
-    assert not problems, f"{language}: " + "; ".join(problems[:20])
+    assert not problems, f"{domain.name}/{language}: " + "; ".join(problems[:20])
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_compiled_catalogues_match_the_sources(language: str) -> None:
-    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").open("rb") as fh:
+@CATALOGUES
+def test_compiled_catalogues_match_the_sources(domain: Domain, language: str) -> None:
+    with (domain.translations / language / "LC_MESSAGES" / "messages.mo").open("rb") as fh:
         compiled = read_mo(fh)
-    source = catalogue(language)
+    source = catalogue(language, domain)
 
     assert _strings(compiled) == _strings(source), "run `make translations` to compile them"
 
@@ -189,10 +227,11 @@ def _english_leftovers(
     client: FlaskClient, language: str, pages: tuple[str, ...], values: dict[str, str]
 ) -> dict[str, list[str]]:
     """UI messages still in English on the pages, found by their English text."""
-    translations = catalogue(language)
     english = {
         fragment
-        for message in translations
+        for domain in DOMAINS
+        if (domain.translations / language).exists()
+        for message in catalogue(language, domain)
         if message.id and message.string
         for msgid in ([message.id] if isinstance(message.id, str) else list(message.id))
         for fragment in PLACEHOLDER.split(msgid)
