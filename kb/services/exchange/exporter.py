@@ -6,7 +6,7 @@ did not consent to publication; ``public=True`` leaves those out (open data).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,13 +30,23 @@ from kb.services.exchange.schema import FORMAT_NAME, FORMAT_VERSION
 
 def export_document(*, public: bool = False) -> dict[str, Any]:
     """The whole knowledge base as one JSON-ready document."""
+    return _header() | {
+        "organisations": [organisation_record(o) for o in _organisations()],
+        "events": [event_record(e, public=public) for e in _events()],
+        "cases": [case_record(c, public=public) for c in iter_cases(public=public)],
+    }
+
+
+def cases_document(cases: Iterable[Case], *, public: bool) -> dict[str, Any]:
+    """Some cases alone (a case page's or a search's download), importable like a dump."""
+    return _header() | {"cases": [case_record(c, public=public) for c in cases]}
+
+
+def _header() -> dict[str, Any]:
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "organisations": [organisation_record(o) for o in _organisations()],
-        "events": [event_record(e, public=public) for e in _events()],
-        "cases": [case_record(c, public=public) for c in iter_cases(public=public)],
     }
 
 

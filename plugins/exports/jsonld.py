@@ -1,0 +1,126 @@
+"""schema.org data about a case, embedded in its page for search engines (JSON-LD).
+
+A case study is an ``Article``: what it is about (themes), for whom (target groups),
+where (municipality, region, country), when (period), and the events it was presented
+at. People appear only when they consented to be shown as the case's contacts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from kb import toolkit
+from kb.toolkit import Case, Event, Person
+
+from .formats import consented_contacts
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """The case as a schema.org ``Article``; empty values are left out."""
+    url = toolkit.external_url("public.case", slug=case.slug)
+    return _compact(
+        {
+            "@context": "https://schema.org",
+            "@type": "Article",
+            "@id": url,
+            "url": url,
+            "mainEntityOfPage": url,
+            "headline": case.title,
+            "name": case.title,
+            "abstract": case.summary,
+            "description": case.summary,
+            "inLanguage": case.language,
+            "datePublished": _iso(case.published_at),
+            "dateModified": _iso(case.updated_at),
+            "identifier": case.ref,
+            "about": [
+                {"@type": "DefinedTerm", "name": toolkit.term_label(term), "termCode": term.key}
+                for term in case.themes
+            ],
+            "audience": [
+                {"@type": "Audience", "audienceType": toolkit.term_label(term)}
+                for term in case.target_groups
+            ],
+            "spatialCoverage": _place(case),
+            "temporalCoverage": _interval(case),
+            "contributor": [_person(p, role) for p, role in consented_contacts(case)],
+            "subjectOf": [_event(event) for event in case.events],
+        }
+    )
+
+
+def _place(case: Case) -> dict[str, Any]:
+    address = {
+        "@type": "PostalAddress",
+        "addressLocality": case.municipality,
+        "addressRegion": case.region,
+        "addressCountry": case.country,
+    }
+    name = case.municipality or case.region or toolkit.country_name(case.country)
+    return {"@type": "Place", "name": name, "address": address}
+
+
+def _interval(case: Case) -> str | None:
+    """The period as an ISO 8601 interval: "2011/2014", "2015/.." (ongoing) or "2018"."""
+    if case.start_year is None:
+        return None
+    if case.end_year == case.start_year:
+        return str(case.start_year)
+    return f"{case.start_year}/{case.end_year or '..'}"
+
+
+def _person(person: Person, role: str | None) -> dict[str, Any]:
+    contact = person.public_contact()
+    organisation = person.organisation
+    return {
+        "@type": "Person",
+        "name": person.name,
+        "jobTitle": person.title,
+        "description": role,
+        "affiliation": {"@type": "Organization", "name": organisation.name}
+        if organisation
+        else None,
+        "email": contact.email if contact else None,
+        "telephone": contact.phone if contact else None,
+    }
+
+
+def _event(event: Event) -> dict[str, Any]:
+    return {
+        "@type": "Event",
+        "name": event.title,
+        "url": toolkit.external_url("public.event", slug=event.slug),
+        "startDate": _iso(event.start_date),
+        "endDate": _iso(event.end_date),
+        "inLanguage": event.language,
+        "location": {
+            "@type": "Place",
+            "name": event.place or event.city,
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": event.city,
+                "addressCountry": event.country,
+            },
+        }
+        if event.place or event.city
+        else None,
+    }
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    """ISO 8601; times are stored in UTC, though SQLite returns them without the zone."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.isoformat(timespec="seconds")
+    return value.isoformat() if value is not None else None
+
+
+def _compact(value: Any) -> Any:
+    """Without the keys whose value is empty (None, "", [] or {}), at every depth."""
+    if isinstance(value, dict):
+        kept = {key: _compact(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_compact(item) for item in value]
+    return value
