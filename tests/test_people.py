@@ -9,9 +9,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from kb.cli import main
+from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, Role, SessionPerson, User
-from kb.services import accounts
+from kb.services import accounts, people
 
 
 def _person(name: str) -> Person:
@@ -77,3 +78,30 @@ def test_an_unknown_person_is_a_clear_error(app: Flask, runner: FlaskCliRunner) 
         result = runner.invoke(main, command)
         assert result.exit_code == 1
         assert "There is no person with id 999." in result.output
+
+
+def _versions(case_refs: list[str]) -> dict[str, object]:
+    db.session.rollback()
+    rows = db.session.execute(select(Case.ref, Case.updated_at).where(Case.ref.in_(case_refs)))
+    return dict(rows.all())
+
+
+def test_a_contacts_consent_or_erasure_gives_their_cases_a_new_version(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """Harvesters fetch what changed since their last visit: they must see the name go."""
+    runner.invoke(main, ["demo"])
+    morch = _person("Lars Fredrik Mørch")
+    before = _versions(["c04", "c05"])
+
+    with write_transaction():
+        db.session.add(morch)
+        morch.set_consent(not morch.consent_to_publish_contact)
+    after_consent = _versions(["c04", "c05"])
+    assert after_consent["c04"] > before["c04"]
+    assert after_consent["c05"] == before["c05"]  # not his case
+
+    people.erase_person(_person("Lars Fredrik Mørch"))
+    assert _versions(["c04"])["c04"] > after_consent["c04"]
+    check = runner.invoke(main, ["search-check"])
+    assert check.exit_code == 0, check.output

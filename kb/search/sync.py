@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case, SearchOutbox
+from kb.models import Case, CaseContact, Person, SearchOutbox
 from kb.models.base import utcnow
 from kb.search.backend import ConsistencyReport, SearchBackend
 from kb.search.documents import published_documents, published_versions
@@ -27,6 +28,7 @@ from kb.search.documents import published_documents, published_versions
 log = logging.getLogger(__name__)
 
 _TOUCHED = "kb_search_touched"
+_PEOPLE = "kb_search_people"
 BATCH = 500
 _draining = threading.local()
 
@@ -43,6 +45,9 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
             touched.append(obj)
         elif isinstance(getattr(obj, "case_id", None), int):
             touched.append(obj.case_id)
+        elif isinstance(obj, Person) and obj in session.dirty and session.is_modified(obj):
+            # A contact's name or consent shows on the case: harvesters must see it change.
+            session.info.setdefault(_PEOPLE, set()).add(obj.id)
 
 
 def _enqueue(session: Session, _context: Any) -> None:
@@ -51,10 +56,37 @@ def _enqueue(session: Session, _context: Any) -> None:
     ids = {item.id if isinstance(item, Case) else item for item in touched}
     ids.discard(None)
     if ids:
-        now = utcnow()
+        _enqueue_ids(session, ids)
+    people = session.info.pop(_PEOPLE, set())
+    if people:
+        touch_cases(session, _cases_of(session, people))
+
+
+def _enqueue_ids(session: Session, ids: Iterable[int]) -> None:
+    now = utcnow()
+    session.connection().execute(
+        insert(SearchOutbox), [{"case_id": i, "enqueued_at": now} for i in sorted(ids)]
+    )
+
+
+def _cases_of(session: Session, person_ids: Iterable[int]) -> set[int]:
+    query = select(CaseContact.case_id).where(CaseContact.person_id.in_(list(person_ids)))
+    return set(session.connection().scalars(query))
+
+
+def touch_cases(session: Session, case_ids: Iterable[int]) -> None:
+    """A new version of cases whose shown data changed in another table; call while writing."""
+    ids = sorted(set(case_ids))
+    if ids:
         session.connection().execute(
-            insert(SearchOutbox), [{"case_id": i, "enqueued_at": now} for i in sorted(ids)]
+            update(Case).where(Case.id.in_(ids)).values(updated_at=utcnow())
         )
+        _enqueue_ids(session, ids)
+
+
+def touch_cases_of(session: Session, person: Person) -> None:
+    """Before a person's links are removed: their cases change (for harvesters and search)."""
+    touch_cases(session, _cases_of(session, [person.id]))
 
 
 def pending_count() -> int:
