@@ -279,17 +279,3 @@ def test_the_language_switch_returns_to_the_same_page(client: FlaskClient) -> No
 
     assert response.headers["Location"] == "/search?q=pakolainen"
     assert client.get("/language/de").status_code == 404
-
-
-def test_a_case_page_suggests_cases_with_the_same_themes(client: FlaskClient, demo: None) -> None:
-    slug = db.session.scalar(select(Case.slug).where(Case.ref == "c32"))  # Danpo: language at work
-    html = client.get(f"/cases/{slug}", headers={"Accept-Language": "en"}).text
-
-    related = html[html.index('id="related"') :]
-    linked = re.findall(r'href="/cases/([^"]+)"', related)
-    assert 1 <= len(linked) <= 4
-    assert slug not in linked
-    themes = {t.key for t in db.session.scalar(select(Case).where(Case.ref == "c32")).themes}
-    for other in linked:
-        case = db.session.scalar(select(Case).where(Case.slug == other))
-        assert themes & {t.key for t in case.themes}

@@ -133,6 +133,11 @@ class SearchBackend(abc.ABC):
         """Words in the index close to ``text`` (for misspellings and autocomplete)."""
 
     @abc.abstractmethod
+    def related(self, case_id: int, limit: int = 4) -> list[SearchHit]:
+        """Published cases like this one, best first, in any language the engine can bridge;
+        never the case itself, and ``[]`` when the case is not indexed."""
+
+    @abc.abstractmethod
     def versions(self) -> dict[int, str]:
         """Every indexed case id with the version it was indexed at."""
 

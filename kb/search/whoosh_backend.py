@@ -7,6 +7,7 @@ Whoosh's lock (``writer(timeout=...)``), so several worker processes can write i
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from whoosh.query import (
     And,
     AndMaybe,
     AndNot,
+    DisjunctionMax,
     Every,
     NullQuery,
     Or,
@@ -39,6 +41,7 @@ from kb.search.analysis import (
     spelling_analyzer,
     stem,
     stop_words,
+    words,
 )
 from kb.search.backend import (
     IndexDocument,
@@ -47,7 +50,7 @@ from kb.search.backend import (
     SearchRequest,
     SearchResults,
 )
-from kb.search.concepts import QueryPlan, Requirement, Vocabulary
+from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
 from kb.search.query import Unit, parse
 
 #: Bump when the schema or the analysis changes: a new, empty index is created beside the
@@ -72,6 +75,20 @@ FACET_FIELDS = {
     "event": "event",
     "year": "year",
 }
+#: "More like this" (``related``): a case's most distinctive words by tf-idf within its
+#: language, at most RELATED_WORDS (a word must occur twice, once in a title or summary is
+#: enough, and have RELATED_MIN_STEM letters, unless it names a concept); the terms in every
+#: language of the first RELATED_CONCEPTS concepts named; the case's themes and target groups.
+RELATED_FIELDS = ("title", "summary", "body")
+RELATED_WORDS = 24
+RELATED_CONCEPTS = 8
+RELATED_MIN_COUNT = 2.0
+RELATED_MIN_STEM = 4
+RELATED_EXPANDED_BOOST = 0.5
+RELATED_FACETS = ("theme", "target_group")
+RELATED_FACET_BOOST = 0.5
+#: Cases whose related cases each thread remembers (until the index changes).
+RELATED_CACHE_SIZE = 2000
 #: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
 PLUGIN_FACET_PREFIX = "facet_"
 
@@ -188,6 +205,7 @@ class WhooshBackend(SearchBackend):
         if searcher is not None:
             searcher.close()
             self._local.searcher = None
+        self._local.related = None
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -307,6 +325,50 @@ class WhooshBackend(SearchBackend):
             notices=notices,
         )
 
+    def related(self, case_id: int, limit: int = 4) -> list[SearchHit]:
+        """More like this (``_QueryBuilder.like``), among the cases that share a theme.
+
+        Case pages ask for the same cases again and again, so each thread keeps the answers
+        until the index changes.
+        """
+        searcher = self._searcher()
+        owner, cache = getattr(self._local, "related", None) or (None, {})
+        if owner is not searcher or len(cache) >= RELATED_CACHE_SIZE:
+            cache = {}
+            self._local.related = (searcher, cache)
+        if (case_id, limit) not in cache:
+            cache[(case_id, limit)] = self._related(searcher, case_id, limit)
+        return [
+            self._hit(searcher, docnum, score, same_language, False, {})
+            for docnum, score, same_language in cache[(case_id, limit)]
+        ]
+
+    def _related(
+        self, searcher: Searcher, case_id: int, limit: int
+    ) -> list[tuple[int, float, bool]]:
+        """(docnum, score, in the same language) of the cases most like this one."""
+        docnum = searcher.document_number(id=str(case_id))
+        if docnum is None or limit < 1:
+            return []
+        fields = searcher.stored_fields(docnum)
+        reader = searcher.reader()
+        values = {name: _values_of(reader, name, docnum) for name in RELATED_FACETS}
+        shared = [Term(name, v, boost=RELATED_FACET_BOOST) for name in values for v in values[name]]
+        query = _any([*_QueryBuilder(None, reader).like(fields, self.vocabulary), *shared])
+        if query is NullQuery:
+            return []
+        # A case with themes is related only to cases sharing one: words alone can mislead.
+        themes = _any([Term("theme", theme) for theme in values["theme"]])
+        # Every match is scored (no dearer here than the best few): Whoosh 2.7's limited
+        # searches can miss the best hits of nested queries.
+        results = searcher.search(
+            query, limit=None, mask={docnum}, filter=None if themes is NullQuery else themes
+        )
+        return [
+            (hit.docnum, hit.score or 0.0, hit["language"] == fields["language"])
+            for hit in results[:limit]
+        ]
+
     def _hit(
         self,
         searcher: Searcher,
@@ -379,6 +441,17 @@ def _filter_query(filters: dict[str, tuple[str, ...]]) -> Query | None:
     return And(parts) if parts else None
 
 
+def _values_of(reader: IndexReader, field: str, docnum: int) -> list[str]:
+    """A document's values of an unstored keyword field (a few posting lists to skip in)."""
+    found = []
+    for value in reader.field_terms(field):
+        postings = reader.postings(field, value)
+        postings.skip_to(docnum)
+        if postings.is_active() and postings.id() == docnum:
+            found.append(value)
+    return found
+
+
 def _counts(groups: dict) -> dict[str, int]:
     counts = {str(key): len(docs) for key, docs in groups.items() if key not in (None, "")}
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
@@ -428,6 +501,72 @@ class _QueryBuilder:
             if pieces is not NullQuery:
                 queries.append(pieces)
         return queries
+
+    def like(self, fields: dict[str, Any], vocabulary: Vocabulary) -> list[Query]:
+        """A stored case's most distinctive words (tf-idf within its language); those that
+        name a concept also as the concept's terms, so cases in other languages match too."""
+        language = fields["language"]
+        features: dict[tuple[str, ...], _Feature] = {}
+        stops = stop_words(language)
+        for name in RELATED_FIELDS:
+            tokens = words(fields.get(f"{name}_text") or "")
+            stems = [None if w in stops else stem(w, language) for w in tokens]
+            for start in range(len(tokens)):
+                for end in range(start + 1, min(start + MAX_SPAN, len(tokens)) + 1):
+                    key = tuple(s for s in stems[start:end] if s)
+                    # A run of words counts only as a concept's term, beside its own words.
+                    if not key or (end - start > 1 and len(key) < 2):
+                        continue
+                    span = Unit(tuple(tokens[start:end]))
+                    concepts = vocabulary.concepts_for(span.words, language)
+                    if end - start == 1 or concepts:
+                        feature = features.setdefault(key, _Feature(span))
+                        feature.count += TEXT_FIELDS[name]
+                        feature.concepts |= concepts
+        cases = self.reader.doc_frequency("language", language) + 1
+        weights: dict[tuple[str, ...], float] = {}
+        for key, feature in features.items():
+            # Short stems are mostly function words the stop lists miss ("sid", "fa").
+            text = "".join(key)
+            if not feature.concepts and (
+                feature.count < RELATED_MIN_COUNT or len(text) < RELATED_MIN_STEM or text.isdigit()
+            ):
+                continue
+            df = min(self.reader.doc_frequency(f"body_{language}", s) for s in key)
+            if df > 1 or feature.concepts:
+                weights[key] = (1 + math.log(feature.count)) * math.log(cases / max(df, 1))
+        chosen = sorted(weights, key=lambda k: -weights[k])[:RELATED_WORDS]
+        if not chosen:
+            return []
+        top = weights[chosen[0]] or 1.0
+        queries: list[Query] = []
+        seen: set[int] = set()
+        for key in chosen:
+            boost, feature = weights[key] / top, features[key]
+            queries.append(self._in_body(language, key, boost))
+            new = feature.concepts - seen
+            if new and len(seen) < RELATED_CONCEPTS:
+                seen |= new
+                expanded = vocabulary.expansions(new, feature.typed.words)
+                terms = {(other, tuple(_stems(unit, other))) for other, unit in expanded}
+                options = [
+                    self._in_body(other, stems, boost * RELATED_EXPANDED_BOOST)
+                    for other, stems in sorted(terms - {(language, key)})
+                    if stems
+                ]
+                # A concept counts once, however many of its terms a case uses.
+                queries.append(_best([q for q in options if q is not NullQuery]))
+        return [query for query in queries if query is not NullQuery]
+
+    def _in_body(self, language: str, stems: tuple[str, ...], boost: float) -> Query:
+        """A word's stem or a phrase's stems in the bodies of one language (where nearly
+        all of a case's words are: one field keeps the query small)."""
+        name = f"body_{language}"
+        if not all(self._exists(name, s) for s in stems):
+            return NullQuery
+        if len(stems) == 1:
+            return Term(name, stems[0], boost=boost)
+        return Phrase(name, list(stems), boost=boost)
 
     def _has_content(self, requirement: Requirement) -> bool:
         return any(_stems(u, lang) for u in requirement.direct for lang in self.languages)
@@ -544,6 +683,16 @@ class _QueryBuilder:
         return best[1:] if best else ()
 
 
+@dataclasses.dataclass
+class _Feature:
+    """A word (its stem) or a concept's term in a case: as first written, how often
+    (weighted by field), and the concepts it names."""
+
+    typed: Unit
+    count: float = 0.0
+    concepts: set[int] = dataclasses.field(default_factory=set)
+
+
 def _stems(unit: Unit, language: str) -> list[str]:
     stops = stop_words(language)
     return [stem(w, language) for w in unit.words if w not in stops]
@@ -554,6 +703,13 @@ def _any(queries: list[Query], **kwargs: Any) -> Query:
     if not queries:
         return NullQuery
     return queries[0] if len(queries) == 1 and not kwargs else Or(queries, **kwargs)
+
+
+def _best(queries: list[Query]) -> Query:
+    """Matches what any of the queries matches, scored by the best of them."""
+    if not queries:
+        return NullQuery
+    return queries[0] if len(queries) == 1 else DisjunctionMax(queries)
 
 
 def _all(queries: list[Query]) -> Query:
