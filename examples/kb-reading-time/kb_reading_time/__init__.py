@@ -100,4 +100,6 @@ def index_extras(case: Case) -> IndexExtras:
 
 @hookimpl
 def menu_links(menu: str) -> MenuLink | None:
-    return MenuLink(_l("Reading times"), "plugin_reading_time.overview") if menu == "footer" else None
+    if menu != "footer":
+        return None
+    return MenuLink(_l("Reading times"), "plugin_reading_time.overview")
