@@ -49,8 +49,10 @@ from kb.plugins import PluginError
 from kb.search import facet_names as _facet_names
 from kb.search import get_backend as _get_backend
 from kb.search.backend import FACETS, SearchHit, SearchRequest, SearchResults
-from kb.services import catalogue
-from kb.services.exchange.exporter import case_record
+from kb.services import catalogue, harvest
+from kb.services.exchange.exporter import case_record, cases_document
+from kb.services.exchange.tabular import cases_csv
+from kb.services.mail import external_url
 from kb.services.review import DecisionRefused, decide
 from kb.web.access import current_account, editor_required, role_required
 from kb.web.search_params import BadParameter
@@ -86,6 +88,8 @@ __all__ = [
     "_",
     "_l",
     "case_record",
+    "cases_csv",
+    "cases_document",
     "catalogue",
     "country_name",
     "csrf_exempt",
@@ -95,12 +99,16 @@ __all__ = [
     "editor_required",
     "enabled_plugins",
     "export_formats",
+    "external_url",
+    "harvest",
     "hookimpl",
     "language_name",
     "ngettext",
+    "related_cases",
     "render_markdown",
     "role_required",
     "search",
+    "search_facets",
     "search_request",
     "term_label",
     "write_transaction",
@@ -112,10 +120,22 @@ def search(request: SearchRequest) -> SearchResults:
     return _get_backend().search(request)
 
 
+def related_cases(case: Case, limit: int = 4) -> list[Case]:
+    """Published cases like ``case`` (its words, concepts across languages, themes), best
+    first; the search index finds them, the database has the last word on what is public."""
+    hits = _get_backend().related(case.id, limit=limit)
+    return catalogue.published_by_ids([hit.id for hit in hits])
+
+
 def search_request(args: Mapping[str, Any] | MultiDict[str, str], **defaults: Any) -> SearchRequest:
     """A search from URL parameters, checked like the search page's (``BadParameter``)."""
     multi = args if isinstance(args, MultiDict) else MultiDict(args)
     return _search_request(multi, facets=_facet_names(), **defaults)
+
+
+def search_facets() -> tuple[Facet, ...]:
+    """The facets plugins add to search, with the labels that make their values readable."""
+    return _plugins.facets()
 
 
 def export_formats() -> dict[str, ExportFormat]:

@@ -33,7 +33,7 @@ AppFactory = Callable[..., Flask]
 FEATURES: dict[str, tuple[str | None, str | None]] = {
     "exports": ("/cases/{slug}/export/json", 'href="/cases/{slug}/export/csv"'),
     "feeds": ("/feeds/cases.atom", 'type="application/atom+xml"'),
-    "ical": ("/events/nyanlanda-i-jobb/programme.ics", None),
+    "ical": ("/events/integrering-i-norden-2018/programme.ics", None),
     "oai_pmh": ("/oai?verb=Identify", None),
     "related": (None, 'id="related"'),
 }

@@ -67,6 +67,15 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "review.delete": ({"case_id": "{draft}"}, EDITORS_200),
     "exports.case": ({"slug": "{case}", "key": "json"}, EVERYONE_200),
     "exports.results": ({"key": "csv"}, EVERYONE_200),
+    "plugin_exports.static": ({"filename": "print.css"}, EVERYONE_200),
+    "plugin_feeds.cases": ({}, EVERYONE_200),
+    "plugin_ical.programme": ({"slug": "integrering-i-norden-2018"}, EVERYONE_200),
+    "plugin_ical.session": (
+        {"event_slug": "integrering-i-norden-2018", "slug": "apning"},
+        EVERYONE_200,
+    ),
+    # Without a verb: an OAI-PMH badVerb document, with 200 as the protocol wants.
+    "plugin_oai_pmh.oai": ({}, EVERYONE_200),
     "manage.events": ({}, EDITORS_200),
     "manage.new_event": ({}, EDITORS_200),
     "manage.event": ({"event_id": "{event}"}, EDITORS_200),

@@ -1,0 +1,159 @@
+"""The Atom feed of newly published cases, for any search the search page accepts.
+
+A feed is identified by its canonical URL: the search's words and filters in a fixed
+order, so the same subscription always has the same ``<id>`` however it was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from kb import toolkit
+from kb.toolkit import _
+
+bp = Blueprint("plugin_feeds", __name__, template_folder="templates")
+
+#: A feed lists at most this many cases: the newest.
+MAX_ENTRIES = 50
+#: ``<updated>`` of a feed without entries: a fixed time, so its ETag stays put.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MEDIA_TYPE = "application/atom+xml"
+#: Characters XML 1.0 forbids anywhere; stored text could still hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A feed as pages announce it: a readable title and where it is."""
+
+    title: str
+    url: str
+
+
+def _params(search: toolkit.SearchRequest) -> dict[str, str | list[str]]:
+    """The search's words and filters, normalised: one spelling for one subscription."""
+    params: dict[str, str | list[str]] = {}
+    q = " ".join(search.q.split())
+    if q:
+        params["q"] = q
+    for name in search.facets:
+        if search.filters.get(name):
+            params[name] = sorted(search.filters[name])
+    return params
+
+
+def is_filtered(search: toolkit.SearchRequest) -> bool:
+    """Whether the search narrows anything down (else its feed is the overall one)."""
+    return bool(_params(search))
+
+
+def feed_url(search: toolkit.SearchRequest, *, external: bool = False) -> str:
+    return url_for("plugin_feeds.cases", _external=external, **_params(search))
+
+
+def _value_label(name: str, value: str) -> str:
+    """A filter value as the search page shows it, in the reader's language."""
+    if name == "country":
+        return toolkit.country_name(value)
+    if name == "language":
+        return toolkit.language_name(value)
+    if name in (toolkit.Vocabulary.THEME, toolkit.Vocabulary.TARGET_GROUP):
+        term = toolkit.catalogue.term(toolkit.Vocabulary(name), value)
+        return toolkit.term_label(term) if term is not None else value
+    if name == "event":
+        event = toolkit.catalogue.event(value)
+        return event.title if event is not None else value
+    for facet in toolkit.search_facets():
+        if facet.name == name and facet.value_label is not None:
+            return facet.value_label(value)
+    return value
+
+
+def feed_title(search: toolkit.SearchRequest) -> str:
+    """What the feed holds, e.g. "New cases: Employment · Sweden"."""
+    params = _params(search)
+    parts = [f"“{params['q']}”"] if "q" in params else []
+    parts += [
+        ", ".join(_value_label(name, value) for value in values)
+        for name, values in params.items()
+        if name != "q"
+    ]
+    if not parts:
+        return _("New cases")
+    return _("New cases: %(filter)s", filter=" · ".join(parts))
+
+
+def feed_link(search: toolkit.SearchRequest) -> FeedLink:
+    return FeedLink(feed_title(search), feed_url(search))
+
+
+def _utc(moment: datetime) -> datetime:
+    """Times are stored in UTC; SQLite hands them back without their time zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _published(case: toolkit.Case) -> datetime:
+    return _utc(case.published_at or case.updated_at)
+
+
+def _updated(case: toolkit.Case) -> datetime:
+    return max(_utc(case.updated_at), _published(case))
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _entry_id(case: toolkit.Case) -> str:
+    """A tag URI (RFC 4151) that survives a change of title or slug."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or request.host
+    return f"tag:{host},{case.created_at:%Y-%m-%d}:case:{case.id}"
+
+
+def last_change(cases: list[toolkit.Case]) -> datetime:
+    return max((_updated(case) for case in cases), default=EPOCH)
+
+
+def render_feed(search: toolkit.SearchRequest, cases: list[toolkit.Case]) -> str:
+    """The feed document; well-formed whatever the cases' text holds."""
+    params = _params(search)
+    xml = render_template(
+        "feeds/atom.xml",
+        id=feed_url(search, external=True),
+        title=feed_title(search),
+        updated=last_change(cases),
+        search_url=url_for("search.page", _external=True, **params, sort="newest"),
+        site_name=_("Nordic Good Practice KB"),
+        cases=cases,
+        entry_id=_entry_id,
+        published=_published,
+        entry_updated=_updated,
+        timestamp=_rfc3339,
+        term_label=toolkit.term_label,
+        render_markdown=toolkit.render_markdown,
+    )
+    return _NOT_XML.sub("", xml)
+
+
+@bp.get("/feeds/cases.atom")
+def cases() -> ResponseReturnValue:
+    try:
+        asked = toolkit.search_request(request.args)
+    except toolkit.BadParameter as bad:
+        abort(400, description=bad.message)
+    found = toolkit.search(replace(asked, sort="newest", page=1, per_page=MAX_ENTRIES))
+    entries = toolkit.catalogue.published_by_ids([hit.id for hit in found.hits])
+    body = render_feed(asked, entries).encode()
+    response = Response(body, mimetype=MEDIA_TYPE)
+    # Readers poll: the same feed again costs them a 304 and us no download.
+    response.set_etag(hashlib.sha256(body).hexdigest())
+    response.last_modified = last_change(entries)
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response.make_conditional(request)
