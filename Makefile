@@ -37,6 +37,7 @@ translations-extract: install
 		pot=$$dir/translations/messages.pot; mkdir -p $$dir/translations; \
 		$(BIN)/pybabel extract -F plugins/babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file \
 			--project "Nordic Good Practice KB" -o $$pot $$dir || exit 1; \
+		if ! grep -q '^msgid "[^"]' $$pot; then rm -rf $$dir/translations; continue; fi; \
 		for lang in $(UI_LANGUAGES); do \
 			if [ -f $$dir/translations/$$lang/LC_MESSAGES/messages.po ]; then \
 				$(BIN)/pybabel update -i $$pot -d $$dir/translations -l $$lang --no-wrap --ignore-obsolete || exit 1; \
@@ -48,7 +49,11 @@ translations-extract: install
 
 translations: install
 	$(BIN)/pybabel compile -d kb/translations --statistics
-	@for dir in $(PLUGIN_DIRS); do $(BIN)/pybabel compile -d $$dir/translations --statistics || exit 1; done
+	@for dir in $(PLUGIN_DIRS); do \
+		if [ -d $$dir/translations ]; then \
+			$(BIN)/pybabel compile -d $$dir/translations --statistics || exit 1; \
+		fi; \
+	done
 
 lint: install
 	$(BIN)/ruff check .
