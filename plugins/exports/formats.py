@@ -1,8 +1,8 @@
 """The download formats: the exchange format (JSON), a CSV table, Markdown and a printable page.
 
 JSON and CSV come from the core, so that downloads, the API and ``kb export`` agree; the
-Markdown and the printable page are this plugin's templates. Every format shows only the
-public record: contact details only of the people who consented to their publication.
+Markdown and the printable page are this plugin's templates. Every format shows what the
+case page shows: its contacts, and their e-mail and phone only when they consented.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from kb import toolkit
 from kb.toolkit import Case, ExportFormat, _l
 
 
-def consented_contacts(case: Case) -> list[tuple[toolkit.Person, str | None]]:
-    """(person, role) of the case's contacts who agreed to be shown as its contacts."""
-    return [(c.person, c.role) for c in case.contacts if c.person.consent_to_publish_contact]
+def contacts(case: Case) -> list[tuple[toolkit.Person, str | None]]:
+    """(person, role) of the case's contacts; ``Person.public_contact()`` gates details."""
+    return [(c.person, c.role) for c in case.contacts]
 
 
 def exchange_json(cases: list[Case]) -> str:
@@ -40,7 +40,7 @@ def _render(template: str, cases: list[Case]) -> str:
     return render_template(
         template,
         cases=cases,
-        consented_contacts=consented_contacts,
+        contacts=contacts,
         external_url=toolkit.external_url,
     )
 

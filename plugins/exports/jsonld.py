@@ -2,7 +2,7 @@
 
 A case study is an ``Article``: what it is about (themes), for whom (target groups),
 where (municipality, region, country), when (period), and the events it was presented
-at. People appear only when they consented to be shown as the case's contacts.
+at. Contacts appear as on the case page: e-mail and phone only with their consent.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from kb import toolkit
 from kb.toolkit import Case, Event, Person
 
-from .formats import consented_contacts
+from .formats import contacts
 
 
 def case_data(case: Case) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def case_data(case: Case) -> dict[str, Any]:
             ],
             "spatialCoverage": _place(case),
             "temporalCoverage": _interval(case),
-            "contributor": [_person(p, role) for p, role in consented_contacts(case)],
+            "contributor": [_person(p, role) for p, role in contacts(case)],
             "subjectOf": [_event(event) for event in case.events],
         }
     )

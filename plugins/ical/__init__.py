@@ -26,8 +26,7 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
 def _calendar_link(context: Mapping[str, Any]) -> tuple[str, str] | None:
     """(URL, label) of this page's calendar file, if it is an event or session page with one.
 
-    The types are checked: an error page keeps the endpoint but not the page's variables,
-    and ``session`` is otherwise Flask's session.
+    The types are checked: an error page keeps the endpoint but not the page's variables.
     """
     if request.endpoint == "public.event":
         event = context.get("event")
