@@ -181,9 +181,7 @@ def test_a_list_prints_each_case_under_one_heading(client: FlaskClient, demo: No
     assert html.count("<h2 lang=") == total
 
 
-def test_contact_details_are_only_in_downloads_with_consent(
-    client: FlaskClient, slug: str
-) -> None:
+def test_contact_details_are_only_in_downloads_with_consent(client: FlaskClient, slug: str) -> None:
     pages = {key: download(client, f"/cases/{slug}/export/{key}", key).text for key in FORMATS}
     pages["json-ld"] = LD_JSON.search(client.get(f"/cases/{slug}").text).group(1)
 
