@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     # Plugins to enable, comma-separated; unset means kb.plugins.DEFAULT_PLUGINS, and the
     # word "default" in the list stands for those (KB_PLUGINS=default,oai_pmh).
     "PLUGINS": None,
-    # Log every hook call with its arguments and results (for plugin authors).
+    # Write every hook call with its arguments and results to stderr (for plugin authors).
     "PLUGINS_TRACE": False,
 }
 

@@ -14,6 +14,7 @@ import importlib
 import importlib.metadata
 import logging
 import pkgutil
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,7 +144,7 @@ def init_app(app: Flask) -> None:
         raise PluginError(f"Plugin {manager.get_name(exc.plugin)!r}: {exc}") from exc
     _refuse_wrappers(manager)
     if app.config.get("PLUGINS_TRACE"):
-        manager.trace.root.setwriter(log.info)
+        manager.trace.root.setwriter(sys.stderr.write)
         manager.enable_tracing()
     app.extensions[EXTENSION] = Plugins(
         manager=manager,
