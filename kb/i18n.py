@@ -7,9 +7,8 @@ switcher), the browser's ``Accept-Language``, then English.
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import Babel, gettext, lazy_gettext, ngettext
 
-from kb.extensions import babel
 from kb.models.choices import UI_LANGUAGES
 
 _ = gettext
@@ -55,4 +54,6 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    babel.init_app(app, locale_selector=select_locale)
+    # One Babel per app, not a shared one: Flask-Babel caches the loaded catalogues on it,
+    # and apps with different plugins merge different catalogues.
+    Babel(app, locale_selector=select_locale)

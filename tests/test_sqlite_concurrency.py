@@ -31,7 +31,9 @@ def test_four_processes_writing_for_30_seconds_lose_nothing_and_never_lock(
         subprocess.Popen(
             [
                 sys.executable,
-                str(ROOT / "tests" / "sqlite_writer.py"),
+                # As a module from the top folder: "plugins" is then the first-party package.
+                "-m",
+                "tests.sqlite_writer",
                 str(instance),
                 str(n),
                 str(SECONDS),
