@@ -124,7 +124,7 @@ def related_cases(case: Case, limit: int = 4) -> list[Case]:
     """Published cases like ``case`` (its words, concepts across languages, themes), best
     first; the search index finds them, the database has the last word on what is public."""
     hits = _get_backend().related(case.id, limit=limit)
-    return catalogue.published_by_ids([hit.id for hit in hits])
+    return catalogue.published_by_ids([hit.id for hit in hits], whole=False)
 
 
 def search_request(args: Mapping[str, Any] | MultiDict[str, str], **defaults: Any) -> SearchRequest:

@@ -43,6 +43,10 @@ WHOLE_CASE = (
 )
 
 
+#: What a case card shows besides the case's own columns.
+CARD = (selectinload(Case.themes),)
+
+
 @dataclass
 class Page(Generic[T]):
     items: list[T]
@@ -60,7 +64,7 @@ def latest_cases(limit: int = 6) -> list[Case]:
         db.session.scalars(
             select(Case)
             .where(_published)
-            .options(selectinload(Case.themes))
+            .options(*CARD)
             .order_by(Case.published_at.desc(), Case.id.desc())
             .limit(limit)
         )
@@ -84,14 +88,19 @@ def published_case(slug: str) -> Case | None:
     return db.session.scalar(select(Case).where(Case.slug == slug, _published).options(*WHOLE_CASE))
 
 
-def published_by_ids(ids: list[int]) -> list[Case]:
-    """Whole published cases in the order of ``ids`` (e.g. a search's hits); others left out."""
+def published_by_ids(ids: list[int], *, whole: bool = True) -> list[Case]:
+    """Published cases in the order of ``ids`` (e.g. a search's hits); others left out.
+
+    ``whole=False`` loads only what a case card shows.
+    """
     if not ids:
         return []
     found = {
         case.id: case
         for case in db.session.scalars(
-            select(Case).where(Case.id.in_(ids), _published).options(*WHOLE_CASE)
+            select(Case)
+            .where(Case.id.in_(ids), _published)
+            .options(*(WHOLE_CASE if whole else CARD))
         )
     }
     return [found[i] for i in ids if i in found]
