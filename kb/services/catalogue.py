@@ -158,6 +158,19 @@ def person(slug: str) -> Person | None:
     )
 
 
+def people(page: int = 1, per_page: int = 50) -> Page[Person]:
+    """Everyone with a public page, by name (their details follow their consent)."""
+    total = db.session.scalar(select(func.count()).select_from(Person)) or 0
+    items = db.session.scalars(
+        select(Person)
+        .options(selectinload(Person.organisation))
+        .order_by(Person.name, Person.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return Page(list(items), page, per_page, total)
+
+
 def cases_with_contact(person: Person) -> list[Case]:
     return list(
         db.session.scalars(

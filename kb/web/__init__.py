@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from kb.web import (
+    api,
     auth,
     errors,
     exports,
@@ -35,3 +36,4 @@ def init_app(app: Flask) -> None:
     review.init_app(app)
     manage.init_app(app)
     exports.init_app(app)
+    api.init_app(app)

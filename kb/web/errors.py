@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from kb.i18n import _l
+from kb.web import api
+from kb.web.api.http import from_http_exception
 
 TITLES = {
     400: _l("The request could not be understood"),
@@ -39,6 +41,7 @@ _OWN_MESSAGE_ONLY = {429}
 
 
 def render_error(error: HTTPException) -> ResponseReturnValue:
+    """An HTML page, or a JSON error for the API (even for a URL that matches no route)."""
     code = error.code or 500
     default = type(error).description
     if isinstance(error, CSRFError):
@@ -47,6 +50,8 @@ def render_error(error: HTTPException) -> ResponseReturnValue:
         message = error.description
     else:
         message = DEFAULT_MESSAGES.get(code)
+    if request.path.startswith(api.PREFIX + "/"):
+        return from_http_exception(error, str(message or TITLES.get(code, error.name)))
     title = TITLES.get(code, error.name)
     return render_template("error.html", code=code, title=title, message=message), code
 

@@ -1,18 +1,17 @@
-"""The search page and the search API: both ask the search interface, never the engine."""
+"""The search page: it asks the search interface, never the engine (the API has its own)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from kb import plugins
 from kb.models import Vocabulary
 from kb.search import facet_names, get_backend
-from kb.search.backend import SearchResults
 from kb.services import catalogue
 from kb.web.search_params import BadParameter, search_request
 
@@ -29,50 +28,6 @@ def page() -> ResponseReturnValue:
     return render_template(
         "search.html", error=None, results=results, toggle_url=_toggle_url, **_labels()
     )
-
-
-@bp.get("/api/v1/search")
-def api() -> ResponseReturnValue:
-    try:
-        search = search_request(request.args, facets=facet_names())
-    except BadParameter as bad:
-        body = {
-            "error": {
-                "code": "bad_parameter",
-                "message": bad.message,
-                "details": {"parameter": bad.name},
-            }
-        }
-        return jsonify(body), 400
-    return jsonify(_as_json(get_backend().search(search)))
-
-
-def _as_json(results: SearchResults) -> dict[str, Any]:
-    return {
-        "query": results.request.q,
-        "total": results.total,
-        "page": results.request.page,
-        "per_page": results.request.per_page,
-        "results": [
-            {
-                "id": hit.id,
-                "ref": hit.ref,
-                "slug": hit.slug,
-                "url": url_for("public.case", slug=hit.slug, _external=True),
-                "title": hit.title,
-                "summary": hit.summary,
-                "snippet": hit.snippet_html,
-                "language": hit.language,
-                "country": hit.country,
-                "score": hit.score,
-                "direct": hit.direct,
-                "partial": hit.partial,
-            }
-            for hit in results.hits
-        ],
-        "facets": results.facets,
-        "suggestion": results.suggestion,
-    }
 
 
 def _labels() -> dict[str, Any]:

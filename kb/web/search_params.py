@@ -13,7 +13,9 @@ from kb.search.backend import FACETS, SORTS, SearchRequest
 MAX_Q = 5000
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
-_KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+KEY_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+YEAR_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)$"
+MAX_KEY = 120
 
 
 class BadParameter(ValueError):
@@ -23,21 +25,36 @@ class BadParameter(ValueError):
         self.message = message
 
 
-def _valid(name: str, value: str) -> bool:
+def value_schema(name: str) -> dict[str, object]:
+    """What a filter accepts, as JSON Schema: the one rule for checking and describing it."""
     if name == "country":
-        return value in COUNTRIES
+        return {"type": "string", "enum": list(COUNTRIES)}
     if name == "language":
-        return value in CONTENT_LANGUAGES
+        return {"type": "string", "enum": list(CONTENT_LANGUAGES)}
     if name == "year":
-        return value.isdigit() and 1900 <= int(value) <= 2100
-    return bool(_KEY.match(value)) and len(value) <= 120
+        return {"type": "string", "pattern": YEAR_PATTERN}
+    return {"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY}
 
 
-def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name, "").strip()
-    if not raw:
+def _valid(name: str, value: str) -> bool:
+    schema = value_schema(name)
+    if "enum" in schema:
+        return value in schema["enum"]  # type: ignore[operator]
+    return len(value) <= MAX_KEY and re.fullmatch(str(schema["pattern"]), value) is not None
+
+
+def _needs_value(name: str) -> BadParameter:
+    return BadParameter(name, _("%(name)s needs a value.", name=name))
+
+
+def _int(
+    args: MultiDict[str, str], name: str, default: int, low: int, high: int, *, strict: bool
+) -> int:
+    raw = args.get(name)
+    if raw is None or (not strict and not raw.strip()):
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    raw = raw if strict else raw.strip()
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
         raise BadParameter(
             name,
             _(
@@ -51,9 +68,16 @@ def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int
 
 
 def search_request(
-    args: MultiDict[str, str], *, facets: tuple[str, ...] = FACETS, per_page: int = 20
+    args: MultiDict[str, str],
+    *,
+    facets: tuple[str, ...] = FACETS,
+    per_page: int = 20,
+    strict: bool = False,
 ) -> SearchRequest:
-    """The search these URL parameters ask for; ``facets`` are the filters accepted."""
+    """The search these URL parameters ask for; ``facets`` are the filters accepted.
+
+    ``strict`` (the API) refuses the empty and padded values the search page forgives.
+    """
     q = args.get("q", "")
     if len(q) > MAX_Q:
         raise BadParameter(
@@ -61,7 +85,10 @@ def search_request(
         )
     filters: dict[str, tuple[str, ...]] = {}
     for name in facets:
-        values = tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip()))
+        given = [v if strict else v.strip() for v in args.getlist(name)]
+        if strict and not all(given):
+            raise _needs_value(name)
+        values = tuple(dict.fromkeys(v for v in given if v))
         for value in values:
             if not _valid(name, value):
                 raise BadParameter(
@@ -70,14 +97,17 @@ def search_request(
                 )
         if values:
             filters[name] = values
-    sort = args.get("sort", "relevance") or "relevance"
+    sort = args.get("sort")
+    if strict and sort == "":
+        raise _needs_value("sort")
+    sort = sort or "relevance"
     if sort not in SORTS:
         raise BadParameter("sort", _("sort must be one of: %(choices)s.", choices=", ".join(SORTS)))
     return SearchRequest(
         q=q,
         filters=filters,
         sort=sort,
-        page=_int(args, "page", 1, 1, MAX_PAGE),
-        per_page=_int(args, "per_page", per_page, 1, MAX_PER_PAGE),
+        page=_int(args, "page", 1, 1, MAX_PAGE, strict=strict),
+        per_page=_int(args, "per_page", per_page, 1, MAX_PER_PAGE, strict=strict),
         facets=facets,
     )

@@ -1,0 +1,166 @@
+"""The API's routes, declared once: registering a route also describes it for OpenAPI.
+
+The description is built from the same pydantic models that shape the responses, and
+from the app's facets (plugins add some), so ``/api/v1/openapi.json`` always matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+from pydantic import BaseModel
+
+from kb.web.api.schemas import Error
+
+PREFIX = "/api/v1"
+JSON = "application/json"
+_RULE_ARG = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    schema: dict[str, Any]
+    description: str
+    location: str = "query"
+    required: bool = False
+
+    def openapi(self) -> dict[str, Any]:
+        param = {
+            "name": self.name,
+            "in": self.location,
+            "required": self.required or self.location == "path",
+            "description": self.description,
+            "schema": self.schema,
+        }
+        if self.schema.get("type") == "array":
+            param |= {"style": "form", "explode": True}
+        return param
+
+
+@dataclass(frozen=True)
+class Operation:
+    rule: str
+    endpoint: str
+    summary: str
+    response: type[BaseModel] | None
+    media_type: str = JSON
+    params: Callable[[], list[Param]] = list
+    errors: tuple[int, ...] = ()
+    paginated: bool = False
+    description: str = ""
+
+
+@dataclass
+class Api:
+    """A blueprint whose routes are also an OpenAPI description."""
+
+    blueprint: Blueprint
+    operations: list[Operation] = field(default_factory=list)
+
+    def get(
+        self,
+        rule: str,
+        *,
+        summary: str,
+        response: type[BaseModel] | None,
+        media_type: str = JSON,
+        params: Callable[[], list[Param]] = list,
+        errors: tuple[int, ...] = (),
+        paginated: bool = False,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            self.blueprint.get(rule)(view)
+            self.operations.append(
+                Operation(
+                    rule=rule,
+                    endpoint=f"{self.blueprint.name}.{view.__name__}",
+                    summary=summary,
+                    description=(view.__doc__ or "").strip(),
+                    response=response,
+                    media_type=media_type,
+                    params=params,
+                    errors=errors,
+                    paginated=paginated,
+                )
+            )
+            return view
+
+        return register
+
+    def document(self, title: str, version: str, server: str) -> dict[str, Any]:
+        """The OpenAPI 3.1 description of every registered route."""
+        schemas: dict[str, Any] = {}
+        paths: dict[str, Any] = {}
+        for operation in self.operations:
+            path, path_params = _openapi_path(operation.rule)
+            paths.setdefault(path, {})["get"] = _operation(operation, path_params, schemas)
+        _add_schema(Error, schemas)
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": version},
+            "servers": [{"url": server}],
+            "paths": paths,
+            "components": {"schemas": schemas},
+        }
+
+
+def _openapi_path(rule: str) -> tuple[str, list[Param]]:
+    params = []
+    for converter, name in _RULE_ARG.findall(rule):
+        schema = {"type": "integer"} if converter == "int" else {"type": "string"}
+        params.append(Param(name, schema, "", location="path", required=True))
+    # Relative to the server URL, which ends in the prefix.
+    return _RULE_ARG.sub(r"{\2}", rule), params
+
+
+def _add_schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+_ERROR_TEXT = {
+    304: "Not modified (the `ETag` sent in `If-None-Match` still holds).",
+    400: "A parameter is invalid; `details.parameter` names it.",
+    404: "Not found, or not public.",
+}
+
+
+def _operation(operation: Operation, path_params: list[Param], schemas: dict[str, Any]) -> dict:
+    content: dict[str, Any] = {"schema": {"type": "string"}}
+    if operation.response is not None:
+        content = {"schema": _add_schema(operation.response, schemas)}
+    headers = {"ETag": {"schema": {"type": "string"}, "description": "For `If-None-Match`."}}
+    if operation.paginated:
+        headers["Link"] = {
+            "schema": {"type": "string"},
+            "description": "RFC 8288 links to the first, previous, next and last pages.",
+        }
+    error = {"$ref": "#/components/schemas/Error"}
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "OK",
+            "headers": headers,
+            "content": {operation.media_type: content},
+        },
+        "304": {"description": _ERROR_TEXT[304]},
+    }
+    for status in operation.errors:
+        responses[str(status)] = {
+            "description": _ERROR_TEXT.get(status, "Error"),
+            "content": {JSON: {"schema": error}},
+        }
+    params = [*path_params, *operation.params()]
+    return {
+        "operationId": operation.endpoint.replace(".", "_"),
+        "summary": operation.summary,
+        "description": operation.description,
+        "parameters": [p.openapi() for p in params],
+        "responses": responses,
+    }
