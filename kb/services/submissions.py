@@ -12,15 +12,29 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from kb.database import write_transaction
-from kb.models import Case, CaseStatus, MaterialKind, Person, RevisionAction, Role, User
+from kb.extensions import db
+from kb.i18n import _
+from kb.models import (
+    Case,
+    CaseStatus,
+    MaterialKind,
+    Person,
+    RevisionAction,
+    Role,
+    User,
+    Vocabulary,
+)
+from kb.models.base import utcnow
 from kb.services import revisions
 from kb.services.exchange.exporter import material_record
 from kb.services.exchange.importer import apply_case
 from kb.services.exchange.schema import CaseIn
 from kb.services.materials import attach_file
 from kb.services.slugs import unique_slug
+from kb.services.vocabulary import terms_by_key
 
 #: The keys of the exchange format the submission form edits.
 FORM_KEYS = (
@@ -42,7 +56,14 @@ FORM_KEYS = (
     "contacts",
 )
 
+#: What an API client may write: the exchange format's fields; files come as uploads.
+API_KEYS = (*FORM_KEYS, "ref", "status", "materials")
 _SPEAKER_EDITABLE = {CaseStatus.DRAFT, CaseStatus.SUBMITTED}
+#: The revision an editor's change of status is recorded as.
+_STATUS_ACTIONS = {
+    CaseStatus.PUBLISHED: RevisionAction.PUBLISHED,
+    CaseStatus.ARCHIVED: RevisionAction.ARCHIVED,
+}
 
 
 class SubmissionInvalid(ValueError):
@@ -51,6 +72,10 @@ class SubmissionInvalid(ValueError):
     def __init__(self, problems: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
         self.problems = problems
+
+
+class RefTaken(ValueError):
+    """Another case has this reference already."""
 
 
 @dataclass
@@ -123,6 +148,102 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
             )
         revisions.record(case, action, author)
     return case
+
+
+def save_record(case: Case | None, fields: dict[str, Any], author: User) -> Case:
+    """Create or update a case from an API client's record; fields left out keep their value.
+
+    A speaker's case goes to review (``submitted``) whatever status it asks for; an editor
+    may set any status. Link materials come in the record, files as separate uploads (the
+    case's stored files are kept).
+    """
+    unknown = sorted(set(fields) - set(API_KEYS))
+    if unknown:
+        raise SubmissionInvalid(dict.fromkeys(unknown, _("This field cannot be written.")))
+    with write_transaction():
+        if case is None:
+            title = str(fields.get("title") or "case")
+            case = Case(slug=unique_slug(Case, title), owner=author, status=CaseStatus.DRAFT)
+            base: dict[str, Any] = {}
+        else:
+            revisions.keep_original(case)
+            base = revisions.snapshot(case)
+        status, action = _api_status(case, author, fields.get("status"))
+        record = {**base, **fields, "status": status, "slug": case.slug}
+        if "materials" in fields:
+            record["materials"] = [
+                *_links_only(fields["materials"]),
+                *(material_record(m) for m in case.materials if m.is_file),
+            ]
+        data = _validated(record)
+        _check_references(case, data)
+        apply_case(case, data, recorded_by=author, may_update=_person_guard(author))
+        if status == CaseStatus.PUBLISHED and case.published_at is None:
+            case.published_at = utcnow()
+        revisions.record(case, action, author)
+    return case
+
+
+def add_upload(case: Case, upload: Upload, author: User) -> None:
+    """Attach a file to a case, with a revision; ``MaterialRejected`` stores nothing."""
+    with write_transaction():
+        db.session.add(case)
+        revisions.keep_original(case)
+        attach_file(
+            case,
+            upload.stream,
+            title=upload.title or upload.filename,
+            original_filename=upload.filename,
+            kind=upload.kind,
+            language=case.language,
+        )
+        action = RevisionAction.EDITED if is_editor(author) else RevisionAction.SAVED
+        revisions.record(case, action, author)
+
+
+def _api_status(case: Case, author: User, asked: object) -> tuple[CaseStatus, RevisionAction]:
+    if not is_editor(author):
+        return CaseStatus.SUBMITTED, RevisionAction.SUBMITTED
+    if asked is None:
+        return CaseStatus(case.status), RevisionAction.EDITED
+    try:
+        status = CaseStatus(str(asked))
+    except ValueError:
+        choices = ", ".join(s.value for s in CaseStatus)
+        raise SubmissionInvalid(
+            {"status": _("Choose one of: %(choices)s.", choices=choices)}
+        ) from None
+    return status, _STATUS_ACTIONS.get(status, RevisionAction.EDITED)
+
+
+def _links_only(materials: object) -> list[Any]:
+    if not isinstance(materials, list):
+        return materials  # type: ignore[return-value]  # the schema reports it
+    for position, material in enumerate(materials):
+        if isinstance(material, dict) and material.get("file"):
+            raise SubmissionInvalid(
+                {f"materials-{position}-file": _("Upload files to the case's materials.")}
+            )
+    return materials
+
+
+def _check_references(case: Case, data: CaseIn) -> None:
+    """Vocabulary keys must exist; a reference must be the only one of its kind."""
+    problems = {}
+    for name, vocabulary in (
+        ("themes", Vocabulary.THEME),
+        ("target_groups", Vocabulary.TARGET_GROUP),
+    ):
+        known = terms_by_key(vocabulary)
+        for position, key in enumerate(getattr(data, name)):
+            if key not in known:
+                problems[f"{name}-{position}"] = _("Unknown key %(key)s.", key=key)
+    if problems:
+        raise SubmissionInvalid(problems)
+    if data.ref is not None:
+        taken = db.session.scalar(select(Case.id).where(Case.ref == data.ref, Case.id != case.id))
+        if taken is not None:
+            raise RefTaken(_("Another case has the reference %(ref)s.", ref=data.ref))
 
 
 def _next_status(case: Case, author: User, *, submit: bool) -> tuple[CaseStatus, RevisionAction]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from kb.web.api import read
+from kb.web.api import read, write  # noqa: F401 - write adds its routes to read's blueprint
 from kb.web.api.spec import PREFIX
 
 __all__ = ["PREFIX", "init_app"]

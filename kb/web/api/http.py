@@ -76,6 +76,11 @@ def from_http_exception(error: HTTPException, message: str) -> Response:
     response = error_response(error.code or 500, message)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
+    if error.code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -61,7 +61,11 @@ def _search_params() -> list[Param]:
         for name in facet_names()
     ]
     return [
-        Param("q", {"type": "string", "maxLength": 5000}, "Search words, in any Nordic language."),
+        Param(
+            "q",
+            {"type": "string", "maxLength": 5000, "pattern": "^[^\\u0000]*$"},
+            "Search words, in any Nordic language.",
+        ),
         Param("sort", {"type": "string", "enum": list(SORTS)}, "Order of the results."),
         *_page_params(),
         *facets,

@@ -14,6 +14,10 @@ def _url(endpoint: str, **values: object) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
+def api_case_url(case_id: int) -> str:
+    return _url("api.case", key=str(case_id))
+
+
 def case_url(slug: str) -> str:
     return _url("public.case", slug=slug)
 

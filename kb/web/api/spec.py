@@ -48,6 +48,11 @@ class Operation:
     endpoint: str
     summary: str
     response: type[BaseModel] | None
+    method: str = "get"
+    #: (media type, JSON Schema) of the request body, for writes.
+    body: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None
+    #: 201 for a creation.
+    success: int = 200
     media_type: str = JSON
     params: Callable[[], list[Param]] = list
     errors: tuple[int, ...] = ()
@@ -62,9 +67,13 @@ class Api:
     blueprint: Blueprint
     operations: list[Operation] = field(default_factory=list)
 
-    def get(
+    def get(self, rule: str, **details: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route(rule, "get", **details)
+
+    def route(
         self,
         rule: str,
+        method: str,
         *,
         summary: str,
         response: type[BaseModel] | None,
@@ -72,9 +81,13 @@ class Api:
         params: Callable[[], list[Param]] = list,
         errors: tuple[int, ...] = (),
         paginated: bool = False,
+        body: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
+        success: int = 200,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a view for ``rule`` and describe it; writes need a bearer token."""
+
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
-            self.blueprint.get(rule)(view)
+            self.blueprint.route(rule, methods=[method.upper()])(view)
             self.operations.append(
                 Operation(
                     rule=rule,
@@ -86,6 +99,9 @@ class Api:
                     params=params,
                     errors=errors,
                     paginated=paginated,
+                    method=method,
+                    body=body,
+                    success=success,
                 )
             )
             return view
@@ -98,21 +114,32 @@ class Api:
         paths: dict[str, Any] = {}
         for operation in self.operations:
             path, path_params = _openapi_path(operation.rule)
-            paths.setdefault(path, {})["get"] = _operation(operation, path_params, schemas)
+            paths.setdefault(path, {})[operation.method] = _operation(
+                operation, path_params, schemas
+            )
         _add_schema(Error, schemas)
         return {
             "openapi": "3.1.0",
             "info": {"title": title, "version": version},
             "servers": [{"url": server}],
             "paths": paths,
-            "components": {"schemas": schemas},
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "token": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "A personal API token (`kb tokens create EMAIL`).",
+                    }
+                },
+            },
         }
 
 
 def _openapi_path(rule: str) -> tuple[str, list[Param]]:
     params = []
     for converter, name in _RULE_ARG.findall(rule):
-        schema = {"type": "integer"} if converter == "int" else {"type": "string"}
+        schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}
         params.append(Param(name, schema, "", location="path", required=True))
     # Relative to the server URL, which ends in the prefix.
     return _RULE_ARG.sub(r"{\2}", rule), params
@@ -127,8 +154,16 @@ def _add_schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, st
 
 _ERROR_TEXT = {
     304: "Not modified (the `ETag` sent in `If-None-Match` still holds).",
-    400: "A parameter is invalid; `details.parameter` names it.",
+    400: "A parameter is invalid (`details.parameter` names it), or the request holds invalid "
+    "UTF-8 or NUL bytes.",
+    401: "No valid token in `Authorization: Bearer <token>`.",
+    403: "The token's account may not do this.",
     404: "Not found, or not public.",
+    409: "Another case has this `ref`.",
+    413: "The upload is too large.",
+    415: "The body is not of the media type this operation reads.",
+    422: "The data breaks a rule; `details.fields` maps each field to what is wrong.",
+    429: "Too many writes; wait and try again (see `Retry-After`).",
 }
 
 
@@ -144,23 +179,30 @@ def _operation(operation: Operation, path_params: list[Param], schemas: dict[str
         }
     error = {"$ref": "#/components/schemas/Error"}
     responses: dict[str, Any] = {
-        "200": {
+        str(operation.success): {
             "description": "OK",
             "headers": headers,
             "content": {operation.media_type: content},
         },
-        "304": {"description": _ERROR_TEXT[304]},
     }
-    for status in operation.errors:
+    if operation.method == "get":
+        responses["304"] = {"description": _ERROR_TEXT[304]}
+    # Any request can be malformed (the site refuses invalid UTF-8 and NUL bytes).
+    for status in sorted({400, *operation.errors}):
         responses[str(status)] = {
             "description": _ERROR_TEXT.get(status, "Error"),
             "content": {JSON: {"schema": error}},
         }
     params = [*path_params, *operation.params()]
-    return {
+    described: dict[str, Any] = {
         "operationId": operation.endpoint.replace(".", "_"),
         "summary": operation.summary,
         "description": operation.description,
         "parameters": [p.openapi() for p in params],
         "responses": responses,
     }
+    if operation.body is not None:
+        media_type, schema = operation.body(schemas)
+        described["requestBody"] = {"required": True, "content": {media_type: {"schema": schema}}}
+        described["security"] = [{"token": []}]
+    return described
