@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Origins whose web pages may read the JSON API (comma-separated; "*" for any).
+    "API_CORS_ORIGINS": "*",
+    # Writes through the JSON API, per token (Flask-Limiter notation).
+    "API_WRITE_LIMIT": "60 per minute;1000 per hour",
     # Plugins to enable, comma-separated; unset means kb.plugins.DEFAULT_PLUGINS, and the
     # word "default" in the list stands for those (KB_PLUGINS=default,oai_pmh).
     "PLUGINS": None,

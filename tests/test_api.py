@@ -261,3 +261,17 @@ def test_the_description_lists_every_api_route(app: Flask, client: FlaskClient) 
 
     assert document["openapi"] == "3.1.0"
     assert described == routes
+
+
+def test_kb_export_writes_the_same_csv_as_the_api(
+    client: FlaskClient, runner: FlaskCliRunner, demo: None, tmp_path: Path
+) -> None:
+    """One CSV writer serves the command line, the API and the exports plugin."""
+    target = tmp_path / "cases.csv"
+    result = runner.invoke(main, ["export", "--public", "--format", "csv", str(target)])
+
+    assert result.exit_code == 0, result.output
+    served = client.get("/api/v1/cases.csv", query_string={"sort": "newest"}).data
+    by_id = sorted(target.read_bytes().split(b"\r\n")[1:])
+    assert by_id == sorted(served.split(b"\r\n")[1:])
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf")

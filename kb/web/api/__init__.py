@@ -11,5 +11,4 @@ __all__ = ["PREFIX", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("API_CORS_ORIGINS", "*")
     app.register_blueprint(read.bp)

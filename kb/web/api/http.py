@@ -106,6 +106,6 @@ def add_cors(response: Response) -> Response:
 
 
 def _origins() -> set[str]:
-    setting = current_app.config.get("API_CORS_ORIGINS", "*")
+    setting = current_app.config["API_CORS_ORIGINS"]
     items = setting.split(",") if isinstance(setting, str) else list(setting or [])
     return {item.strip().rstrip("/") for item in items if item.strip()}

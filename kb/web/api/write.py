@@ -30,7 +30,7 @@ VOCABULARY_FIELDS = (("themes", Vocabulary.THEME), ("target_groups", Vocabulary.
 
 
 def _write_limit() -> str:
-    return str(current_app.config.get("API_WRITE_LIMIT", "60 per minute;1000 per hour"))
+    return str(current_app.config["API_WRITE_LIMIT"])
 
 
 def _client_key() -> str:
