@@ -54,6 +54,10 @@ def test_a_speakers_case_is_reviewed_then_found_by_search_and_in_the_csv(
     assert case["status"] == "submitted"  # whatever status a speaker asks for
     assert created.headers["Location"].endswith(f"/api/v1/cases/{case['id']}")
     assert client.get(f"/api/v1/cases/{case['id']}").status_code == 404  # not public yet
+    own = client.get(f"/api/v1/cases/{case['id']}", headers=bearer(secrets_["speaker"]))
+    assert own.status_code == 200  # but its author may read it with their token
+    others = client.get(f"/api/v1/cases/{case['id']}", headers=bearer(secrets_["other"]))
+    assert others.status_code == 404
 
     db.session.rollback()
     stored = db.session.get(Case, case["id"])
