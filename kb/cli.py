@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -19,10 +20,10 @@ from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
 from kb.search import get_backend, sync
 from kb.search.documents import published_versions
-from kb.services import accounts, catalogue, directory, invitations
+from kb.services import accounts, catalogue, directory, invitations, tokens
 from kb.services import people as people_service
 from kb.services.demo import prepare_demo
-from kb.services.exchange.exporter import export_document
+from kb.services.exchange.exporter import export_document, iter_cases
 from kb.services.exchange.importer import (
     ImportPlan,
     ImportRejected,
@@ -30,6 +31,7 @@ from kb.services.exchange.importer import (
     plan_import,
     read_document,
 )
+from kb.services.exchange.tabular import cases_csv
 from kb.services.vocabulary import add_term, ensure_default_terms
 
 
@@ -105,22 +107,31 @@ def _run_import(plan: ImportPlan, source: str) -> None:
     is_flag=True,
     help="Only published cases, and contact details only where people consented.",
 )
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="json: everything, for `kb import`; csv: one row per case, for spreadsheets.",
+)
 @with_appcontext
-def export_command(file: Path, public: bool) -> None:
-    """Export everything to a JSON FILE that `kb import` reads back ('-' for stdout)."""
-    document = export_document(public=public)
-    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+def export_command(file: Path, public: bool, file_format: str) -> None:
+    """Export to FILE ('-' for stdout): the same files as /api/v1/export.json and cases.csv."""
+    if file_format == "csv":
+        cases = list(iter_cases(public=public))
+        text, summary = cases_csv(cases), f"{len(cases)} case(s)"
+    else:
+        document = export_document(public=public)
+        text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+        summary = f"{len(document['cases'])} case(s) and {len(document['events'])} event(s)"
     if str(file) == "-":
         click.echo(text, nl=False)
         return
     tmp = file.with_name(f".{file.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8", newline="")
     tmp.replace(file)
-    click.echo(
-        f"Exported {len(document['cases'])} case(s) and {len(document['events'])} event(s) to "
-        f"{file}.",
-        err=True,
-    )
+    click.echo(f"Exported {summary} to {file}.", err=True)
 
 
 @main.command()
@@ -205,6 +216,89 @@ def users_list() -> None:
     for user in db.session.scalars(select(User).order_by(User.role, User.email)):
         state = "" if user.password_hash else " (no password set yet)"
         click.echo(f"{user.role:8} {user.email}{state}")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """Personal API tokens: clients send them as `Authorization: Bearer <token>`."""
+
+
+def _user_or_fail(email: str) -> User:
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"There is no account with the e-mail address {email!r}.")
+    return user
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option(
+    "--name",
+    default="Created on the command line",
+    show_default=True,
+    help="What the token is for, e.g. the system that will use it.",
+)
+@with_appcontext
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for the account EMAIL; the token is the last line of the output."""
+    user = _user_or_fail(email)
+    try:
+        token, secret = tokens.create_token(user, name)
+    except tokens.TokenRejected as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Created API token {token.id} ({token.name!r}) for {user.email}. "
+        "It is shown only this once; store it safely:"
+    )
+    click.echo(secret)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+@tokens_group.command("list")
+@click.argument("email", required=False)
+@with_appcontext
+def tokens_list(email: str | None) -> None:
+    """List the API tokens (of one account, given its EMAIL), newest first; times in UTC."""
+    found = tokens.tokens_of(_user_or_fail(email)) if email else tokens.all_tokens()
+    if not found:
+        click.echo("No API tokens.")
+        return
+    rows = [["id", "token", "name", "owner", "created", "last used", "revoked"]]
+    rows += [
+        [
+            str(token.id),
+            f"{token.prefix}…",
+            token.name,
+            token.user.email,
+            _when(token.created_at),
+            _when(token.last_used_at),
+            _when(token.revoked_at),
+        ]
+        for token in found
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke the API token ID (see `kb tokens list`) for good."""
+    token = tokens.find_token(token_id)
+    if token is None:
+        raise click.ClickException(f"There is no API token with id {token_id}.")
+    if token.revoked:
+        click.echo(f"API token {token_id} ({token.prefix}…) was already revoked.")
+        return
+    tokens.revoke(token)
+    click.echo(f"Revoked API token {token_id} ({token.prefix}…) of {token.user.email}.")
 
 
 @main.command()

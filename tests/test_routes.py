@@ -18,7 +18,7 @@ from sqlalchemy import select
 from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Material, Person, Role, Vocabulary
-from kb.services import accounts, catalogue, submissions
+from kb.services import accounts, catalogue, submissions, tokens
 from tests.web_helpers import GOOD_PASSWORD, csrf_token, login
 
 VISITORS = ("anonymous", "speaker", "owner", "editor", "admin")
@@ -46,13 +46,35 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "public.language": ({"code": "sv"}, dict.fromkeys(VISITORS, 302)),
     "public.material_file": ({"material_id": "{material}", "filename": "x.pdf"}, EVERYONE_200),
     "search.page": ({}, EVERYONE_200),
-    "search.api": ({}, EVERYONE_200),
+    "api.cases": ({}, EVERYONE_200),
+    "api.case": ({"key": "{case}"}, EVERYONE_200),
+    "api.cases_table": ({}, EVERYONE_200),
+    "api.dump": ({}, EVERYONE_200),
+    "api.events": ({}, EVERYONE_200),
+    "api.event": ({"slug": "nyanlanda-i-jobb"}, EVERYONE_200),
+    "api.session": (
+        {"event_slug": "nyanlanda-i-jobb", "slug": "sysselsetting-av-innvandrere"},
+        EVERYONE_200,
+    ),
+    "api.people": ({}, EVERYONE_200),
+    "api.person": ({"slug": "{person}"}, EVERYONE_200),
+    "api.organisations": ({}, EVERYONE_200),
+    "api.organisation": ({"slug": "nordregio"}, EVERYONE_200),
+    "api.vocabularies": ({}, EVERYONE_200),
+    "api.search": ({}, EVERYONE_200),
+    "api.openapi": ({}, EVERYONE_200),
+    # Their URLs also answer GET (a case), so these are the write rules' own expectations.
+    "api.create_case": ({}, EVERYONE_200),
+    "api.update_case": ({"key": "{draft}"}, dict.fromkeys(VISITORS, 404)),
+    "api.attach_material": ({"key": "{draft}"}, dict.fromkeys(VISITORS, 405)),
     "auth.login": ({}, EVERYONE_200),
     "auth.logout": ({}, dict.fromkeys(VISITORS, 405)),
     "auth.forgot_password": ({}, EVERYONE_200),
     "auth.set_password": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
     "auth.invitation": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
     "auth.account": ({}, ACCOUNTS_200),
+    "auth.create_token": ({}, POST_ONLY),
+    "auth.revoke_token": ({"token_id": "{token}"}, POST_ONLY),
     "submission.mine": ({}, ACCOUNTS_200),
     "submission.new": ({}, ACCOUNTS_200),
     "submission.edit": (
@@ -125,9 +147,28 @@ POSTS: dict[str, tuple[dict[str, Any], dict[str, str], dict[str, int]]] = {
         {},
         {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 404, "admin": 404},
     ),
+    # A token without a name is refused; only the owner's token is theirs to revoke.
+    "auth.create_token": (
+        {},
+        {"name": ""},
+        {"anonymous": 302, "speaker": 422, "owner": 422, "editor": 422, "admin": 422},
+    ),
+    "auth.revoke_token": (
+        {"token_id": "{token}"},
+        {},
+        {"anonymous": 302, "speaker": 404, "owner": 302, "editor": 404, "admin": 404},
+    ),
+    # The API takes no cookies: without a bearer token, everyone is refused.
+    "api.create_case": ({}, {}, dict.fromkeys(VISITORS, 401)),
+    "api.update_case": ({"key": "{draft}"}, {}, dict.fromkeys(VISITORS, 401)),
+    "api.attach_material": ({"key": "{draft}"}, {}, dict.fromkeys(VISITORS, 401)),
     # Last: it ends the session.
     "auth.logout": ({}, {}, dict.fromkeys(VISITORS, 302)),
 }
+
+
+#: POSTS entries sent with another method than POST.
+WRITE_METHODS = {"api.update_case": "PATCH"}
 
 
 @pytest.fixture
@@ -143,7 +184,9 @@ def demo_values(app: Flask, runner: FlaskCliRunner) -> dict[str, str]:
         owner,
     )
     event = catalogue.event("nyanlanda-i-jobb")
+    token, _secret = tokens.create_token(owner, "Portal")
     return {
+        "token": str(token.id),
         "draft": str(draft.id),
         "event": str(event.id),
         "session": str(catalogue.session(event.slug, "sysselsetting-av-innvandrere").id),
@@ -185,7 +228,8 @@ def test_each_visitor_gets_the_expected_status_everywhere(
     for endpoint, (values, data, expected) in POSTS.items():
         url = _url(app, endpoint, values, demo_values)
         token = csrf_token(client.get("/login").text)
-        status = client.post(url, data={"csrf_token": token, **data}).status_code
+        method = WRITE_METHODS.get(endpoint, "POST")
+        status = client.open(url, method=method, data={"csrf_token": token, **data}).status_code
         if status != expected[visitor]:
             wrong[f"POST {endpoint}"] = (url, status, expected[visitor])
     assert not wrong, wrong

@@ -17,6 +17,7 @@ from kb.models.material import Material
 from kb.models.people import Organisation, Person, PublicContact
 from kb.models.revision import CaseRevision, RevisionAction
 from kb.models.search_outbox import SearchOutbox
+from kb.models.token import ApiToken
 from kb.models.user import User
 from kb.models.vocabulary import VocabularyTerm
 
@@ -24,6 +25,7 @@ __all__ = [
     "CONTENT_LANGUAGES",
     "COUNTRIES",
     "UI_LANGUAGES",
+    "ApiToken",
     "Case",
     "CaseContact",
     "CaseLink",

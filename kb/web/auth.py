@@ -1,10 +1,14 @@
-"""Logging in and out, and setting passwords through single-use links."""
+"""Logging in and out, setting passwords through single-use links, and the account page
+(with the personal API tokens)."""
 
 from __future__ import annotations
 
 from flask import (
     Blueprint,
     Flask,
+    abort,
+    flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -14,13 +18,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from kb.extensions import db, limiter, login_manager
 from kb.i18n import _, _l
-from kb.models import Invitation, User
-from kb.services import accounts, invitations
+from kb.models import ApiToken, Invitation, User
+from kb.models.token import NAME_MAX_LENGTH
+from kb.services import accounts, invitations, tokens
+from kb.web.access import current_account
 from kb.web.urls import is_local_path
 
 bp = Blueprint("auth", __name__)
@@ -48,6 +54,18 @@ class SetPasswordForm(FlaskForm):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)],
+        description=_l("What the token is for, such as the system that will use it."),
+    )
+
+
+class RevokeTokenForm(FlaskForm):
+    """Only the CSRF token: a POST that revokes a token."""
 
 
 def _email_key() -> str:
@@ -153,11 +171,57 @@ def _submission_url(invitation: Invitation) -> str:
 @bp.get("/account")
 @login_required
 def account() -> ResponseReturnValue:
-    return render_template(
-        "auth/account.html",
-        user=current_user,
-        invitations=[(i, _submission_url(i)) for i in invitations.invitations_of(current_user)],
+    return _account_page(TokenForm())
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token() -> ResponseReturnValue:
+    """Create an API token and show its secret in this response, the only time it is shown.
+
+    The secret goes into no session, flash message or redirect, and the page is not cached.
+    """
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, secret = tokens.create_token(current_account(), form.name.data or "")
+        except tokens.TokenRejected as rejected:
+            form.name.errors = [*form.name.errors, str(rejected)]
+        else:
+            return _account_page(TokenForm(formdata=None), new_token=(token, secret))
+    return _account_page(form, 422)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    token = tokens.find_token(token_id)
+    # Someone else's token is "not found", so token ids tell nothing about other accounts.
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    if not RevokeTokenForm().validate_on_submit():
+        abort(400)
+    tokens.revoke(token)
+    flash(_("The token “%(name)s” has been revoked; it no longer gives access.", name=token.name))
+    return redirect(url_for("auth.account", _anchor="api-tokens"))
+
+
+def _account_page(
+    token_form: TokenForm, status: int = 200, new_token: tuple[ApiToken, str] | None = None
+) -> ResponseReturnValue:
+    response = make_response(
+        render_template(
+            "auth/account.html",
+            user=current_user,
+            invitations=[(i, _submission_url(i)) for i in invitations.invitations_of(current_user)],
+            tokens=tokens.tokens_of(current_user),
+            token_form=token_form,
+            new_token=new_token,
+        ),
+        status,
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @login_manager.user_loader
