@@ -176,6 +176,8 @@ def account() -> ResponseReturnValue:
 
 @bp.post("/account/tokens")
 @login_required
+# Tokens are few per person; a flood of them means a script or a stolen session.
+@limiter.limit("20 per hour")
 def create_token() -> ResponseReturnValue:
     """Create an API token and show its secret in this response, the only time it is shown.
 
