@@ -7,7 +7,7 @@ PORT   ?= 5000
 UI_LANGUAGES := nb sv da fi is
 PLUGIN_DIRS  := $(filter-out plugins/__pycache__,$(wildcard plugins/*/))
 
-.PHONY: run test lint format install clean translations translations-extract
+.PHONY: run serve loadtest test lint format install clean translations translations-extract
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,20 @@ run: install
 	FLASK_DEBUG=1 $(BIN)/kb init
 	FLASK_DEBUG=1 $(BIN)/kb demo
 	FLASK_DEBUG=1 $(BIN)/kb run --host $(HOST) --port $(PORT)
+
+## serve: gunicorn with $(WORKERS) workers on the embedded defaults (SQLite + Whoosh in ./instance)
+WORKERS ?= 4
+serve: install
+	@mkdir -p instance
+	@test -s instance/secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(48))" > instance/secret_key
+	KB_SECRET_KEY="$$(cat instance/secret_key)" KB_BASE_URL="$${KB_BASE_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/kb init
+	KB_SECRET_KEY="$$(cat instance/secret_key)" KB_BASE_URL="$${KB_BASE_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+## loadtest: a minute of searches, page views and submissions against $(WORKERS) gunicorn workers
+loadtest: install
+	$(BIN)/python -m tests.load --workers $(WORKERS) --seconds 60
 
 ## test: the whole suite (PostgreSQL variants run when KB_TEST_POSTGRES_URL is set)
 test: install
