@@ -7,7 +7,7 @@ PORT   ?= 5000
 UI_LANGUAGES := nb sv da fi is
 PLUGIN_DIRS  := $(filter-out plugins/__pycache__,$(wildcard plugins/*/))
 
-.PHONY: run serve loadtest test lint format install clean translations translations-extract
+.PHONY: run serve loadtest bench test lint format install clean translations translations-extract
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ serve: install
 ## loadtest: a minute of searches, page views and submissions against $(WORKERS) gunicorn workers
 loadtest: install
 	$(BIN)/python -m tests.load --workers $(WORKERS) --seconds 60
+
+## bench: the search backend against SQLite FTS5 on synthetic corpora (BENCH_CASES, not a test)
+BENCH_CASES ?= 10000
+bench: install
+	$(BIN)/python -m tests.bench.run $(foreach n,$(BENCH_CASES),--cases $(n))
 
 ## test: the whole suite (PostgreSQL variants run when KB_TEST_POSTGRES_URL is set)
 test: install

@@ -1,0 +1,1 @@
+"""The benchmark (`make bench`): not collected by pytest, run by hand."""
