@@ -116,7 +116,10 @@ __all__ = [
 
 
 def search(request: SearchRequest) -> SearchResults:
-    """Search the published cases, with whichever search backend the site runs."""
+    """Search the published cases, with whichever search backend the site runs.
+
+    ``catalogue.found_cases(request)`` gives the whole cases a search finds instead.
+    """
     return _get_backend().search(request)
 
 

@@ -26,6 +26,8 @@ from kb.models import (
     Vocabulary,
     VocabularyTerm,
 )
+from kb.search import get_backend
+from kb.search.backend import SearchRequest
 
 _published = Case.status == CaseStatus.PUBLISHED
 T = TypeVar("T")
@@ -104,6 +106,15 @@ def published_by_ids(ids: list[int], *, whole: bool = True) -> list[Case]:
         )
     }
     return [found[i] for i in ids if i in found]
+
+
+def found_cases(request: SearchRequest) -> tuple[list[Case], int]:
+    """The whole published cases on this page of a search, and how many it found in all.
+
+    The index finds them; the database has the last word on what is public.
+    """
+    found = get_backend().search(request)
+    return published_by_ids([hit.id for hit in found.hits]), found.total
 
 
 def events(upcoming_from: date | None = None) -> list[Event]:

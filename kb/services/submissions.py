@@ -137,15 +137,7 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
         data = _validated(record)
         apply_case(case, data, recorded_by=author, may_update=_person_guard(author))
         if submission.upload is not None:
-            upload = submission.upload
-            attach_file(
-                case,
-                upload.stream,
-                title=upload.title or upload.filename,
-                original_filename=upload.filename,
-                kind=upload.kind,
-                language=data.language,
-            )
+            _attach(case, submission.upload, data.language)
         revisions.record(case, action, author)
     return case
 
@@ -189,16 +181,20 @@ def add_upload(case: Case, upload: Upload, author: User) -> None:
     with write_transaction():
         db.session.add(case)
         revisions.keep_original(case)
-        attach_file(
-            case,
-            upload.stream,
-            title=upload.title or upload.filename,
-            original_filename=upload.filename,
-            kind=upload.kind,
-            language=case.language,
-        )
+        _attach(case, upload, case.language)
         action = RevisionAction.EDITED if is_editor(author) else RevisionAction.SAVED
         revisions.record(case, action, author)
+
+
+def _attach(case: Case, upload: Upload, language: str) -> None:
+    attach_file(
+        case,
+        upload.stream,
+        title=upload.title or upload.filename,
+        original_filename=upload.filename,
+        kind=upload.kind,
+        language=language,
+    )
 
 
 def _api_status(case: Case, author: User, asked: object) -> tuple[CaseStatus, RevisionAction]:

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from kb import plugins
 from kb.hookspecs import ExportFormat
 from kb.models import Case
-from kb.search import facet_names, get_backend
+from kb.search import facet_names
 from kb.services import catalogue
 from kb.web.search_params import BadParameter, search_request
 
@@ -51,8 +51,7 @@ def results(key: str) -> ResponseReturnValue:
         asked = search_request(request.args, facets=facet_names())
     except BadParameter as bad:
         abort(400, description=bad.message)
-    found = get_backend().search(replace(asked, page=1, per_page=MAX_EXPORTED))
-    cases = catalogue.published_by_ids([hit.id for hit in found.hits])
+    cases, _total = catalogue.found_cases(replace(asked, page=1, per_page=MAX_EXPORTED))
     return _download(export, cases, "cases")
 
 

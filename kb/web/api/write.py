@@ -66,10 +66,26 @@ def _editable(key: str, author: User) -> Case:
     return case
 
 
+@bp.errorhandler(submissions.SubmissionInvalid)
 def _invalid(invalid: submissions.SubmissionInvalid) -> Response:
-    return error_response(
-        422, _("The case breaks some rules; see the fields."), {"fields": invalid.problems}
-    )
+    message = _("The case breaks some rules; see the fields.")
+    return error_response(422, message, {"fields": invalid.problems})
+
+
+@bp.errorhandler(submissions.RefTaken)
+def _ref_taken(taken: submissions.RefTaken) -> Response:
+    return error_response(409, str(taken), {"field": "ref"})
+
+
+@bp.errorhandler(MaterialRejected)
+def _file_refused(rejected: MaterialRejected) -> Response:
+    status = 413 if rejected.reason == "too_large" else 422
+    message = rejection_message(rejected)
+    return error_response(status, message, {"fields": {"file": message}})
+
+
+def _case_response(case: Case, status: int = 200) -> Response:
+    return Response(serialise.case(case).model_dump_json(), status, mimetype="application/json")
 
 
 def _case_schema(*, partial: bool):
@@ -127,14 +143,8 @@ def _upload_schema(_components: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def create_case() -> ResponseReturnValue:
     """The exchange format's fields. A speaker's case is `submitted` for review whatever
     status it asks for; an editor's token may set any status, e.g. `published`."""
-    author = _author()
-    try:
-        case = submissions.save_record(None, _json_body(), author)
-    except submissions.SubmissionInvalid as invalid:
-        return _invalid(invalid)
-    except submissions.RefTaken as taken:
-        return error_response(409, str(taken), {"field": "ref"})
-    response = Response(serialise.case(case).model_dump_json(), 201, mimetype="application/json")
+    case = submissions.save_record(None, _json_body(), _author())
+    response = _case_response(case, 201)
     response.headers["Location"] = serialise.api_case_url(case.id)
     return response
 
@@ -153,13 +163,7 @@ def update_case(key: str) -> ResponseReturnValue:
     published (and send them back to review); editors change any case."""
     author = _author()
     case = _editable(key, author)
-    try:
-        submissions.save_record(case, _json_body(), author)
-    except submissions.SubmissionInvalid as invalid:
-        return _invalid(invalid)
-    except submissions.RefTaken as taken:
-        return error_response(409, str(taken), {"field": "ref"})
-    return Response(serialise.case(case).model_dump_json(), mimetype="application/json")
+    return _case_response(submissions.save_record(case, _json_body(), author))
 
 
 @api.route(
@@ -176,26 +180,16 @@ def attach_material(key: str) -> ResponseReturnValue:
     """A slide deck, report or picture (PDF, PPTX, DOCX, ODP, ODT, PNG, JPEG, WebP, GIF)."""
     author = _author()
     case = _editable(key, author)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
         return error_response(422, _("Choose a file."), {"fields": {"file": _("Choose a file.")}})
     kind = request.form.get("kind") or MaterialKind.OTHER
     if kind not in {k.value for k in MaterialKind}:
         return error_response(422, _("Unknown kind of material."), {"fields": {"kind": kind}})
-    try:
-        submissions.add_upload(
-            case,
-            submissions.Upload(
-                upload.stream, upload.filename, request.form.get("title", ""), MaterialKind(kind)
-            ),
-            author,
-        )
-    except MaterialRejected as rejected:
-        status = 413 if rejected.reason == "too_large" else 422
-        message = rejection_message(rejected)
-        return error_response(status, message, {"fields": {"file": message}})
-    body = serialise.case(case).model_dump_json()
-    return Response(body, 201, mimetype="application/json")
+    title = request.form.get("title", "")
+    upload = submissions.Upload(sent.stream, sent.filename, title, MaterialKind(kind))
+    submissions.add_upload(case, upload, author)
+    return _case_response(case, 201)
 
 
 csrf.exempt(bp)
