@@ -13,6 +13,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from kb.cli import main
+from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, Role
 from kb.services import accounts, review, tokens
@@ -189,22 +190,26 @@ def test_lists_are_paged_with_links_and_cached_with_etags(client: FlaskClient, d
     assert bad.get_json()["error"]["details"] == {"parameter": "per_page"}
 
 
-def test_only_public_content_and_consented_details_are_shown(
-    client: FlaskClient, demo: None
-) -> None:
+def test_contact_details_are_shown_only_with_consent(client: FlaskClient, demo: None) -> None:
     db.session.rollback()
     case = db.session.scalar(select(Case).where(Case.ref == "c04"))
-    hidden = [c.person for c in case.contacts if not c.person.consent_to_publish_contact]
-    shown = [c.person for c in case.contacts if c.person.consent_to_publish_contact]
+    agreed, declined = (contact.person for contact in case.contacts[:2])
+    with write_transaction():
+        for person, consent in ((agreed, True), (declined, False)):
+            person.email = f"{person.slug}@kommune.example"
+            person.phone = "+47 900 00 000"
+            person.set_consent(consent)
+    emails = {agreed.name: agreed.email, declined.name: None}
 
     data = client.get(f"/api/v1/cases/{case.slug}").get_json()
     assert data == client.get(f"/api/v1/cases/{case.id}").get_json()
-    contacts = {c["name"]: c for c in data["contacts"]}
-    for person in hidden:
-        assert contacts[person.name]["email"] is None and contacts[person.name]["phone"] is None
-        assert client.get(f"/api/v1/people/{person.slug}").get_json()["email"] is None
-    for person in shown:
-        assert contacts[person.name]["email"] == person.email
+    shown = {c["name"]: c["email"] for c in data["contacts"]}
+    assert shown == emails
+    for person in (agreed, declined):
+        listed = client.get(f"/api/v1/people/{person.slug}").get_json()
+        assert listed["email"] == emails[person.name]
+    assert "+47 900 00 000" in client.get(f"/api/v1/people/{agreed.slug}").text
+    assert "+47 900 00 000" not in client.get(f"/api/v1/people/{declined.slug}").text
 
 
 def test_the_open_data_dump_is_what_kb_export_writes(

@@ -17,11 +17,6 @@ from tests.web_helpers import GOOD_PASSWORD, login, path_of, post_form
 SESSION = ["--event", "nyanlanda-i-jobb", "--session", "naeroy"]
 
 
-@pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> None:
-    assert runner.invoke(main, ["demo"]).exit_code == 0
-
-
 def test_an_invited_speaker_sets_a_password_and_sees_the_session(
     app: Flask, runner: FlaskCliRunner, client: FlaskClient, demo: None, inbox: Inbox
 ) -> None:

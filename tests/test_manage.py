@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Event, Material, Organisation, Person, Role, Session
 from kb.services import accounts
@@ -37,12 +36,6 @@ def field_errors(html: str, field_id: str) -> str:
 
 def account(email: str, role: Role) -> None:
     accounts.set_password(accounts.create_user(email, role), GOOD_PASSWORD)
-
-
-@pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> None:
-    result = runner.invoke(main, ["demo"])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ import json
 import re
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import (
@@ -43,12 +41,6 @@ FORMATS = {
 SHOWN = {"name": "Kari Nordmann", "email": "kari@naeroy.example", "phone": "+47 900 00 001"}
 HIDDEN = {"name": "Ola Skjult", "email": "ola@hidden.example", "phone": "+47 900 00 002"}
 LD_JSON = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.S)
-
-
-@pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> None:
-    result = runner.invoke(main, ["demo"])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus
@@ -18,12 +16,6 @@ from kb.search.concepts import Vocabulary
 from kb.search.documents import document_for
 from kb.search.whoosh_backend import WhooshBackend
 from kb.services.exchange.importer import import_plan, plan_import
-
-
-@pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> None:
-    result = runner.invoke(main, ["demo"])
-    assert result.exit_code == 0, result.output
 
 
 def case(ref: str) -> Case:

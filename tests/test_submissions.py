@@ -33,11 +33,6 @@ BODY = (
 )
 
 
-@pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> None:
-    assert runner.invoke(main, ["demo"]).exit_code == 0
-
-
 def _account(email: str, role: Role) -> None:
     accounts.set_password(accounts.create_user(email, role), GOOD_PASSWORD)
 

@@ -6,20 +6,13 @@ import re
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus
 from kb.services.exchange.importer import import_plan, plan_import
-
-
-@pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> None:
-    result = runner.invoke(main, ["demo"])
-    assert result.exit_code == 0, result.output
 
 
 def page_text(html: str) -> str:

@@ -28,8 +28,8 @@ from kb.toolkit import (
 RECORD = "tests.recorder"
 #: Added to every indexed case, so a search shows that the extra text is searchable.
 MARKER_WORD = "recorderword"
-#: Template machinery that is in every page's variables; the rest is the page's own.
-IGNORED = {"m", "forms", "self", "loop", "varargs", "kwargs", "caller"}
+#: The page variables the documented slots promise (``kb.hookspecs.SLOTS``).
+PAGE_VARIABLES = ("case", "cases", "event", "results", "session")
 
 bp = Blueprint("plugin_recorder", __name__, url_prefix="/recorder")
 
@@ -78,7 +78,7 @@ def page_sections(slot: str, context: Mapping[str, Any]) -> list[Section]:
         (
             "page_sections",
             slot,
-            sorted(k for k in ("case", "event", "session", "results") if k in context),
+            [name for name in PAGE_VARIABLES if name in context],
         )
     )
     if slot == "head":
