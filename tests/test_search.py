@@ -172,7 +172,8 @@ def test_other_languages_find_the_swedish_case(app: Flask, client: FlaskClient, 
 
     assert refs(search(client, query)) == ["sv1"]
     page = client.get("/search", query_string={"q": query}).text
-    assert "Nyanlända i jobb" in page
+    # The Swedish word the query was translated to is marked, as typed words are.
+    assert "Nyanlända i <mark>jobb</mark>" in page
     assert "found through related words" in page
 
 

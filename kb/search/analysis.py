@@ -10,19 +10,12 @@ Diacritics are folded after stemming, so "Nærøy" matches "Naeroy"; stored text
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import Stemmer
-from whoosh.analysis import (
-    Analyzer,
-    Filter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StopFilter,
-    Token,
-)
 from whoosh.lang.stopwords import stoplists
 
 from kb.models.choices import CONTENT_LANGUAGES
@@ -118,6 +111,7 @@ _FOLD = str.maketrans(
 WORD_PATTERN = r"\w+(?:['’]\w+)*"
 
 
+@lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lowercase ASCII-ish form for matching: "Nærøy" -> "naeroy", "Þórshöfn" -> "thorshofn"."""
     text = text.lower().translate(_FOLD)
@@ -125,6 +119,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@cache
 def stop_words(language: str) -> frozenset[str]:
     base = stoplists.get(_STOPLIST_OF.get(language, ""), frozenset())
     return frozenset(base) | _EXTRA_STOPS.get(language, set())
@@ -150,63 +145,30 @@ def stem(word: str, language: str) -> str:
     return fold(root)
 
 
-class StemFoldFilter(Filter):
-    """Replace each token by its folded stem in one language."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StemFoldFilter) and other.language == self.language
-
-    def __hash__(self) -> int:
-        return hash(("StemFoldFilter", self.language))
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            if not token.stopped:
-                token.text = stem(token.text, self.language)
-            yield token
-
-
-class FoldFilter(Filter):
-    """Fold diacritics without stemming (the language-neutral field)."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FoldFilter)
-
-    def __hash__(self) -> int:
-        return hash("FoldFilter")
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            token.text = fold(token.text)
-            yield token
-
-
-def language_analyzer(language: str) -> Analyzer:
-    """Tokens -> lowercase -> stop words -> stem -> fold, for one content language."""
-    return (
-        RegexTokenizer(WORD_PATTERN)
-        | LowercaseFilter()
-        | StopFilter(stoplist=stop_words(language), minsize=1)
-        | StemFoldFilter(language)
-    )
-
-
-def neutral_analyzer() -> Analyzer:
-    """Language-neutral tokens: lowercase and folded, every word kept as written."""
-    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | FoldFilter()
-
-
-def spelling_analyzer() -> Analyzer:
-    """Words as written, lowercased: what a "did you mean" may propose."""
-    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter()
+_WORD = re.compile(WORD_PATTERN)
 
 
 def words(text: str) -> list[str]:
-    """Lowercase words of a text, for query processing outside Whoosh."""
-    return [t.text for t in RegexTokenizer(WORD_PATTERN)(text.lower())]
+    """Lowercase words of a text, in order: the one tokenizer for indexing and queries."""
+    return _WORD.findall(text.lower())
+
+
+def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, lowercase word) of each word in ``text``, for highlighting."""
+    for match in _WORD.finditer(text):
+        yield match.start(), match.end(), match.group().lower()
+
+
+def language_terms(text_words: list[str], language: str) -> list[str]:
+    """The folded stems of a text's words in ``language``, stop words left out, in order
+    (so neighbouring stems are neighbours in the text, as a phrase needs)."""
+    stops = stop_words(language)
+    return [stem(w, language) for w in text_words if w not in stops]
+
+
+def neutral_terms(text_words: list[str]) -> list[str]:
+    """Every word folded, none stemmed or left out: names and words of any language."""
+    return [fold(w) for w in text_words]
 
 
 ANALYZED_LANGUAGES: tuple[str, ...] = CONTENT_LANGUAGES

@@ -1,8 +1,10 @@
 """The default search backend: a Whoosh index in the instance folder.
 
-One index per process is opened once; each thread keeps a searcher and refreshes it
-(cheap when nothing changed) instead of opening the index per request. Writers wait for
-Whoosh's lock (``writer(timeout=...)``), so several worker processes can write in turn.
+One index per process is opened once; each thread keeps a searcher and reopens it only
+when the index has a newer generation. Queries are built here as Whoosh query trees and
+evaluated over arrays by ``kb.search.whoosh_matching`` (see docs/performance.md for why).
+Writers wait for Whoosh's lock (``writer(timeout=...)``), so several worker processes can
+write in turn.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup, escape
-from whoosh import highlight, index, sorting
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+import numpy as np
+from whoosh import index
 from whoosh.query import (
     And,
     AndMaybe,
@@ -36,9 +37,6 @@ from whoosh.writing import CLEAR
 from kb.search.analysis import (
     ANALYZED_LANGUAGES,
     fold,
-    language_analyzer,
-    neutral_analyzer,
-    spelling_analyzer,
     stem,
     stop_words,
     words,
@@ -51,15 +49,20 @@ from kb.search.backend import (
     SearchResults,
 )
 from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
+from kb.search.highlight import highlight
 from kb.search.query import Unit, parse
+from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
+from kb.search.whoosh_schema import (
+    INDEX_NAME,
+    NEUTRAL_FIELD,
+    TEXT_FIELDS,
+    build_schema,
+    facet_field,
+    fields_of,
+)
 
-#: Bump when the schema or the analysis changes: a new, empty index is created beside the
-#: old one and `kb search-check` reports every case missing until `kb reindex`.
-INDEX_NAME = "cases_v2"
 WRITE_TIMEOUT = 30.0
 
-#: Per-language text fields and their weight: titles and summaries count more than bodies.
-TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
 EXPANDED_BOOST = 0.5
 PREFIX_BOOST = 0.3
 MIN_PREFIX = 5
@@ -67,14 +70,6 @@ MIN_PART = 4
 MAX_PREFIX_TERMS = 30
 LINKING = "se"
 COMPOUND_BOOST = 0.5
-FACET_FIELDS = {
-    "country": "country",
-    "language": "language",
-    "theme": "theme",
-    "target_group": "target_group",
-    "event": "event",
-    "year": "year",
-}
 #: "More like this" (``related``): a case's most distinctive words by tf-idf within its
 #: language, at most RELATED_WORDS (a word must occur twice, once in a title or summary is
 #: enough, and have RELATED_MIN_STEM letters, unless it names a concept); the terms in every
@@ -89,85 +84,16 @@ RELATED_FACETS = ("theme", "target_group")
 RELATED_FACET_BOOST = 0.5
 #: Cases whose related cases each thread remembers (until the index changes).
 RELATED_CACHE_SIZE = 2000
-#: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
-PLUGIN_FACET_PREFIX = "facet_"
-
-
-def facet_field(name: str) -> str:
-    return FACET_FIELDS.get(name) or f"{PLUGIN_FACET_PREFIX}{name}"
-
-
-def build_schema() -> Schema:
-    fields: dict[str, object] = {
-        "id": ID(stored=True, unique=True),
-        "ref": STORED,
-        "slug": STORED,
-        "version": STORED,
-        "title_text": STORED,
-        "summary_text": STORED,
-        "body_text": STORED,
-        "language": ID(stored=True),
-        "country": ID(stored=True),
-        "theme": KEYWORD(commas=True),
-        "target_group": KEYWORD(commas=True),
-        "event": KEYWORD(commas=True),
-        "year": KEYWORD(commas=True),
-        "published": DATETIME(sortable=True),
-        "title_all": TEXT(analyzer=neutral_analyzer(), phrase=True),
-        "text_all": TEXT(analyzer=neutral_analyzer(), phrase=True),
-        # Words as written (lowercase, not folded): the source of "did you mean".
-        "spell": TEXT(analyzer=spelling_analyzer(), phrase=False, spelling=True),
-    }
-    for language in ANALYZED_LANGUAGES:
-        analyzer = language_analyzer(language)
-        for name in TEXT_FIELDS:
-            fields[f"{name}_{language}"] = TEXT(analyzer=analyzer, phrase=True)
-    schema = Schema(**fields)
-    schema.add(f"{PLUGIN_FACET_PREFIX}*", KEYWORD(commas=True), glob=True)
-    return schema
-
-
-def _fields_of(doc: IndexDocument) -> dict[str, object]:
-    language = doc.language
-    texts = {
-        "title": doc.title,
-        "summary": doc.summary,
-        "body": f"{doc.body}\n{doc.places}\n{doc.extra_text}",
-        "files": doc.files_text,
-    }
-    fields: dict[str, object] = {
-        "id": str(doc.id),
-        "ref": doc.ref,
-        "slug": doc.slug,
-        "version": doc.version,
-        "title_text": doc.title,
-        "summary_text": doc.summary,
-        "body_text": doc.body,
-        "language": language,
-        "country": doc.country,
-        "theme": ",".join(doc.themes),
-        "target_group": ",".join(doc.target_groups),
-        "event": ",".join(doc.events),
-        "year": ",".join(str(y) for y in doc.years),
-        "title_all": doc.title,
-        "text_all": "\n".join(
-            [doc.title, doc.summary, doc.body, doc.places, doc.files_text, doc.extra_text]
-        ),
-        "spell": "\n".join([doc.title, doc.summary, doc.body, doc.places]),
-    }
-    for name, values in doc.extra_facets.items():
-        fields[facet_field(name)] = ",".join(values)
-    if doc.published_at is not None:
-        fields["published"] = doc.published_at.replace(tzinfo=None)
-    for name, text in texts.items():
-        fields[f"{name}_{language}"] = text
-    return fields
 
 
 class WhooshBackend(SearchBackend):
-    def __init__(self, directory: Path, vocabulary: Vocabulary) -> None:
+    def __init__(
+        self, directory: Path, vocabulary: Vocabulary, cache: ArrayCache | None = None
+    ) -> None:
         self.directory = Path(directory)
         self.vocabulary = vocabulary
+        #: Posting lists and facet tables read from the index, shared by this process's threads.
+        self.cache = cache or ArrayCache()
         self._index: index.Index | None = None
         self._open_lock = threading.Lock()
         self._local = threading.local()
@@ -192,20 +118,25 @@ class WhooshBackend(SearchBackend):
 
         (``Searcher.refresh()`` in Whoosh 2.7 fails when reusing some segment readers.)
         """
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None and not searcher.up_to_date():
-            searcher.close()
-            searcher = None
-        if searcher is None:
-            searcher = self._local.searcher = self.ix.searcher()
-        return searcher
+        return self._matcher().searcher
+
+    def _matcher(self) -> Matcher:
+        """This thread's searcher as arrays; a new one when the index has changed."""
+        matcher: Matcher | None = getattr(self._local, "matcher", None)
+        if matcher is not None and not matcher.searcher.up_to_date():
+            matcher.searcher.close()
+            matcher = None
+        if matcher is None:
+            matcher = self._local.matcher = Matcher(self.ix.searcher(), self.cache)
+        return matcher
 
     def close(self) -> None:
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None:
-            searcher.close()
-            self._local.searcher = None
+        matcher = getattr(self._local, "matcher", None)
+        if matcher is not None:
+            matcher.searcher.close()
+            self._local.matcher = None
         self._local.related = None
+        self.cache.clear()
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -222,7 +153,7 @@ class WhooshBackend(SearchBackend):
             for case_id in removed:
                 writer.delete_by_term("id", str(case_id))
             for doc in documents:
-                writer.update_document(**_fields_of(doc))
+                writer.update_document(**fields_of(doc))
         except BaseException:
             writer.cancel()
             raise
@@ -235,7 +166,7 @@ class WhooshBackend(SearchBackend):
         count = 0
         try:
             for doc in documents:
-                writer.add_document(**_fields_of(doc))
+                writer.add_document(**fields_of(doc))
                 count += 1
                 if progress:
                     progress(1)
@@ -253,12 +184,12 @@ class WhooshBackend(SearchBackend):
 
     def search(self, request: SearchRequest) -> SearchResults:
         parsed = parse(request.q)
-        searcher = self._searcher()
+        matcher = self._matcher()
+        matcher.matched_terms = set()
         language = request.query_language
-        filter_query = _filter_query(request.filters)
         notices = ["truncated"] if parsed.truncated else []
         relaxations: list[Query] = []
-        builder = _QueryBuilder(language, searcher.reader())
+        builder = _QueryBuilder(language, matcher.searcher.reader())
         if parsed.is_empty:
             plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
             full = direct = Every()
@@ -272,55 +203,54 @@ class WhooshBackend(SearchBackend):
         if excluded is not NullQuery:
             full, direct = AndNot(full, excluded), AndNot(direct, excluded)
             relaxations = [AndNot(q, excluded) for q in relaxations]
-        facets = {
-            name: sorting.FieldFacet(facet_field(name), allow_overlap=True)
-            for name in request.facets
-        }
+        filter_query = _filter_query(request.filters)
+        allowed = matcher.evaluate(filter_query).mask if filter_query else None
+        found = _within(matcher.evaluate(full), allowed)
         if request.sort == "newest":
-            results = searcher.search(
-                full,
-                filter=filter_query,
-                limit=None,
-                groupedby=facets,
-                sortedby="published",
-                reverse=True,
-            )
-            ordered = [(hit.docnum, hit.score or 0.0, True, False) for hit in results]
+            docs = np.flatnonzero(found.mask)
+            published = matcher.sortable("published")[docs]
+            order = docs[np.lexsort((docs, -published))]
+            is_direct = found.mask
         else:
-            results = searcher.search(full, filter=filter_query, limit=None, groupedby=facets)
-            direct_docs = set(searcher.search(direct, filter=filter_query, limit=None).docs())
-            ordered = sorted(
-                (
-                    (hit.docnum, hit.score or 0.0, hit.docnum in direct_docs, False)
-                    for hit in results
-                ),
-                key=lambda item: (not item[2], -item[1]),
-            )
+            is_direct = found.mask if direct == full else matcher.evaluate(direct).mask
+            order = ranked(found, first_by=is_direct)
+        partial: list[int] = []
+        if request.sort != "newest":
             # Too few cases match every word: follow with those that match most of them.
+            seen = found.mask.copy()
             for relaxed in relaxations:
-                if len(ordered) >= request.per_page:
+                if len(order) + len(partial) >= request.per_page:
                     break
-                seen = {item[0] for item in ordered}
-                partial = searcher.search(relaxed, filter=filter_query, limit=None)
-                ordered += [
-                    (hit.docnum, hit.score or 0.0, False, True)
-                    for hit in partial
-                    if hit.docnum not in seen
-                ]
-        total = len(ordered)
+                more = _within(matcher.evaluate(relaxed), allowed)
+                more.mask &= ~seen
+                seen |= more.mask
+                partial += ranked(more).tolist()
+        total = len(order) + len(partial)
         start = (request.page - 1) * request.per_page
-        page = ordered[start : start + request.per_page]
-        terms = _highlight_terms(full, searcher)
+        page = [*order[start : start + request.per_page].tolist()]
+        if len(page) < request.per_page and partial:
+            page += partial[max(0, start - len(order)) :][: request.per_page - len(page)]
+        terms = _highlight_terms(matcher.matched_terms)
         hits = [
-            self._hit(searcher, docnum, score, is_direct, is_partial, terms)
-            for docnum, score, is_direct, is_partial in page
+            self._hit(
+                matcher.searcher,
+                docnum,
+                float(found.score[docnum]) if found.mask[docnum] else 0.0,
+                bool(is_direct[docnum]) and bool(found.mask[docnum]),
+                not found.mask[docnum],
+                terms,
+            )
+            for docnum in page
         ]
-        suggestion = self._suggestion(searcher, parsed.units, total) if parsed.units else None
+        suggestion = self._suggestion(matcher, parsed.units, total) if parsed.units else None
         return SearchResults(
             request=request,
             total=total,
             hits=hits,
-            facets={name: _counts(results.groups(name)) for name in request.facets},
+            facets={
+                name: _counts(matcher.facet_counts(facet_field(name), found.mask))
+                for name in request.facets
+            },
             suggestion=suggestion,
             notices=notices,
         )
@@ -331,22 +261,21 @@ class WhooshBackend(SearchBackend):
         Case pages ask for the same cases again and again, so each thread keeps the answers
         until the index changes.
         """
-        searcher = self._searcher()
+        matcher = self._matcher()
         owner, cache = getattr(self._local, "related", None) or (None, {})
-        if owner is not searcher or len(cache) >= RELATED_CACHE_SIZE:
+        if owner is not matcher or len(cache) >= RELATED_CACHE_SIZE:
             cache = {}
-            self._local.related = (searcher, cache)
+            self._local.related = (matcher, cache)
         if (case_id, limit) not in cache:
-            cache[(case_id, limit)] = self._related(searcher, case_id, limit)
+            cache[(case_id, limit)] = self._related(matcher, case_id, limit)
         return [
-            self._hit(searcher, docnum, score, same_language, False, {})
+            self._hit(matcher.searcher, docnum, score, same_language, False, {})
             for docnum, score, same_language in cache[(case_id, limit)]
         ]
 
-    def _related(
-        self, searcher: Searcher, case_id: int, limit: int
-    ) -> list[tuple[int, float, bool]]:
+    def _related(self, matcher: Matcher, case_id: int, limit: int) -> list[tuple[int, float, bool]]:
         """(docnum, score, in the same language) of the cases most like this one."""
+        searcher = matcher.searcher
         docnum = searcher.document_number(id=str(case_id))
         if docnum is None or limit < 1:
             return []
@@ -359,14 +288,17 @@ class WhooshBackend(SearchBackend):
             return []
         # A case with themes is related only to cases sharing one: words alone can mislead.
         themes = _any([Term("theme", theme) for theme in values["theme"]])
-        # Every match is scored (no dearer here than the best few): Whoosh 2.7's limited
-        # searches can miss the best hits of nested queries.
-        results = searcher.search(
-            query, limit=None, mask={docnum}, filter=None if themes is NullQuery else themes
-        )
+        found = matcher.evaluate(query)
+        if themes is not NullQuery:
+            found = _within(found, matcher.evaluate(themes).mask)
+        found.mask[docnum] = False
         return [
-            (hit.docnum, hit.score or 0.0, hit["language"] == fields["language"])
-            for hit in results[:limit]
+            (
+                int(other),
+                float(found.score[other]),
+                searcher.stored_fields(int(other))["language"] == fields["language"],
+            )
+            for other in ranked(found)[:limit]
         ]
 
     def _hit(
@@ -380,7 +312,6 @@ class WhooshBackend(SearchBackend):
     ) -> SearchHit:
         fields = searcher.stored_fields(docnum)
         language = fields["language"]
-        analyzer = language_analyzer(language)
         wanted = terms.get(language, set())
         return SearchHit(
             id=int(fields["id"]),
@@ -391,45 +322,76 @@ class WhooshBackend(SearchBackend):
             language=language,
             country=fields["country"],
             score=round(float(score), 4) if math.isfinite(score) else 0.0,
-            title_html=_highlight(fields["title_text"], wanted, analyzer, whole=True),
-            snippet_html=_highlight(
-                fields["body_text"] or fields["summary_text"], wanted, analyzer, whole=False
+            title_html=highlight(fields["title_text"], wanted, language, whole=True),
+            snippet_html=highlight(
+                fields["body_text"] or fields["summary_text"], wanted, language, whole=False
             ),
             direct=is_direct,
             partial=is_partial,
         )
 
-    def _suggestion(self, searcher: Searcher, units: list[Unit], total: int) -> str | None:
+    def _suggestion(self, matcher: Matcher, units: list[Unit], total: int) -> str | None:
         """A "did you mean" for words the index does not know (or when nothing matched)."""
-        reader = searcher.reader()
+        if total >= 3:
+            return None
+        reader = matcher.searcher.reader()
         changed = False
         corrected = []
         for unit in units:
             fixed = []
             for word in unit.words:
                 folded = fold(word)
-                known = reader.frequency("text_all", folded) > 0 or any(
+                known = reader.frequency(NEUTRAL_FIELD, folded) > 0 or any(
                     reader.frequency(f"body_{lang}", stem(word, lang)) > 0
                     for lang in ANALYZED_LANGUAGES
                 )
                 if known or len(word) < 4 or word.isdigit():
                     fixed.append(word)
                     continue
-                options = searcher.suggest("spell", word, limit=1, maxdist=2, prefix=1)
+                options = self._spellings(matcher, word, limit=1)
                 if options and fold(options[0]) != folded:
                     fixed.append(options[0])
                     changed = True
                 else:
                     fixed.append(word)
             corrected.append(" ".join(fixed))
-        return " ".join(corrected) if changed and (total == 0 or total < 3) else None
+        return " ".join(corrected) if changed else None
 
     def suggest(self, text: str, limit: int = 5) -> list[str]:
-        searcher = self._searcher()
         word = text.strip().lower()
         if not word:
             return []
-        return list(searcher.suggest("spell", word, limit=limit, maxdist=2, prefix=1))
+        return self._spellings(self._matcher(), word, limit=limit)
+
+    def _spellings(self, matcher: Matcher, word: str, limit: int) -> list[str]:
+        """Indexed words within two edits of ``word``, most frequent first, as written.
+
+        The word list is the folded neutral field; a suggestion is shown as a case wrote it.
+        """
+        folded = matcher.searcher.suggest(
+            NEUTRAL_FIELD, fold(word), limit=limit, maxdist=2, prefix=1
+        )
+        return [_as_written(matcher, option) for option in folded]
+
+
+def _as_written(matcher: Matcher, folded: str) -> str:
+    """A folded word as a case that uses it writes it ("nyanlanda" -> "nyanlända")."""
+    ids, _ = matcher.postings(NEUTRAL_FIELD, folded)
+    for docnum in ids[:3].tolist():
+        fields = matcher.searcher.stored_fields(docnum)
+        text = " ".join(fields.get(f"{name}_text") or "" for name in RELATED_FIELDS)
+        for word in words(text):
+            if fold(word) == folded:
+                return word
+    return folded
+
+
+def _within(found: Found, allowed: np.ndarray | None) -> Found:
+    """Only the documents the filters allow."""
+    if allowed is not None:
+        found.mask &= allowed
+        found.score *= found.mask
+    return found
 
 
 def _filter_query(filters: dict[str, tuple[str, ...]]) -> Query | None:
@@ -452,8 +414,8 @@ def _values_of(reader: IndexReader, field: str, docnum: int) -> list[str]:
     return found
 
 
-def _counts(groups: dict) -> dict[str, int]:
-    counts = {str(key): len(docs) for key, docs in groups.items() if key not in (None, "")}
+def _counts(counts: dict[str, int]) -> dict[str, int]:
+    counts = {key: n for key, n in counts.items() if key not in (None, "")}
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
@@ -626,13 +588,13 @@ class _QueryBuilder:
 
     def _neutral(self, unit: Unit, *, loose: bool) -> Query:
         folded = [fold(w) for w in unit.words]
-        if not all(self._exists("text_all", w) for w in folded):
+        if not all(self._exists(NEUTRAL_FIELD, w) for w in folded):
             return NullQuery
         if len(folded) == 1:
-            return Term("text_all", folded[0])
+            return Term(NEUTRAL_FIELD, folded[0])
         if loose:
-            return And([Term("text_all", w) for w in folded])
-        return Phrase("text_all", folded)
+            return And([Term(NEUTRAL_FIELD, w) for w in folded])
+        return Phrase(NEUTRAL_FIELD, folded)
 
     def any_language(self, unit: Unit) -> Query:
         """The unit in any language (for exclusions)."""
@@ -718,55 +680,11 @@ def _all(queries: list[Query]) -> Query:
     return queries[0] if len(queries) == 1 else And(queries)
 
 
-def _highlight_terms(query: Query, searcher: Searcher) -> dict[str, set[str]]:
-    """The indexed words the query matched, per language (prefixes expanded)."""
+def _highlight_terms(matched: set[tuple[str, str]]) -> dict[str, set[str]]:
+    """The indexed stems a search matched, per language (prefixes expanded)."""
     terms: dict[str, set[str]] = {}
-    for field, text in query.existing_terms(searcher.reader(), expand=True):
+    for field, text in matched:
         name, _, language = field.rpartition("_")
         if name in TEXT_FIELDS:
-            value = text.decode("utf-8") if isinstance(text, bytes) else text
-            terms.setdefault(language, set()).add(value)
+            terms.setdefault(language, set()).add(text)
     return terms
-
-
-class _MarkFormatter(highlight.Formatter):
-    """<mark> around matches; everything else HTML-escaped."""
-
-    between = " … "
-
-    def format_token(self, text: str, token: object, replace: bool = False) -> str:
-        return f"<mark>{escape(highlight.get_text(text, token, replace))}</mark>"
-
-    def format_fragment(self, fragment: highlight.Fragment, replace: bool = False) -> str:
-        output, index_ = [], fragment.startchar
-        text = fragment.text
-        for token in fragment.matches:
-            if token.startchar < index_:
-                continue
-            output.append(str(escape(text[index_ : token.startchar])))
-            output.append(self.format_token(text, token, replace))
-            index_ = token.endchar
-        output.append(str(escape(text[index_ : fragment.endchar])))
-        return "".join(output)
-
-
-def _highlight(text: str, terms: set[str], analyzer: object, *, whole: bool) -> str:
-    if not text:
-        return ""
-    fragmenter = (
-        highlight.WholeFragmenter()
-        if whole
-        else highlight.ContextFragmenter(maxchars=220, surround=60)
-    )
-    marked = ""
-    if terms:
-        marked = highlight.highlight(
-            text, frozenset(terms), analyzer, fragmenter, _MarkFormatter(), top=2
-        )
-    if not marked:
-        marked = str(escape(text if whole else _shorten(text)))
-    return str(Markup(marked))  # noqa: S704 - every piece escaped by _MarkFormatter above
-
-
-def _shorten(text: str, limit: int = 240) -> str:
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"

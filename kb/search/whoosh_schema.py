@@ -1,0 +1,138 @@
+"""What the Whoosh index holds for a case, and how a case becomes its fields.
+
+Every text is tokenized once, in Python (``kb.search.analysis``), and handed to Whoosh as
+ready terms: Whoosh's analyzer chains would tokenize the same text once per field and build
+a token object per word, which was half of the indexing time. The fields are:
+
+- per content language ``title_<lang>``, ``summary_<lang>``, ``body_<lang>``,
+  ``files_<lang>``: stems, stop words left out, with positions for phrases;
+- ``text_all``: every word folded, not stemmed (names, words of other languages), with
+  positions; its terms are also the word list of "did you mean";
+- keyword fields for the facets, the publication date as a sortable column, and the few
+  stored texts a result shows (title, summary, body).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh import formats
+from whoosh.analysis import IDTokenizer
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, FieldType, Schema
+from whoosh.system import pack_uint
+
+from kb.search.analysis import ANALYZED_LANGUAGES, language_terms, neutral_terms, words
+from kb.search.backend import IndexDocument
+
+#: Bump when the schema or the analysis changes: a new, empty index is created beside the
+#: old one and `kb search-check` reports every case missing until `kb reindex`.
+INDEX_NAME = "cases_v3"
+
+#: Per-language text fields and their weight: titles and summaries count more than bodies.
+TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
+NEUTRAL_FIELD = "text_all"
+FACET_FIELDS = {
+    "country": "country",
+    "language": "language",
+    "theme": "theme",
+    "target_group": "target_group",
+    "event": "event",
+    "year": "year",
+}
+#: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
+PLUGIN_FACET_PREFIX = "facet_"
+
+
+def facet_field(name: str) -> str:
+    return FACET_FIELDS.get(name) or f"{PLUGIN_FACET_PREFIX}{name}"
+
+
+class AnalysedText(FieldType):
+    """A text field whose value is the list of its terms, already analysed.
+
+    With ``positions`` each term's places in the list are kept, so two terms are
+    neighbours in a phrase when they were neighbours in the text (stop words left out).
+    """
+
+    def __init__(self, *, positions: bool) -> None:
+        fmt = formats.Positions() if positions else formats.Frequency()
+        super().__init__(fmt, IDTokenizer(), scorable=True)
+        self.positions = positions
+
+    def index(self, value: Any, **_kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, list):
+            raise ValueError(f"{value!r} is not a list of terms")
+        if not self.positions:
+            for term, count in Counter(value).items():
+                yield term.encode("utf-8"), count, float(count), pack_uint(count)
+            return
+        places: dict[str, list[int]] = {}
+        for place, term in enumerate(value):
+            places.setdefault(term, []).append(place)
+        for term, found in places.items():
+            yield term.encode("utf-8"), len(found), float(len(found)), self.format.encode(found)
+
+
+def build_schema() -> Schema:
+    fields: dict[str, object] = {
+        "id": ID(stored=True, unique=True),
+        "ref": STORED,
+        "slug": STORED,
+        "version": STORED,
+        "title_text": STORED,
+        "summary_text": STORED,
+        "body_text": STORED,
+        "language": ID(stored=True),
+        "country": ID(stored=True),
+        "theme": KEYWORD(commas=True),
+        "target_group": KEYWORD(commas=True),
+        "event": KEYWORD(commas=True),
+        "year": KEYWORD(commas=True),
+        "published": DATETIME(sortable=True),
+        NEUTRAL_FIELD: AnalysedText(positions=True),
+    }
+    for language in ANALYZED_LANGUAGES:
+        for name in TEXT_FIELDS:
+            fields[f"{name}_{language}"] = AnalysedText(positions=name != "files")
+    schema = Schema(**fields)
+    schema.add(f"{PLUGIN_FACET_PREFIX}*", KEYWORD(commas=True), glob=True)
+    return schema
+
+
+def fields_of(doc: IndexDocument) -> dict[str, object]:
+    """The Whoosh fields of one case: each text tokenized once, then stemmed and folded."""
+    language = doc.language
+    texts = {
+        "title": words(doc.title),
+        "summary": words(doc.summary),
+        "body": words(f"{doc.body}\n{doc.places}\n{doc.extra_text}"),
+        "files": words(doc.files_text),
+    }
+    fields: dict[str, object] = {
+        "id": str(doc.id),
+        "ref": doc.ref,
+        "slug": doc.slug,
+        "version": doc.version,
+        "title_text": doc.title,
+        "summary_text": doc.summary,
+        "body_text": doc.body,
+        "language": language,
+        "country": doc.country,
+        "theme": ",".join(doc.themes),
+        "target_group": ",".join(doc.target_groups),
+        "event": ",".join(doc.events),
+        "year": ",".join(str(y) for y in doc.years),
+        NEUTRAL_FIELD: neutral_terms(
+            texts["title"] + texts["summary"] + texts["body"] + texts["files"]
+        ),
+    }
+    for name, values in doc.extra_facets.items():
+        fields[facet_field(name)] = ",".join(values)
+    if doc.published_at is not None:
+        fields["published"] = doc.published_at.replace(tzinfo=None)
+    for name, text_words in texts.items():
+        if text_words:
+            fields[f"{name}_{language}"] = language_terms(text_words, language)
+    return fields
