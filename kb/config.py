@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "MATERIAL_MAX_BYTES": 50 * 1024 * 1024,
     "SEARCH_INDEX_DIR": "search-index",
+    # Processes indexing at once in `kb reindex` (2 halves the time on two cores).
+    "SEARCH_REBUILD_PROCS": 2,
     "UPLOAD_DIR": "uploads",
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",

@@ -29,7 +29,11 @@ def init_app(app: Flask) -> None:
         raise plugins.PluginError(f"A plugin's facet uses a core facet's name: {taken[0]!r}.")
     concepts = app.config.get("SEARCH_CONCEPTS_FILE")
     vocabulary = Vocabulary.load(Path(concepts)) if concepts else default_vocabulary()
-    backend = WhooshBackend(Path(app.config["SEARCH_INDEX_DIR"]), vocabulary)
+    backend = WhooshBackend(
+        Path(app.config["SEARCH_INDEX_DIR"]),
+        vocabulary,
+        rebuild_procs=int(app.config["SEARCH_REBUILD_PROCS"]),
+    )
     app.extensions[EXTENSION] = backend
     on_commit(app, partial(sync.drain, backend))
 

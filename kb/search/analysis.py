@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from functools import cache, lru_cache
 
 import Stemmer
@@ -151,12 +150,6 @@ _WORD = re.compile(WORD_PATTERN)
 def words(text: str) -> list[str]:
     """Lowercase words of a text, in order: the one tokenizer for indexing and queries."""
     return _WORD.findall(text.lower())
-
-
-def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, lowercase word) of each word in ``text``, for highlighting."""
-    for match in _WORD.finditer(text):
-        yield match.start(), match.end(), match.group().lower()
 
 
 def language_terms(text_words: list[str], language: str) -> list[str]:

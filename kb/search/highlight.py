@@ -1,15 +1,18 @@
 """Matches marked in stored text: ``<mark>`` around them, everything else escaped.
 
 Whoosh's highlighter runs the whole analyzer chain over each shown text and scores every
-possible fragment; here one pass of the word pattern over the text, with the (cached) stem
-of each word, finds the matches, and the best one or two windows around them are shown.
+possible fragment; here the words of a text are stemmed once each, a regular expression finds the
+matching ones, and the best one or two windows around them are shown.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from markupsafe import Markup, escape
 
-from kb.search.analysis import stem, stop_words, word_spans
+from kb.search.analysis import stem, stop_words, words
 
 #: A snippet is at most two windows of about this many characters.
 WINDOW = 220
@@ -19,32 +22,64 @@ FRAGMENTS = 2
 SEPARATOR = " … "
 
 
-def matches(text: str, terms: set[str], language: str) -> list[tuple[int, int, str]]:
-    """(start, end, stem) of the words of ``text`` whose stem is one of ``terms``."""
-    if not terms:
-        return []
-    stops = stop_words(language)
-    found = []
-    for start, end, word in word_spans(text):
-        if word not in stops:
-            root = stem(word, language)
-            if root in terms:
-                found.append((start, end, root))
-    return found
+class Highlighter:
+    """Marks one search's matches in the texts it shows.
+
+    Each different word is stemmed once per search (the same words recur from hit to hit);
+    the places of the words that match are then found by one regular expression, in C,
+    instead of a loop over every word.
+    """
+
+    def __init__(self, terms: dict[str, set[str]]) -> None:
+        #: The stems to mark, per language.
+        self.terms = terms
+        self._matching: dict[str, dict[str, bool]] = {}
+
+    def mark(self, text: str, language: str, *, whole: bool) -> str:
+        """The text (``whole``) or its best snippet, matches marked, safe as HTML."""
+        if not text:
+            return ""
+        found = self.matches(text, language)
+        if not found:
+            return str(escape(text if whole else shorten(text)))
+        if whole:
+            return _marked(text, 0, len(text), found)
+        return SEPARATOR.join(
+            _marked(text, start, end, found) for start, end in _best_windows(text, found)
+        )
+
+    def matches(self, text: str, language: str) -> list[tuple[int, int, str]]:
+        """(start, end, word as written, lowercased) of the words that match."""
+        terms = self.terms.get(language)
+        if not terms:
+            return []
+        known = self._matching.setdefault(language, {})
+        marked = []
+        for word in set(words(text)):
+            matching = known.get(word)
+            if matching is None:
+                matching = known[word] = (
+                    word not in stop_words(language) and stem(word, language) in terms
+                )
+            if matching:
+                marked.append(word)
+        if not marked:
+            return []
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a letter whose lowercase is longer: search as written
+            lowered = text
+        return [
+            (found.start(), found.end(), found.group().lower())
+            for found in _pattern(frozenset(marked), lowered is text).finditer(lowered)
+        ]
 
 
-def highlight(text: str, terms: set[str], language: str, *, whole: bool) -> str:
-    """The text (``whole``) or the best snippet of it, matches marked, safe as HTML."""
-    if not text:
-        return ""
-    found = matches(text, terms, language)
-    if not found:
-        return str(escape(text if whole else shorten(text)))
-    if whole:
-        return _marked(text, 0, len(text), found)
-    return SEPARATOR.join(
-        _marked(text, start, end, found) for start, end in _best_windows(text, found)
-    )
+@lru_cache(maxsize=1024)
+def _pattern(marked: frozenset[str], any_case: bool) -> re.Pattern[str]:
+    """Any of these words as a whole word (the word pattern's idea of a whole word)."""
+    choices = "|".join(re.escape(w) for w in sorted(marked, key=len, reverse=True))
+    flags = re.IGNORECASE if any_case else 0
+    return re.compile(rf"(?<!\w)(?<!\w['’])(?:{choices})(?!\w|['’]\w)", flags)
 
 
 def _best_windows(text: str, found: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
@@ -72,7 +107,7 @@ def _windows(text: str, found: list[tuple[int, int, str]]) -> list[tuple[int, in
         while j + 1 < len(found) and found[j + 1][1] <= limit:
             j += 1
         end = _word_end(text, min(len(text), max(found[j][1], limit)), after=found[j][1])
-        marked = {text[a:b].lower() for a, b, _ in found[i : j + 1]}
+        marked = {word for _, _, word in found[i : j + 1]}
         windows.append((start, end, marked))
         i, floor = j + 1, end
         while i < len(found) and found[i][0] < end:

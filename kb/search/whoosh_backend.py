@@ -49,7 +49,7 @@ from kb.search.backend import (
     SearchResults,
 )
 from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
-from kb.search.highlight import highlight
+from kb.search.highlight import Highlighter
 from kb.search.query import Unit, parse
 from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
 from kb.search.whoosh_schema import (
@@ -88,10 +88,16 @@ RELATED_CACHE_SIZE = 2000
 
 class WhooshBackend(SearchBackend):
     def __init__(
-        self, directory: Path, vocabulary: Vocabulary, cache: ArrayCache | None = None
+        self,
+        directory: Path,
+        vocabulary: Vocabulary,
+        cache: ArrayCache | None = None,
+        rebuild_procs: int = 1,
     ) -> None:
         self.directory = Path(directory)
         self.vocabulary = vocabulary
+        #: Processes that index at once in a full rebuild (each writes its own segment).
+        self.rebuild_procs = max(1, rebuild_procs)
         #: Posting lists and facet tables read from the index, shared by this process's threads.
         self.cache = cache or ArrayCache()
         self._index: index.Index | None = None
@@ -162,7 +168,14 @@ class WhooshBackend(SearchBackend):
     def rebuild(
         self, documents: Iterable[IndexDocument], progress: Callable[[int], None] | None = None
     ) -> int:
-        writer = self.ix.writer(timeout=WRITE_TIMEOUT)
+        """Index everything anew; with ``rebuild_procs`` > 1, Whoosh's multiprocess writer
+        indexes batches in parallel and keeps one segment per process (no final merge)."""
+        if self.rebuild_procs > 1:
+            writer = self.ix.writer(
+                timeout=WRITE_TIMEOUT, procs=self.rebuild_procs, multisegment=True
+            )
+        else:
+            writer = self.ix.writer(timeout=WRITE_TIMEOUT)
         count = 0
         try:
             for doc in documents:
@@ -172,6 +185,7 @@ class WhooshBackend(SearchBackend):
                     progress(1)
         except BaseException:
             writer.cancel()
+            _stop_helpers(writer)
             raise
         writer.commit(mergetype=CLEAR)  # the new documents replace every old segment
         return count
@@ -189,7 +203,7 @@ class WhooshBackend(SearchBackend):
         language = request.query_language
         notices = ["truncated"] if parsed.truncated else []
         relaxations: list[Query] = []
-        builder = _QueryBuilder(language, matcher.searcher.reader())
+        builder = _QueryBuilder(language, matcher)
         if parsed.is_empty:
             plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
             full = direct = Every()
@@ -230,7 +244,7 @@ class WhooshBackend(SearchBackend):
         page = [*order[start : start + request.per_page].tolist()]
         if len(page) < request.per_page and partial:
             page += partial[max(0, start - len(order)) :][: request.per_page - len(page)]
-        terms = _highlight_terms(matcher.matched_terms)
+        marker = Highlighter(_highlight_terms(matcher.matched_terms))
         hits = [
             self._hit(
                 matcher.searcher,
@@ -238,7 +252,7 @@ class WhooshBackend(SearchBackend):
                 float(found.score[docnum]) if found.mask[docnum] else 0.0,
                 bool(is_direct[docnum]) and bool(found.mask[docnum]),
                 not found.mask[docnum],
-                terms,
+                marker,
             )
             for docnum in page
         ]
@@ -269,7 +283,7 @@ class WhooshBackend(SearchBackend):
         if (case_id, limit) not in cache:
             cache[(case_id, limit)] = self._related(matcher, case_id, limit)
         return [
-            self._hit(matcher.searcher, docnum, score, same_language, False, {})
+            self._hit(matcher.searcher, docnum, score, same_language, False, Highlighter({}))
             for docnum, score, same_language in cache[(case_id, limit)]
         ]
 
@@ -283,7 +297,7 @@ class WhooshBackend(SearchBackend):
         reader = searcher.reader()
         values = {name: _values_of(reader, name, docnum) for name in RELATED_FACETS}
         shared = [Term(name, v, boost=RELATED_FACET_BOOST) for name in values for v in values[name]]
-        query = _any([*_QueryBuilder(None, reader).like(fields, self.vocabulary), *shared])
+        query = _any([*_QueryBuilder(None, matcher).like(fields, self.vocabulary), *shared])
         if query is NullQuery:
             return []
         # A case with themes is related only to cases sharing one: words alone can mislead.
@@ -308,11 +322,10 @@ class WhooshBackend(SearchBackend):
         score: float,
         is_direct: bool,
         is_partial: bool,
-        terms: dict[str, set[str]],
+        marker: Highlighter,
     ) -> SearchHit:
         fields = searcher.stored_fields(docnum)
         language = fields["language"]
-        wanted = terms.get(language, set())
         return SearchHit(
             id=int(fields["id"]),
             ref=fields.get("ref"),
@@ -322,9 +335,9 @@ class WhooshBackend(SearchBackend):
             language=language,
             country=fields["country"],
             score=round(float(score), 4) if math.isfinite(score) else 0.0,
-            title_html=highlight(fields["title_text"], wanted, language, whole=True),
-            snippet_html=highlight(
-                fields["body_text"] or fields["summary_text"], wanted, language, whole=False
+            title_html=marker.mark(fields["title_text"], language, whole=True),
+            snippet_html=marker.mark(
+                fields["body_text"] or fields["summary_text"], language, whole=False
             ),
             direct=is_direct,
             partial=is_partial,
@@ -372,6 +385,15 @@ class WhooshBackend(SearchBackend):
             NEUTRAL_FIELD, fold(word), limit=limit, maxdist=2, prefix=1
         )
         return [_as_written(matcher, option) for option in folded]
+
+
+def _stop_helpers(writer: Any) -> None:
+    """End a cancelled multiprocess writer's helper processes: Whoosh 2.7's cancel only
+    flags them in this process, and they would wait for work (and this process for them)
+    forever."""
+    for task in getattr(writer, "tasks", ()):
+        task.terminate()
+        task.join()
 
 
 def _as_written(matcher: Matcher, folded: str) -> str:
@@ -422,9 +444,10 @@ def _counts(counts: dict[str, int]) -> dict[str, int]:
 class _QueryBuilder:
     """Turns a query plan into Whoosh queries over the per-language fields."""
 
-    def __init__(self, language: str | None, reader: IndexReader) -> None:
+    def __init__(self, language: str | None, lexicon: Matcher) -> None:
         self.languages = (language,) if language else ANALYZED_LANGUAGES
-        self.reader = reader
+        #: Term lookups, remembered while the index is unchanged.
+        self.lexicon = lexicon
 
     def parts(self, plan: QueryPlan, *, expanded: bool) -> list[Query]:
         """One query per requirement; requirements of stop words only are left out."""
@@ -485,7 +508,7 @@ class _QueryBuilder:
                         feature = features.setdefault(key, _Feature(span))
                         feature.count += TEXT_FIELDS[name]
                         feature.concepts |= concepts
-        cases = self.reader.doc_frequency("language", language) + 1
+        cases = self.lexicon.doc_frequency("language", language) + 1
         weights: dict[tuple[str, ...], float] = {}
         for key, feature in features.items():
             # Short stems are mostly function words the stop lists miss ("sid", "fa").
@@ -494,7 +517,7 @@ class _QueryBuilder:
                 feature.count < RELATED_MIN_COUNT or len(text) < RELATED_MIN_STEM or text.isdigit()
             ):
                 continue
-            df = min(self.reader.doc_frequency(f"body_{language}", s) for s in key)
+            df = min(self.lexicon.doc_frequency(f"body_{language}", s) for s in key)
             if df > 1 or feature.concepts:
                 weights[key] = (1 + math.log(feature.count)) * math.log(cases / max(df, 1))
         chosen = sorted(weights, key=lambda k: -weights[k])[:RELATED_WORDS]
@@ -549,7 +572,7 @@ class _QueryBuilder:
     # -- terms, pruned to what the index holds (a tree of absent terms is costly) -----
 
     def _exists(self, field: str, text: str) -> bool:
-        return self.reader.doc_frequency(field, text) > 0
+        return self.lexicon.doc_frequency(field, text) > 0
 
     def _word(self, word_stem: str, language: str, boost: float, prefix: bool) -> Query:
         queries: list[Query] = [
@@ -563,7 +586,7 @@ class _QueryBuilder:
                 if field == "files":
                     continue
                 name = f"{field}_{language}"
-                longer = [t for t in self.reader.expand_prefix(name, word_stem) if t != word_stem]
+                longer = [t for t in self.lexicon.expand_prefix(name, word_stem) if t != word_stem]
                 queries += [
                     Term(name, t, boost=weight * boost * PREFIX_BOOST)
                     for t in longer[:MAX_PREFIX_TERMS]
@@ -609,11 +632,11 @@ class _QueryBuilder:
             name = f"{field}_{language}"
             if as_prefix:
                 total += sum(
-                    self.reader.doc_frequency(name, term)
-                    for term in self.reader.expand_prefix(name, word_stem)
+                    self.lexicon.doc_frequency(name, term)
+                    for term in self.lexicon.expand_prefix(name, word_stem)
                 )
             else:
-                total += self.reader.doc_frequency(name, word_stem)
+                total += self.lexicon.doc_frequency(name, word_stem)
         return total
 
     def _compound_parts(self, word: str, language: str) -> list[Query]:

@@ -49,7 +49,10 @@ _LENGTH_OF_BYTE = np.array([max(1, byte_to_length(b) or 1) for b in range(256)],
 #: Per process, for all threads: posting lists, field lengths and facet tables.
 DEFAULT_CACHE_BYTES = 96 * 2**20
 
-_EMPTY_IDS = np.zeros(0, np.int64)
+#: Term dictionary answers each thread's searcher remembers.
+LEXICON_ENTRIES = 200_000
+
+_EMPTY_IDS = np.zeros(0, np.int32)
 _EMPTY_WEIGHTS = np.zeros(0, np.float32)
 
 
@@ -124,8 +127,29 @@ class Matcher:
                 deleted = np.fromiter(leaf.segment().deleted_docs(), np.int64)
                 self.live[deleted + offset] = False
         self._phrases: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self._lexicon: dict[tuple, Any] = {}
         #: (field, text) of every term that matched something: what highlighting marks.
         self.matched_terms: set[tuple[str, str]] = set()
+
+    # -- the term dictionary, remembered: a query asks the same questions many times ----
+
+    def doc_frequency(self, field: str, text: str | bytes) -> int:
+        return self._remember(("df", field, text), self.searcher.reader().doc_frequency)
+
+    def expand_prefix(self, field: str, prefix: str) -> tuple[bytes, ...]:
+        """The indexed terms of ``field`` that start with ``prefix`` (as bytes)."""
+        return self._remember(
+            ("prefix", field, prefix),
+            lambda f, p: tuple(self.searcher.reader().expand_prefix(f, p)),
+        )
+
+    def _remember(self, key: tuple, lookup: Callable[[str, Any], Any]) -> Any:
+        found = self._lexicon.get(key)
+        if found is None:
+            if len(self._lexicon) >= LEXICON_ENTRIES:
+                self._lexicon.clear()
+            found = self._lexicon[key] = lookup(key[1], key[2])
+        return found
 
     # -- posting lists ----------------------------------------------------------------
 
@@ -146,7 +170,8 @@ class Matcher:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def _lengths(self, field: str) -> np.ndarray | None:
-        """Every document's length of ``field`` (in terms), or None if it is not scored."""
+        """Every document's length of ``field`` as Whoosh's one-byte code, or None if the
+        field is not scored."""
         parts = [
             self.cache.get(
                 ("lengths", segment, field), lambda leaf=leaf: _read_lengths(leaf, field)
@@ -171,7 +196,7 @@ class Matcher:
             return ids, weights * boost
         idf = self.searcher.idf(field, text)
         average = self.searcher.avg_field_length(field) or 1.0
-        norm = K1 * ((1 - B) + B * lengths[ids] / average)
+        norm = K1 * ((1 - B) + B * _LENGTH_OF_BYTE[lengths[ids]] / average)
         return ids, (idf * boost) * (weights * (K1 + 1)) / (weights + norm)
 
     # -- evaluation ---------------------------------------------------------------------
@@ -327,7 +352,7 @@ def _read(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np
             ids.append(matcher.id())
             weights.append(matcher.weight())
             matcher.next()
-        return np.array(ids, np.int64), np.array(weights, np.float32)
+        return np.array(ids, np.int32), np.array(weights, np.float32)
     ids, weights = [], []
     while matcher.is_active():
         matcher._read_data()
@@ -341,20 +366,19 @@ def _read(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np
         else:
             weights.extend(block_weights)
         matcher._next_block()
-    return np.array(ids, np.int64), np.array(weights, np.float32)
+    return np.array(ids, np.int32), np.array(weights, np.float32)
 
 
 def _read_lengths(leaf: SegmentReader, field: str) -> np.ndarray | None:
-    """A segment's per-document lengths of a field, from Whoosh's one-byte length column."""
+    """A segment's per-document length codes of a field: Whoosh's one-byte length column."""
     if not leaf.schema[field].scorable:
         return None
     column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-    if column is None:  # no document of this segment has the field
-        return np.ones(leaf.doc_count_all(), np.float32)
-    raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), np.uint8)
     codes = np.zeros(leaf.doc_count_all(), np.uint8)
-    codes[: len(raw)] = raw[: len(codes)]
-    return _LENGTH_OF_BYTE[codes]
+    if column is not None:  # None: no document of this segment has the field
+        raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), np.uint8)
+        codes[: len(raw)] = raw[: len(codes)]
+    return codes
 
 
 def _read_column(leaf: SegmentReader, field: str) -> np.ndarray:
