@@ -16,6 +16,8 @@ from kb.search.analysis import stem, stop_words, words
 
 #: A snippet is at most two windows of about this many characters.
 WINDOW = 220
+#: A snippet comes from the first part of this many characters that has a match.
+SCAN = 2000
 #: Context kept before a window's first match.
 BEFORE = 60
 FRAGMENTS = 2
@@ -39,20 +41,33 @@ class Highlighter:
         """The text (``whole``) or its best snippet, matches marked, safe as HTML."""
         if not text:
             return ""
-        found = self.matches(text, language)
-        if not found:
-            return str(escape(text if whole else shorten(text)))
         if whole:
-            return _marked(text, 0, len(text), found)
+            return _marked(text, 0, len(text), self.matches(text, language))
+        found: list[tuple[int, int, str]] = []
+        for start, end in _parts(text):  # the first part with a match will do
+            found = self.matches(text, language, start, end)
+            if found:
+                break
+        if not found:
+            return str(escape(shorten(text)))
         return SEPARATOR.join(
             _marked(text, start, end, found) for start, end in _best_windows(text, found)
         )
 
-    def matches(self, text: str, language: str) -> list[tuple[int, int, str]]:
-        """(start, end, word as written, lowercased) of the words that match."""
+    def matches(
+        self, text: str, language: str, start: int = 0, end: int | None = None
+    ) -> list[tuple[int, int, str]]:
+        """(start, end, word as written, lowercased) of the words that match, in the text
+        or in the part of it from ``start`` to about ``end`` (not cutting a word)."""
         terms = self.terms.get(language)
         if not terms:
             return []
+        if start or end is not None:
+            start = _word_start(text, start) if start else 0
+            cut = len(text) if end is None else _word_end(text, min(len(text), end), start)
+            return [
+                (a + start, b + start, w) for a, b, w in self.matches(text[start:cut], language)
+            ]
         known = self._matching.setdefault(language, {})
         marked = []
         for word in set(words(text)):
@@ -113,6 +128,19 @@ def _windows(text: str, found: list[tuple[int, int, str]]) -> list[tuple[int, in
         while i < len(found) and found[i][0] < end:
             i += 1
     return windows
+
+
+def _parts(text: str) -> list[tuple[int, int]]:
+    """The text in parts of about SCAN characters, cut between words."""
+    parts, start = [], 0
+    while start < len(text):
+        end = start + SCAN
+        if end < len(text):
+            space = text.rfind(" ", start, end)
+            end = space if space > start else end
+        parts.append((start, min(end, len(text))))
+        start = end
+    return parts
 
 
 def _word_start(text: str, index: int) -> int:

@@ -1,19 +1,22 @@
-"""``make bench``: the search backend against raw SQLite FTS5 on the same synthetic corpus.
+"""``make bench``: the search backends against raw SQLite FTS5 on the same synthetic corpus.
 
-Each engine runs in its own process, so peak memory (RSS) is its own:
+    .venv/bin/python -m tests.bench.run --cases 10000 [--cases 100000] [--engine whoosh]
 
-    .venv/bin/python -m tests.bench.run --cases 10000
-
-Reported per engine: indexing time, index size, time to open the index and answer a first
-query, latency (median, p95) of single-term, two-term, phrase and filtered-with-facet-counts
-queries, and peak RSS; the search backend's figures also as a ratio to FTS5's (the floor a
-C engine sets). Not part of the test suite: speed is measured here, never asserted in tests.
+The corpus is generated once per size into a temporary file. Each engine then runs in two
+processes of its own: one indexes (its peak RSS is the indexer's), the other opens the
+index as a web worker would and queries it (its peak RSS is one worker's). Reported per
+engine: indexing time, index size, time to open the index, time to answer a first query,
+latency (median, p95) of single-term, two-term, phrase and filtered-with-facet-counts
+queries, and both peak RSS figures; every figure also as a ratio to FTS5's (the floor a C
+engine sets). Not part of the test suite: speed is measured here, never asserted in tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import pickle
 import random
 import resource
 import sqlite3
@@ -22,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,9 @@ QUERIES_PER_KIND = 40
 #: Documents with one of some values of a facet (``IN (?, ...)`` follows).
 FACET_DOCS = "SELECT doc FROM facet WHERE name = ? AND value IN"
 KINDS = ("single term", "two terms", "phrase", "term + 2 filters + facets")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KB_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _folder_size(folder: Path) -> int:
@@ -39,7 +45,7 @@ def _folder_size(folder: Path) -> int:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _timed(work: Callable[[], Any]) -> float:
@@ -57,7 +63,7 @@ def _latencies(run_query: Callable[[Any], Any], queries: list[Any]) -> dict[str,
 
 
 def workload(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
-    """The same queries for both engines: words of middling frequency, real word pairs."""
+    """The same queries for every engine: words of middling frequency, real word pairs."""
     rng = random.Random(seed + 1)  # noqa: S311 - reproducible queries
     vocabularies = languages()
     queries: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
@@ -76,36 +82,65 @@ def workload(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
     return queries
 
 
-# -- the search backend (Whoosh) ---------------------------------------------------------
+def _corpus(path: Path) -> Iterator[Any]:
+    """The documents written by ``_write_corpus``, one at a time."""
+    with path.open("rb") as stream:
+        while True:
+            try:
+                yield pickle.load(stream)  # noqa: S301 - our own temporary file
+            except EOFError:
+                return
 
 
-def bench_backend(cases: int, folder: Path) -> dict[str, Any]:
-    from kb.search.backend import SearchRequest
+def _write_corpus(cases: int, path: Path) -> None:
+    with path.open("wb") as stream:
+        for doc in documents(cases):
+            pickle.dump(doc, stream)
+
+
+# -- the Whoosh backend ------------------------------------------------------------------------
+
+
+def _whoosh(folder: Path) -> Any:
     from kb.search.concepts import default_vocabulary
     from kb.search.whoosh_backend import WhooshBackend
 
-    vocabulary = default_vocabulary()
-    backend = WhooshBackend(folder, vocabulary)
-    index_seconds = _timed(lambda: backend.rebuild(documents(cases)))
+    return WhooshBackend(folder / "index", default_vocabulary(), rebuild_procs=2)
+
+
+def whoosh_index(corpus: Path, folder: Path) -> dict[str, Any]:
+    backend = _whoosh(folder)
+    seconds = _timed(lambda: backend.rebuild(_corpus(corpus)))
     backend.close()
-    reopened = WhooshBackend(folder, vocabulary)
-    open_seconds = _timed(lambda: reopened.search(SearchRequest(q="arbeid")))
-    figures: dict[str, Any] = {
-        "index_seconds": round(index_seconds, 1),
-        "index_mb": round(_folder_size(folder) / 2**20, 1),
-        "open_first_query_s": round(open_seconds, 3),
-    }
+    return {"index_seconds": round(seconds, 1), "index_mb": round(_folder_size(folder) / 2**20, 1)}
+
+
+def whoosh_query(folder: Path) -> dict[str, Any]:
+    from kb.search.backend import SearchRequest
+
+    backend = _whoosh(folder)
+    opened = _timed(backend._matcher)
+    first = _timed(lambda: backend.search(SearchRequest(q="arbeid")))
+    return _query_figures(opened, first, lambda q: backend.search(_request(q)))
+
+
+def _request(query: dict[str, Any]) -> Any:
+    from kb.search.backend import SearchRequest
+
+    return SearchRequest(q=query["q"], filters=query.get("filters", {}))
+
+
+def _query_figures(opened: float, first: float, search: Callable[[Any], Any]) -> dict[str, Any]:
+    figures: dict[str, Any] = {"open_s": round(opened, 3), "first_query_s": round(first, 3)}
     for kind, queries in workload().items():
-        requests = [SearchRequest(q=q["q"], filters=q.get("filters", {})) for q in queries]
-        figures[kind] = _latencies(reopened.search, requests)
-    figures["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+        figures[kind] = _latencies(search, queries)
     return figures
 
 
 # -- raw SQLite FTS5, the floor ------------------------------------------------------------
 
 
-def bench_fts5(cases: int, folder: Path) -> dict[str, Any]:
+def fts5_index(corpus: Path, folder: Path) -> dict[str, Any]:
     path = folder / "fts.sqlite3"
     db = sqlite3.connect(path)
     db.executescript(
@@ -117,7 +152,7 @@ def bench_fts5(cases: int, folder: Path) -> dict[str, Any]:
 
     def load() -> None:
         with db:
-            for d in documents(cases):
+            for d in _corpus(corpus):
                 db.execute(
                     "INSERT INTO doc(rowid, title, summary, body) VALUES (?, ?, ?, ?)",
                     (d.id, d.title, d.summary, d.body),
@@ -132,12 +167,15 @@ def bench_fts5(cases: int, folder: Path) -> dict[str, Any]:
             db.execute("CREATE INDEX facet_doc ON facet (doc, name)")
             db.execute("INSERT INTO doc(doc) VALUES ('optimize')")
 
-    index_seconds = _timed(load)
+    seconds = _timed(load)
     db.close()
+    return {"index_seconds": round(seconds, 1), "index_mb": round(path.stat().st_size / 2**20, 1)}
 
-    def search(query: dict[str, Any], connection: list[sqlite3.Connection]) -> list[Any]:
-        if not connection:
-            connection.append(sqlite3.connect(path))
+
+def fts5_query(folder: Path) -> dict[str, Any]:
+    connection: list[sqlite3.Connection] = []
+
+    def search(query: dict[str, Any]) -> list[Any]:
         cur = connection[0]
         match = query["q"]
         filters = query.get("filters", {})
@@ -162,72 +200,116 @@ def bench_fts5(cases: int, folder: Path) -> dict[str, Any]:
             ).fetchall()
         return [hits, total]
 
-    connection: list[sqlite3.Connection] = []
-    open_seconds = _timed(lambda: search({"q": "arbeid"}, connection))
-    figures: dict[str, Any] = {
-        "index_seconds": round(index_seconds, 1),
-        "index_mb": round(path.stat().st_size / 2**20, 1),
-        "open_first_query_s": round(open_seconds, 3),
-    }
-    for kind, queries in workload().items():
-        figures[kind] = _latencies(lambda q: search(q, connection), queries)
-    figures["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    return figures
+    opened = _timed(lambda: connection.append(sqlite3.connect(folder / "fts.sqlite3")))
+    first = _timed(lambda: search({"q": "arbeid"}))
+    return _query_figures(opened, first, search)
 
 
-ENGINES = {"whoosh": bench_backend, "fts5": bench_fts5}
+ENGINES: dict[str, tuple[Callable[[Path, Path], dict], Callable[[Path], dict]]] = {
+    "whoosh": (whoosh_index, whoosh_query),
+    "fts5": (fts5_index, fts5_query),
+}
+LABELS = {"whoosh": "Whoosh", "fts5": "SQLite FTS5"}
+FLOOR = "fts5"
 
 
-def _in_subprocess(engine: str, cases: int) -> dict[str, Any]:
+def _step(engine: str, step: str, corpus: Path, folder: Path) -> dict[str, Any]:
+    """One step of one engine in a process of its own; its figures come back as JSON."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.run", "--engine", engine, "--cases", str(cases)],
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.run",
+            "--engine",
+            engine,
+            "--step",
+            step,
+            "--corpus",
+            str(corpus),
+            "--folder",
+            str(folder),
+        ],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:
+        sys.exit(f"{engine} {step} failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def _run_step(engine: str, step: str, corpus: Path, folder: Path) -> dict[str, Any]:
+    index, query = ENGINES[engine]
+    figures = index(corpus, folder) if step == "index" else query(folder)
+    figures[f"{step}_peak_rss_mb"] = _peak_rss_mb()
+    return figures
+
+
 def _table(cases: int, results: dict[str, dict[str, Any]]) -> str:
-    base, floor = results["whoosh"], results["fts5"]
+    floor = results[FLOOR]
+    engines = [e for e in results if e != FLOOR] + [FLOOR]
     rows = [
         ("index time (s)", "index_seconds"),
         ("index size (MB)", "index_mb"),
-        ("open + first query (s)", "open_first_query_s"),
-        ("peak RSS (MB)", "peak_rss_mb"),
+        ("indexing peak RSS (MB)", "index_peak_rss_mb"),
+        ("open the index (s)", "open_s"),
+        ("first query (s)", "first_query_s"),
+        ("one worker's peak RSS (MB)", "query_peak_rss_mb"),
     ]
+    rows += [
+        (f"{kind}, {stat.removesuffix('_ms')} (ms)", (kind, stat))
+        for kind in KINDS
+        for stat in ("median_ms", "p95_ms")
+    ]
+    others = [e for e in engines if e != FLOOR]
+    header = " | ".join(LABELS[e] for e in engines)
+    ratios = " | ".join(f"{LABELS[e]} ÷ FTS5" for e in others)
     lines = [
-        f"## {cases:,} cases",
+        f"### {cases:,} cases",
         "",
-        "| measure | Whoosh | SQLite FTS5 | ratio |",
-        "|---|---:|---:|---:|",
+        f"| measure | {header} | {ratios} |",
+        "|---|" + "---:|" * (len(engines) + len(others)),
     ]
     for label, key in rows:
-        ratio = base[key] / floor[key] if floor[key] else float("inf")
-        lines.append(f"| {label} | {base[key]} | {floor[key]} | {ratio:.1f}× |")
-    for kind in KINDS:
-        for stat in ("median_ms", "p95_ms"):
-            ratio = base[kind][stat] / floor[kind][stat] if floor[kind][stat] else float("inf")
-            lines.append(
-                f"| {kind}, {stat.replace('_ms', '')} (ms) | {base[kind][stat]} | "
-                f"{floor[kind][stat]} | {ratio:.1f}× |"
-            )
+        values = [_figure(results[e], key) for e in engines]
+        base = _figure(floor, key)
+        shares = [f"{v / base:.1f}×" if base else "–" for v in values[:-1]]
+        lines.append(f"| {label} | " + " | ".join(str(v) for v in values + shares) + " |")
     return "\n".join(lines)
+
+
+def _figure(figures: dict[str, Any], key: str | tuple[str, str]) -> float:
+    return figures[key[0]][key[1]] if isinstance(key, tuple) else figures[key]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, action="append")
-    parser.add_argument("--engine", choices=sorted(ENGINES))
+    parser.add_argument("--engine", choices=sorted(ENGINES), action="append")
+    parser.add_argument("--step", choices=("index", "query"))
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--folder", type=Path)
     arguments = parser.parse_args()
-    sizes = arguments.cases or [10_000]
-    if arguments.engine:  # one engine, in this process: print its figures as JSON
-        with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
-            print(json.dumps(ENGINES[arguments.engine](sizes[0], Path(folder))))
+    if arguments.step:  # one step of one engine, in this process: its figures as JSON
+        figures = _run_step(arguments.engine[0], arguments.step, arguments.corpus, arguments.folder)
+        print(json.dumps(figures))
         return
-    for cases in sizes:
-        print(f"Indexing and querying {cases:,} synthetic cases per engine…", file=sys.stderr)
-        results = {engine: _in_subprocess(engine, cases) for engine in ENGINES}
+    engines = arguments.engine or list(ENGINES)
+    if FLOOR not in engines:
+        engines.append(FLOOR)
+    for cases in arguments.cases or [10_000]:
+        with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+            corpus = Path(tmp) / "corpus.pickle"
+            print(f"Generating {cases:,} synthetic cases…", file=sys.stderr)
+            _write_corpus(cases, corpus)
+            results = {}
+            for engine in engines:
+                folder = Path(tmp) / engine
+                folder.mkdir()
+                print(f"{LABELS[engine]}: indexing {cases:,} cases…", file=sys.stderr)
+                results[engine] = _step(engine, "index", corpus, folder)
+                print(f"{LABELS[engine]}: opening and querying…", file=sys.stderr)
+                results[engine].update(_step(engine, "query", corpus, folder))
         print(_table(cases, results))
         print()
 
