@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -457,6 +458,32 @@ def test_the_search_page_shows_highlights_facets_and_filters(demo_client: FlaskC
     assert "cases found" in html
 
 
+def test_snippets_mark_matches_and_escape_everything_else(app: Flask, client: FlaskClient) -> None:
+    filler = "Kommunen samarbeider med næringslivet om språkopplæring. " * 60
+    import_plan(
+        plan_import(
+            [
+                case_record(
+                    "h",
+                    "Flyktninger <b>i</b> arbeid & bolig",
+                    "nb",
+                    "NO",
+                    body=f"{filler}Til slutt: <script>alert(1)</script> flyktningene fikk jobb.",
+                )
+            ]
+        )
+    )
+
+    hit = search(client, "flyktning", language="nb")["results"][0]
+    page = client.get("/search", query_string={"q": "flyktning"}).text
+
+    assert "<mark>Flyktninger</mark> &lt;b&gt;i&lt;/b&gt; arbeid &amp; bolig" in page
+    # The only match lies far into a long text: the snippet is taken from there.
+    assert "<mark>flyktningene</mark> fikk jobb." in hit["snippet"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hit["snippet"]
+    assert "<script>alert" not in page
+
+
 def test_a_searcher_is_reused_until_the_index_changes(app: Flask, client: FlaskClient) -> None:
     import_plan(plan_import([case_record("y", "Første sak", "nb", "NO")]))
     backend = get_backend()
@@ -482,3 +509,37 @@ def test_relevance_stays_above_its_floor(demo_app: Flask, demo_client: FlaskClie
     assert mean([s.ndcg for s in same]) >= 0.93, report(scores)
     assert mean([s.recall for s in same]) >= 0.90, report(scores)
     assert mean([s.ndcg for s in cross]) >= 0.60, report(scores)
+
+
+@pytest.mark.parametrize(
+    ("q", "language"),
+    [
+        ("flyktning", None),
+        ("arbeid språk", "nb"),
+        ('"nye innbyggere"', "nb"),
+        ("refugee employment", None),
+        ("kommune OR kunta", None),
+        ("nyanlända -stockholm", "sv"),
+        ("glesbygdskommuner", "sv"),
+    ],
+)
+def test_array_evaluation_matches_and_scores_as_whoosh_does(
+    demo_app: Flask, q: str, language: str | None
+) -> None:
+    """The backend evaluates Whoosh query trees over arrays; Whoosh's own searcher must
+    find the same cases with the same scores."""
+    from kb.search.query import parse
+    from kb.search.whoosh_backend import _all, _QueryBuilder
+
+    backend = get_backend()
+    matcher = backend._matcher()
+    plan = backend.vocabulary.plan(parse(q), language)
+    query = _all(_QueryBuilder(language, matcher).parts(plan, expanded=True))
+
+    found = matcher.evaluate(query)
+    expected = {hit.docnum: hit.score for hit in matcher.searcher.search(query, limit=None)}
+
+    assert expected, "the query should match some demo cases"
+    assert set(np.flatnonzero(found.mask).tolist()) == set(expected)
+    for docnum, score in expected.items():
+        assert found.score[docnum] == pytest.approx(score, rel=1e-4)
