@@ -56,6 +56,7 @@ from kb.search.whoosh_schema import (
     INDEX_NAME,
     NEUTRAL_FIELD,
     TEXT_FIELDS,
+    VERSION_COLUMN,
     build_schema,
     facet_field,
     fields_of,
@@ -191,8 +192,16 @@ class WhooshBackend(SearchBackend):
         return count
 
     def versions(self) -> dict[int, str]:
-        searcher = self._searcher()
-        return {int(fields["id"]): fields["version"] for fields in searcher.all_stored_fields()}
+        matcher = self._matcher()
+        reader = matcher.searcher.reader()
+        if not reader.has_column(VERSION_COLUMN):
+            return {}
+        column = reader.column_reader(VERSION_COLUMN)
+        found = {}
+        for docnum in np.flatnonzero(matcher.live).tolist():
+            case_id, _, version = column[docnum].decode("utf-8").partition(" ")
+            found[int(case_id)] = version
+        return found
 
     # -- searching ----------------------------------------------------------------
 

@@ -8,8 +8,8 @@ a token object per word, which was half of the indexing time. The fields are:
   ``files_<lang>``: stems, stop words left out, with positions for phrases;
 - ``text_all``: every word folded, not stemmed (names, words of other languages), with
   positions; its terms are also the word list of "did you mean";
-- keyword fields for the facets, the publication date as a sortable column, and the few
-  stored texts a result shows (title, summary, body).
+- keyword fields for the facets, the publication date and each case's version as
+  columns, and the few stored texts a result shows (title, summary, body).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from whoosh import formats
+from whoosh import columns, formats
 from whoosh.analysis import IDTokenizer
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, FieldType, Schema
+from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, FieldType, Schema
 from whoosh.system import pack_uint
 
 from kb.search.analysis import ANALYZED_LANGUAGES, language_terms, neutral_terms, words
@@ -33,6 +33,7 @@ INDEX_NAME = "cases_v3"
 #: Per-language text fields and their weight: titles and summaries count more than bodies.
 TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
 NEUTRAL_FIELD = "text_all"
+VERSION_COLUMN = "case_version"
 FACET_FIELDS = {
     "country": "country",
     "language": "language",
@@ -81,6 +82,8 @@ def build_schema() -> Schema:
         "ref": STORED,
         "slug": STORED,
         "version": STORED,
+        # "id version" again, in a column: `kb search-check` reads it without the texts.
+        VERSION_COLUMN: COLUMN(columns.VarBytesColumn()),
         "title_text": STORED,
         "summary_text": STORED,
         "body_text": STORED,
@@ -115,6 +118,7 @@ def fields_of(doc: IndexDocument) -> dict[str, object]:
         "ref": doc.ref,
         "slug": doc.slug,
         "version": doc.version,
+        VERSION_COLUMN: f"{doc.id} {doc.version}".encode(),
         "title_text": doc.title,
         "summary_text": doc.summary,
         "body_text": doc.body,
