@@ -121,7 +121,33 @@ def whoosh_query(folder: Path) -> dict[str, Any]:
     backend = _whoosh(folder)
     opened = _timed(backend._matcher)
     first = _timed(lambda: backend.search(SearchRequest(q="arbeid")))
-    return _query_figures(opened, first, lambda q: backend.search(_request(q)))
+    figures = _query_figures(opened, first, lambda q: backend.search(_request(q)))
+    backend.close()
+    figures.update(_through_the_api(folder, {"SEARCH_INDEX_DIR": str(folder / "index")}))
+    return figures
+
+
+def _through_the_api(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The same queries as ``GET /api/v1/search`` requests to the app (Flask's test client:
+    routing, parameter checks, the search, JSON), on the index the engine step built."""
+    from flask_migrate import upgrade
+
+    from kb import create_app
+    from kb.app import MIGRATIONS_DIR
+
+    app = create_app({"INSTANCE_PATH": str(folder / "instance"), "TESTING": True, **config})
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+    client = app.test_client()
+
+    def search(query: dict[str, Any]) -> None:
+        params = {"q": query["q"], **query.get("filters", {})}
+        response = client.get("/api/v1/search", query_string=params)
+        if response.status_code != 200:
+            raise RuntimeError(f"/api/v1/search answered {response.status_code}")
+
+    search({"q": "arbeid"})
+    return {f"API: {kind}": _latencies(search, queries) for kind, queries in workload().items()}
 
 
 def _request(query: dict[str, Any]) -> Any:
@@ -258,7 +284,7 @@ def _table(cases: int, results: dict[str, dict[str, Any]]) -> str:
     ]
     rows += [
         (f"{kind}, {stat.removesuffix('_ms')} (ms)", (kind, stat))
-        for kind in KINDS
+        for kind in (*KINDS, *(f"API: {kind}" for kind in KINDS))
         for stat in ("median_ms", "p95_ms")
     ]
     others = [e for e in engines if e != FLOOR]
@@ -273,13 +299,17 @@ def _table(cases: int, results: dict[str, dict[str, Any]]) -> str:
     for label, key in rows:
         values = [_figure(results[e], key) for e in engines]
         base = _figure(floor, key)
-        shares = [f"{v / base:.1f}×" if base else "–" for v in values[:-1]]
-        lines.append(f"| {label} | " + " | ".join(str(v) for v in values + shares) + " |")
+        shares = [f"{v / base:.1f}×" if v is not None and base else "–" for v in values[:-1]]
+        shown = ["–" if v is None else str(v) for v in values]
+        lines.append(f"| {label} | " + " | ".join(shown + shares) + " |")
     return "\n".join(lines)
 
 
-def _figure(figures: dict[str, Any], key: str | tuple[str, str]) -> float:
-    return figures[key[0]][key[1]] if isinstance(key, tuple) else figures[key]
+def _figure(figures: dict[str, Any], key: str | tuple[str, str]) -> float | None:
+    """A figure, or None where the engine has none (FTS5 has no API)."""
+    if isinstance(key, tuple):
+        return figures.get(key[0], {}).get(key[1])
+    return figures.get(key)
 
 
 def main() -> None:
