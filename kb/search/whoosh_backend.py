@@ -229,30 +229,30 @@ class WhooshBackend(SearchBackend):
         filter_query = _filter_query(request.filters)
         allowed = matcher.evaluate(filter_query).mask if filter_query else None
         found = _within(matcher.evaluate(full), allowed)
+        count = int(np.count_nonzero(found.mask))
+        start = (request.page - 1) * request.per_page
+        wanted = start + request.per_page
         if request.sort == "newest":
-            docs = np.flatnonzero(found.mask)
-            published = matcher.sortable("published")[docs]
-            order = docs[np.lexsort((docs, -published))]
             is_direct = found.mask
+            order = ranked(found, limit=wanted, by=matcher.sortable("published"))
         else:
             is_direct = found.mask if direct == full else matcher.evaluate(direct).mask
-            order = ranked(found, first_by=is_direct)
+            order = ranked(found, first_by=is_direct, limit=wanted)
         partial: list[int] = []
         if request.sort != "newest":
             # Too few cases match every word: follow with those that match most of them.
             seen = found.mask.copy()
             for relaxed in relaxations:
-                if len(order) + len(partial) >= request.per_page:
+                if count + len(partial) >= request.per_page:
                     break
                 more = _within(matcher.evaluate(relaxed), allowed)
                 more.mask &= ~seen
                 seen |= more.mask
                 partial += ranked(more).tolist()
-        total = len(order) + len(partial)
-        start = (request.page - 1) * request.per_page
-        page = [*order[start : start + request.per_page].tolist()]
+        total = count + len(partial)
+        page = order[start:].tolist()
         if len(page) < request.per_page and partial:
-            page += partial[max(0, start - len(order)) :][: request.per_page - len(page)]
+            page += partial[max(0, start - count) :][: request.per_page - len(page)]
         marker = Highlighter(_highlight_terms(matcher.matched_terms))
         hits = [
             self._hit(

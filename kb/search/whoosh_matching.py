@@ -103,10 +103,6 @@ class Found:
     mask: np.ndarray
     score: np.ndarray
 
-    @property
-    def count(self) -> int:
-        return int(np.count_nonzero(self.mask))
-
 
 class Matcher:
     """One searcher's documents as arrays; answers queries for as long as it is current."""
@@ -330,15 +326,29 @@ class Matcher:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def ranked(found: Found, first_by: np.ndarray | None = None) -> np.ndarray:
-    """The matched document numbers, best first: ``first_by`` (True first), then score,
-    then document number (so equal scores keep one order from page to page)."""
+def ranked(
+    found: Found,
+    first_by: np.ndarray | None = None,
+    limit: int | None = None,
+    by: np.ndarray | None = None,
+) -> np.ndarray:
+    """The matched document numbers, best first: ``first_by`` (True first), then the
+    score (or the value in ``by``), then document number, so equal scores keep one order
+    from page to page. With a ``limit``, only the first ones, found without sorting all."""
     docs = np.flatnonzero(found.mask)
-    scores = found.score[docs]
-    keys: list[np.ndarray] = [docs, -scores]
+    values = (found.score if by is None else by)[docs]
+    if limit is not None and len(docs) > 4 * limit:
+        key = values
+        if first_by is not None:
+            key = key - key.min() + first_by[docs] * (float(key.max() - key.min()) + 1.0)
+        threshold = np.partition(key, len(key) - limit)[len(key) - limit]
+        kept = key >= threshold  # equal keys at the threshold stay, so ties sort right
+        docs, values = docs[kept], values[kept]
+    keys: list[np.ndarray] = [docs, -values]
     if first_by is not None:
         keys.append(~first_by[docs])
-    return docs[np.lexsort(keys)]
+    order = docs[np.lexsort(keys)]
+    return order if limit is None else order[:limit]
 
 
 def _read(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
