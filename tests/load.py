@@ -413,6 +413,7 @@ def run_throughput(
             phases["search"] = _phase(base, searches, connections, seconds, warmup)
             views = [_view_path(rng, slugs) for _ in range(PATHS_PER_PHASE)]
             phases["views"] = _phase(base, views, connections, seconds, warmup)
+        check_exit, check_output = _search_check(env)
         ceiling = phases["ceiling"]["per_second"] or 1
         return {
             "mode": "throughput",
@@ -430,6 +431,8 @@ def run_throughput(
             },
             "errors": sum(phase["errors"] for phase in phases.values()),
             "server_tracebacks": log.read_text().count("Traceback"),
+            "search_check_exit": check_exit,
+            "search_check": check_output,
         }
 
 
