@@ -124,11 +124,7 @@ def _kb(env: dict[str, str], *args: str) -> str:
 
 def _fill(env: dict[str, str], cases: int) -> None:
     """The demo data plus ``cases`` synthetic cases, bulk-inserted, then indexed once."""
-    _kb(env, "init")
-    _kb(env, "demo")
-    if cases:
-        _run(env, sys.executable, "-m", "tests.load_cases", str(cases))
-        _kb(env, "reindex")
+    _run(env, sys.executable, "-m", "tests.load_cases", str(cases))
 
 
 def _code_version() -> str:

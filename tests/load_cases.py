@@ -1,14 +1,15 @@
-"""Bulk-load synthetic published cases for the load test at scale:
+"""Prepare the load test's instance: ``kb init``, ``kb demo``, then synthetic cases at scale:
 
     KB_INSTANCE_PATH=... .venv/bin/python -m tests.load_cases 10000
 
-The cases come from the benchmark's corpus (tests/bench/corpus.py: real words with
+All of it runs in one process, because each ``kb`` command would start the app anew. The
+synthetic cases come from the benchmark's corpus (tests/bench/corpus.py: real words with
 Zipf-like frequencies, the sample cases' languages, countries, themes and target groups).
 They are real ``Case`` rows, so case pages and the search page's result loading work on
 them. Importing 10,000 cases one ORM object at a time would take longer than the load
 itself; here they go in through SQLAlchemy Core in one write transaction. Core inserts
-skip the search outbox, so run ``kb reindex`` afterwards: one rebuild instead of 10,000
-index commits.
+skip the search outbox, so ``kb reindex`` follows: one rebuild instead of 10,000 index
+commits.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
+from flask.testing import FlaskCliRunner
 from sqlalchemy import func, insert, select
 
 from kb import create_app
+from kb.cli import main as kb
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, Vocabulary
@@ -69,12 +72,24 @@ def insert_cases(corpus: Iterable[IndexDocument]) -> int:
     return len(cases)
 
 
+def _kb(runner: FlaskCliRunner, command: str) -> None:
+    result = runner.invoke(kb, [command])
+    if result.exit_code != 0:
+        raise SystemExit(f"kb {command} failed:\n{result.output}")
+
+
 def main() -> None:
-    count = int(sys.argv[1])
-    with create_app().app_context():
-        inserted = insert_cases(documents(count))
-        db.session.remove()
-    print(f"Inserted {inserted} published case(s).")
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    app = create_app()
+    runner = app.test_cli_runner()
+    _kb(runner, "init")
+    _kb(runner, "demo")
+    if count:
+        with app.app_context():
+            inserted = insert_cases(documents(count))
+            db.session.remove()
+        print(f"Inserted {inserted} published case(s).")
+        _kb(runner, "reindex")
 
 
 if __name__ == "__main__":
