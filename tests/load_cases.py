@@ -31,10 +31,6 @@ from kb.search.backend import IndexDocument
 from kb.services.vocabulary import terms_by_key
 from tests.bench.corpus import documents
 
-#: Slugs and refs are the corpus's own ("bench-case-N", "bench-N"), so a page view can
-#: name any synthetic case without asking the app first.
-SLUG_PREFIX = "bench-case-"
-
 
 def insert_cases(corpus: Iterable[IndexDocument]) -> int:
     """Write ``corpus`` as published cases with their themes and target groups."""
