@@ -7,7 +7,7 @@ PORT   ?= 5000
 UI_LANGUAGES := nb sv da fi is
 PLUGIN_DIRS  := $(filter-out plugins/__pycache__,$(wildcard plugins/*/))
 
-.PHONY: run serve loadtest bench test lint format install clean translations translations-extract
+.PHONY: run serve loadtest loadtest-ceiling bench test lint format install clean translations translations-extract
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ serve: install
 ## loadtest: a minute of searches, page views and submissions against $(WORKERS) gunicorn workers
 loadtest: install
 	$(BIN)/python -m tests.load --workers $(WORKERS) --seconds 60
+
+## loadtest-ceiling: a bare Flask page (the ceiling), the search page and page views on $(WORKERS)
+## workers, one after the other, wrk as the client, the demo plus $(CASES) synthetic cases
+CASES ?= 10000
+PHASE_SECONDS ?= 30
+loadtest-ceiling: install
+	@command -v wrk >/dev/null || { echo "loadtest-ceiling needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	$(BIN)/python -m tests.load --mode throughput --workers $(WORKERS) --cases $(CASES) \
+		--seconds $(PHASE_SECONDS)
 
 ## bench: the search backend against SQLite FTS5 on synthetic corpora (BENCH_CASES, not a test)
 BENCH_CASES ?= 10000

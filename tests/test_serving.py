@@ -1,6 +1,15 @@
-"""Several gunicorn workers on the embedded defaults (SQLite + Whoosh) under mixed load."""
+"""Several gunicorn workers on the embedded defaults (SQLite + Whoosh) under load.
+
+The throughput test checks the machinery of the ceiling comparison, never its speed (that
+is measured by `make loadtest-ceiling`). It needs wrk: skipped where wrk is missing, unless
+``KB_REQUIRE_WRK=1`` (CI), where a missing wrk fails instead.
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,3 +26,32 @@ def test_four_workers_serve_a_minute_of_searches_views_and_submissions_without_e
         assert figures["requests"] > 50, (kind, report)
     # Every published case, the 100-odd new ones too, is in the index as it is stored.
     assert report["search_check_exit"] == 0, report["search_check"]
+
+
+@pytest.mark.slow
+def test_the_throughput_mode_compares_the_search_page_with_the_ceiling_on_synthetic_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("wrk") is None:
+        if os.environ.get("KB_REQUIRE_WRK") == "1":
+            pytest.fail("KB_REQUIRE_WRK=1 but wrk is not installed")
+        pytest.skip("wrk is not installed (Debian: apt-get install wrk)")
+    monkeypatch.setattr(load, "CACHE", tmp_path / "cache")
+
+    report = load.run_throughput(workers=2, seconds=1, connections=4, cases=20, warmup=0)
+
+    assert report["errors"] == 0, report
+    assert report["server_tracebacks"] == 0, report
+    assert list(report["phases"]) == ["ceiling", "search", "views"]
+    assert all(phase["requests"] > 0 for phase in report["phases"].values()), report
+    ceiling, search = report["phases"]["ceiling"], report["phases"]["search"]
+    share = round(100 * search["per_second"] / ceiling["per_second"], 1)
+    assert report["percent_of_ceiling"]["search"] == share
+    # The synthetic cases are real published cases, all of them in the index.
+    assert report["published_cases"] == 52 + 20
+    assert report["search_check_exit"] == 0, report["search_check"]
+    assert report["from_cache"] is False
+    # The next run starts from a copy of the prepared instance.
+    env = load._settings(tmp_path / "again")
+    assert load._prepare(env, 20, cache=True)["from_cache"] is True
+    assert len(load._published_slugs(tmp_path / "again")) == 52 + 20
