@@ -49,6 +49,8 @@ _LENGTH_OF_BYTE = np.array([max(1, byte_to_length(b) or 1) for b in range(256)],
 #: Per process, for all threads: posting lists, field lengths and facet tables.
 DEFAULT_CACHE_BYTES = 96 * 2**20
 
+#: Positions are combined with document numbers into one key (positions stay below this).
+_POSITIONS_PER_DOC = 1 << 24
 #: Term dictionary answers each thread's searcher remembers.
 LEXICON_ENTRIES = 200_000
 
@@ -122,7 +124,6 @@ class Matcher:
             if leaf.has_deletions():
                 deleted = np.fromiter(leaf.segment().deleted_docs(), np.int64)
                 self.live[deleted + offset] = False
-        self._phrases: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._lexicon: dict[tuple, Any] = {}
         #: (field, text) of every term that matched something: what highlighting marks.
         self.matched_terms: set[tuple[str, str]] = set()
@@ -270,22 +271,39 @@ class Matcher:
         return found
 
     def _phrase(self, query: Phrase) -> Found:
-        """Words next to each other: the documents from Whoosh's positional matcher (once
-        per searcher), scored as Whoosh does, by the sum of the words' scores."""
-        key = (query.fieldname, tuple(query.words))
-        docs = self._phrases.get(key)
-        if docs is None:
-            matcher = Phrase(query.fieldname, list(query.words)).matcher(self.searcher)
-            docs = self._phrases[key] = np.fromiter(matcher.all_ids(), np.int64)
-        if not len(docs):
+        """Words next to each other, scored as Whoosh scores a phrase: by the sum of the
+        words' scores. Where they stand comes from each word's cached positions."""
+        docs = [
+            self._phrase_docs(leaf, offset, segment, query) for leaf, offset, segment in self.leaves
+        ]
+        docs = [d for d in docs if len(d)]
+        if not docs:
             return self._none()
         words = [self.term_scores(query.fieldname, w, query.boost) for w in query.words]
         found = self._dense(words)
         inside = np.zeros(self.size, bool)
-        inside[docs] = True
+        inside[np.concatenate(docs)] = True
         found.mask &= inside
         found.score *= found.mask
         return found
+
+    def _phrase_docs(
+        self, leaf: SegmentReader, offset: int, segment: str, query: Phrase
+    ) -> np.ndarray:
+        """The documents of one segment where the words stand in a row: a word's
+        (document, position) pairs, shifted back by its place in the phrase, intersected."""
+        together: np.ndarray | None = None
+        for place, word in enumerate(query.words):
+            btext = word if isinstance(word, bytes) else word.encode("utf-8")
+            docs, positions = self.cache.get(
+                ("positions", segment, query.fieldname, btext),
+                lambda btext=btext: _read_positions(leaf, query.fieldname, btext),
+            )
+            keys = docs.astype(np.int64) * _POSITIONS_PER_DOC + (positions.astype(np.int64) - place)
+            together = keys if together is None else _common(together, keys)
+            if not len(together):
+                return _EMPTY_IDS
+        return np.unique(together // _POSITIONS_PER_DOC).astype(np.int32) + offset
 
     # -- facets and sorting --------------------------------------------------------------
 
@@ -379,6 +397,22 @@ def _read(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np
     return np.array(ids, np.int32), np.array(weights, np.float32)
 
 
+def _read_positions(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """One segment's (document, position) pairs of a term, one pair per occurrence."""
+    if (field, btext) not in leaf:
+        return _EMPTY_IDS, _EMPTY_IDS
+    decode = leaf.schema[field].format.decode_positions
+    docs: list[int] = []
+    positions: list[int] = []
+    matcher = leaf.postings(field, btext)
+    while matcher.is_active():
+        for position in decode(matcher.value()):
+            docs.append(matcher.id())
+            positions.append(position)
+        matcher.next()
+    return np.array(docs, np.int32), np.array(positions, np.int32)
+
+
 def _read_lengths(leaf: SegmentReader, field: str) -> np.ndarray | None:
     """A segment's per-document length codes of a field: Whoosh's one-byte length column."""
     if not leaf.schema[field].scorable:
@@ -395,3 +429,13 @@ def _read_column(leaf: SegmentReader, field: str) -> np.ndarray:
     if not leaf.has_column(field):
         return np.zeros(leaf.doc_count_all(), np.int64)
     return np.array(list(leaf.column_reader(field, translate=False)), dtype=np.float64)
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both of two sorted arrays without repeats (no sorting needed)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[at] == a]
