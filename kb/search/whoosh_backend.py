@@ -138,7 +138,7 @@ class WhooshBackend(SearchBackend):
         """This thread's searcher as arrays; a new one when the index has changed."""
         matcher: Matcher | None = getattr(self._local, "matcher", None)
         if matcher is not None and not matcher.searcher.up_to_date():
-            matcher.searcher.close()
+            matcher.close()
             matcher = None
         if matcher is None:
             matcher = self._local.matcher = Matcher(self.ix.searcher(), self.cache)
@@ -147,7 +147,7 @@ class WhooshBackend(SearchBackend):
     def close(self) -> None:
         matcher = getattr(self._local, "matcher", None)
         if matcher is not None:
-            matcher.searcher.close()
+            matcher.close()
             self._local.matcher = None
         self._local.related = None
         self.cache.clear()

@@ -17,6 +17,7 @@ that version is pinned exactly; ``tests/test_search.py`` compares the results wi
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ class Matcher:
     def __init__(self, searcher: Searcher, cache: ArrayCache) -> None:
         self.searcher = searcher
         self.cache = cache
+        # Its files are closed with it, also when it is just dropped with its thread or app.
+        self.close = weakref.finalize(self, searcher.close)
         reader = searcher.reader()
         self.size = reader.doc_count_all()
         self.leaves: list[tuple[SegmentReader, int, str]] = [
