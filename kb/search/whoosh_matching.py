@@ -25,19 +25,8 @@ from itertools import accumulate
 from typing import Any
 
 import numpy as np
+from whoosh import query as q
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.query import (
-    And,
-    AndMaybe,
-    AndNot,
-    DisjunctionMax,
-    Every,
-    NullQuery,
-    Or,
-    Phrase,
-    Query,
-    Term,
-)
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
@@ -201,41 +190,41 @@ class Matcher:
 
     # -- evaluation ---------------------------------------------------------------------
 
-    def evaluate(self, query: Query) -> Found:
+    def evaluate(self, query: q.Query) -> Found:
         """The documents ``query`` matches, with Whoosh's scores (deleted ones left out)."""
         found = self._evaluate(query)
         found.mask &= self.live
         found.score *= found.mask
         return found
 
-    def _evaluate(self, query: Query) -> Found:
-        if query is NullQuery:
+    def _evaluate(self, query: q.Query) -> Found:
+        if query is q.NullQuery:
             return self._none()
-        if isinstance(query, Term):
+        if isinstance(query, q.Term):
             ids, scores = self.term_scores(query.fieldname, query.text, query.boost)
             return self._dense([(ids, scores)])
-        if isinstance(query, Or):
+        if isinstance(query, q.Or):
             return self._any(query.subqueries, query.minmatch)
-        if isinstance(query, And):
-            parts = [self._evaluate(q) for q in query.subqueries]
+        if isinstance(query, q.And):
+            parts = [self._evaluate(sub) for sub in query.subqueries]
             mask = np.logical_and.reduce([p.mask for p in parts])
             return Found(mask, sum(p.score for p in parts) * mask)
-        if isinstance(query, AndNot):
+        if isinstance(query, q.AndNot):
             positive, negative = self._evaluate(query.a), self._evaluate(query.b)
             positive.mask &= ~negative.mask
             positive.score *= positive.mask
             return positive
-        if isinstance(query, AndMaybe):
+        if isinstance(query, q.AndMaybe):
             required, optional = self._evaluate(query.a), self._evaluate(query.b)
             required.score += optional.score * required.mask
             return required
-        if isinstance(query, DisjunctionMax):
-            parts = [self._evaluate(q) for q in query.subqueries]
+        if isinstance(query, q.DisjunctionMax):
+            parts = [self._evaluate(sub) for sub in query.subqueries]
             mask = np.logical_or.reduce([p.mask for p in parts])
             return Found(mask, np.maximum.reduce([p.score for p in parts]))
-        if isinstance(query, Phrase):
+        if isinstance(query, q.Phrase):
             return self._phrase(query)
-        if isinstance(query, Every):
+        if isinstance(query, q.Every):
             return Found(np.ones(self.size, bool), np.zeros(self.size))
         raise TypeError(f"No array evaluation for {type(query).__name__}")
 
@@ -253,13 +242,13 @@ class Matcher:
         mask[ids] = True
         return Found(mask, np.bincount(ids, weights=scores, minlength=self.size))
 
-    def _any(self, queries: Iterable[Query], minmatch: int = 0) -> Found:
+    def _any(self, queries: Iterable[q.Query], minmatch: int = 0) -> Found:
         """An Or: terms are summed together, other parts evaluated and added."""
         terms, others = [], []
         for query in queries:
-            if isinstance(query, Term):
+            if isinstance(query, q.Term):
                 terms.append(self.term_scores(query.fieldname, query.text, query.boost))
-            elif query is not NullQuery:
+            elif query is not q.NullQuery:
                 others.append(self._evaluate(query))
         found = self._dense(terms)
         if minmatch > 1:
@@ -273,7 +262,7 @@ class Matcher:
             found.score *= found.mask
         return found
 
-    def _phrase(self, query: Phrase) -> Found:
+    def _phrase(self, query: q.Phrase) -> Found:
         """Words next to each other, scored as Whoosh scores a phrase: by the sum of the
         words' scores. Where they stand comes from each word's cached positions."""
         docs = [
@@ -291,7 +280,7 @@ class Matcher:
         return found
 
     def _phrase_docs(
-        self, leaf: SegmentReader, offset: int, segment: str, query: Phrase
+        self, leaf: SegmentReader, offset: int, segment: str, query: q.Phrase
     ) -> np.ndarray:
         """The documents of one segment where the words stand in a row: a word's
         (document, position) pairs, shifted back by its place in the phrase, intersected."""
