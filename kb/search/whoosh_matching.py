@@ -16,8 +16,11 @@ that version is pinned exactly; ``tests/test_search.py`` compares the results wi
 
 from __future__ import annotations
 
+import io
+import pickle
 import threading
 import weakref
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,9 +29,15 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as q
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3LeafMatcher,
+    _lenfield,
+)
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
+from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
 
 #: BM25F as Whoosh's default weighting: the same scores, computed for many documents at once.
@@ -373,20 +382,32 @@ def _read(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np
             weights.append(matcher.weight())
             matcher.next()
         return np.array(ids, np.int32), np.array(weights, np.float32)
-    ids, weights = [], []
-    while matcher.is_active():
-        matcher._read_data()
-        deltas, block_weights = matcher._data[0], matcher._data[1]
+    # The whole list in one read, then block by block: a block is its byte length (negative
+    # for the last), a pickled summary, and the pickled (maybe zlib-compressed) postings.
+    size = matcher._length  # Whoosh 2.7 reads it back as a 1-tuple
+    raw = matcher._postfile.get(matcher._startoffset, size[0] if isinstance(size, tuple) else size)
+    stream = io.BytesIO(raw)
+    stream.seek(len(WHOOSH3_HEADER_MAGIC))
+    ids: list[int] = []
+    weights: list[float] = []
+    while True:
+        start = stream.tell()
+        length = unpack_int(stream.read(_INT_SIZE))[0]
+        end = start + _INT_SIZE + abs(length)
+        count, _, _, compressed, _, _ = pickle.load(stream)  # noqa: S301 - Whoosh's own format
+        data = raw[stream.tell() : end]
+        block = zlib.decompress(data) if compressed else data
+        deltas, block_weights, _ = pickle.loads(block)  # noqa: S301 - the index's own blocks
         ids.extend(accumulate(deltas))
-        count = matcher._blocklength
         if block_weights is None:
             weights.extend([1.0] * count)
         elif isinstance(block_weights, float):
             weights.extend([block_weights] * count)
         else:
             weights.extend(block_weights)
-        matcher._next_block()
-    return np.array(ids, np.int32), np.array(weights, np.float32)
+        if length < 0:
+            return np.array(ids, np.int32), np.array(weights, np.float32)
+        stream.seek(end)
 
 
 def _read_positions(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
