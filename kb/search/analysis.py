@@ -144,12 +144,13 @@ def stem(word: str, language: str) -> str:
     return fold(root)
 
 
-_WORD = re.compile(WORD_PATTERN)
+#: A word, as the index and the highlighter see it.
+WORD = re.compile(WORD_PATTERN)
 
 
 def words(text: str) -> list[str]:
     """Lowercase words of a text, in order: the one tokenizer for indexing and queries."""
-    return _WORD.findall(text.lower())
+    return WORD.findall(text.lower())
 
 
 def language_terms(text_words: list[str], language: str) -> list[str]:

@@ -1,18 +1,16 @@
 """Matches marked in stored text: ``<mark>`` around them, everything else escaped.
 
 Whoosh's highlighter runs the whole analyzer chain over each shown text and scores every
-possible fragment; here the words of a text are stemmed once each, a regular expression finds the
-matching ones, and the best one or two windows around them are shown.
+possible fragment; here each word of a text is looked up in what this search already
+knows (stemming only words it has not seen), and the best one or two windows around the
+matches are shown.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
 from markupsafe import Markup, escape
 
-from kb.search.analysis import stem, stop_words, words
+from kb.search.analysis import WORD, stem, stop_words
 
 #: A snippet is at most two windows of about this many characters.
 WINDOW = 220
@@ -27,9 +25,8 @@ SEPARATOR = " … "
 class Highlighter:
     """Marks one search's matches in the texts it shows.
 
-    Each different word is stemmed once per search (the same words recur from hit to hit);
-    the places of the words that match are then found by one regular expression, in C,
-    instead of a loop over every word.
+    Each different word is stemmed once per search: the same words recur from hit to hit,
+    so for most words of a text marking is one dictionary lookup.
     """
 
     def __init__(self, terms: dict[str, set[str]]) -> None:
@@ -69,32 +66,16 @@ class Highlighter:
                 (a + start, b + start, w) for a, b, w in self.matches(text[start:cut], language)
             ]
         known = self._matching.setdefault(language, {})
-        marked = []
-        for word in set(words(text)):
+        stops = stop_words(language)
+        found = []
+        for match in WORD.finditer(text):
+            word = match.group().lower()
             matching = known.get(word)
             if matching is None:
-                matching = known[word] = (
-                    word not in stop_words(language) and stem(word, language) in terms
-                )
+                matching = known[word] = word not in stops and stem(word, language) in terms
             if matching:
-                marked.append(word)
-        if not marked:
-            return []
-        lowered = text.lower()
-        if len(lowered) != len(text):  # a letter whose lowercase is longer: search as written
-            lowered = text
-        return [
-            (found.start(), found.end(), found.group().lower())
-            for found in _pattern(frozenset(marked), lowered is text).finditer(lowered)
-        ]
-
-
-@lru_cache(maxsize=1024)
-def _pattern(marked: frozenset[str], any_case: bool) -> re.Pattern[str]:
-    """Any of these words as a whole word (the word pattern's idea of a whole word)."""
-    choices = "|".join(re.escape(w) for w in sorted(marked, key=len, reverse=True))
-    flags = re.IGNORECASE if any_case else 0
-    return re.compile(rf"(?<!\w)(?<!\w['’])(?:{choices})(?!\w|['’]\w)", flags)
+                found.append((match.start(), match.end(), word))
+        return found
 
 
 def _best_windows(text: str, found: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
