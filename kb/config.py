@@ -37,6 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "MATERIAL_MAX_BYTES": 50 * 1024 * 1024,
     "SEARCH_INDEX_DIR": "search-index",
+    # "whoosh" (an index in SEARCH_INDEX_DIR) or "postgres" (full-text search in the
+    # PostgreSQL database itself; several app machines can share it).
+    "SEARCH_BACKEND": "whoosh",
+    # With "postgres": an optional read replica for searches (writes go to the primary).
+    "SEARCH_READ_DATABASE_URI": None,
     "UPLOAD_DIR": "uploads",
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",
