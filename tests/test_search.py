@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,16 @@ from kb.search import get_backend
 from kb.search.documents import published_documents
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.materials import attach_file
-from tests.conftest import RequestIsolatingClient, instance_from, make_app
+from tests.conftest import (
+    SEARCH_VARIANTS,
+    WHOOSH_VARIANTS,
+    RequestIsolatingClient,
+    database_config,
+    instance_from,
+    make_app,
+    migrate_and_seed,
+    throwaway_postgres,
+)
 from tests.search_eval import evaluate, mean, report
 from tests.test_extract import make_pdf
 
@@ -44,18 +54,42 @@ def strict_refs(data: dict[str, Any]) -> list[str]:
     return [hit["ref"] for hit in data["results"] if not hit["partial"]]
 
 
-@pytest.fixture(scope="module")
-def demo_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """One instance with the demo loaded, for the tests that only read."""
-    app = make_app(instance_from(sqlite_template, tmp_path_factory.mktemp("search-demo")))
-    app.test_client_class = RequestIsolatingClient
-    with app.app_context():
-        result = app.test_cli_runner().invoke(main, ["demo"])
-        assert result.exit_code == 0, result.output
-        yield app
-        get_backend().close()
-        db.session.remove()
-        db.engine.dispose()
+@pytest.fixture(params=SEARCH_VARIANTS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
+    """Every search test runs on Whoosh (SQLite, PostgreSQL) and on PostgreSQL's search."""
+    return database_config(request, tmp_path)
+
+
+@contextmanager
+def _demo_database(variant: str, instance: Path, sqlite_template: Path) -> Iterator[dict]:
+    if variant == "sqlite":
+        instance_from(sqlite_template, instance)
+        yield {}
+        return
+    with throwaway_postgres() as url:
+        migrate_and_seed(make_app(instance.with_name("migrate"), SQLALCHEMY_DATABASE_URI=url))
+        yield {"SQLALCHEMY_DATABASE_URI": url, "SEARCH_BACKEND": "postgres"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql-pgsearch"])
+def demo_app(
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Flask]:
+    """One instance with the demo loaded, for the tests that only read (on Whoosh and on
+    PostgreSQL's search; Whoosh on PostgreSQL reads like Whoosh on SQLite)."""
+    instance = tmp_path_factory.mktemp("search-demo") / "instance"
+    with _demo_database(request.param, instance, sqlite_template) as config:
+        app = make_app(instance, **config)
+        app.test_client_class = RequestIsolatingClient
+        with app.app_context():
+            result = app.test_cli_runner().invoke(main, ["demo"])
+            assert result.exit_code == 0, result.output
+            yield app
+            get_backend().close()
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -384,6 +418,8 @@ def test_only_published_cases_are_found_and_changes_follow_commits(
     assert search(client, "ordning OR fadderordning OR mentorordning")["total"] == 0
 
 
+# Whoosh's after-commit path and index files (PostgreSQL: tests/test_search_postgres.py).
+@pytest.mark.parametrize("database", WHOOSH_VARIANTS, indirect=True)
 def test_a_failed_index_write_keeps_the_change_and_catches_up(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -410,6 +446,8 @@ def test_a_failed_index_write_keeps_the_change_and_catches_up(
     assert runner.invoke(main, ["search-check"]).exit_code == 0
 
 
+# Whoosh's after-commit path and index files (PostgreSQL: tests/test_search_postgres.py).
+@pytest.mark.parametrize("database", WHOOSH_VARIANTS, indirect=True)
 def test_reindex_rebuilds_the_index_from_the_database(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
@@ -456,6 +494,8 @@ def test_the_search_page_shows_highlights_facets_and_filters(demo_client: FlaskC
     assert "cases found" in html
 
 
+# Whoosh's after-commit path and index files (PostgreSQL: tests/test_search_postgres.py).
+@pytest.mark.parametrize("database", WHOOSH_VARIANTS, indirect=True)
 def test_a_searcher_is_reused_until_the_index_changes(app: Flask, client: FlaskClient) -> None:
     import_plan(plan_import([case_record("y", "Første sak", "nb", "NO")]))
     backend = get_backend()

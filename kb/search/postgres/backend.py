@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -31,7 +32,7 @@ from kb.search.backend import (
     SearchRequest,
     SearchResults,
 )
-from kb.search.common import MAX_EDITS, edit_distance, shorten
+from kb.search.common import MAX_EDITS, edit_distance, fragments, shorten
 from kb.search.concepts import QueryPlan, Vocabulary
 from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES, config_for
 from kb.search.postgres.tsquery import Compiled, Compiler, LeafCache
@@ -44,13 +45,12 @@ RANK_WEIGHTS = "{0.125, 0.25, 0.5, 1.0}"
 RANK_NORMALIZATION = 1
 #: Private-use characters stand for <mark>, </mark> and the fragment gap in headlines: the
 #: text is escaped first and only then are they replaced, so no stored text becomes HTML.
-START, STOP, GAP = "\ue000", "\ue001", "\ue002"
-SENTINELS = START + STOP + GAP
+START, STOP = "\ue000", "\ue001"
+SENTINELS = START + STOP
 TITLE_OPTIONS = f'HighlightAll=true, StartSel="{START}", StopSel="{STOP}"'
-SNIPPET_OPTIONS = (
-    f'MaxFragments=2, MaxWords=30, MinWords=12, ShortWord=2, FragmentDelimiter="{GAP}", '
-    f'StartSel="{START}", StopSel="{STOP}"'
-)
+#: The whole text comes back marked; ``fragments`` picks the passages (those with the most
+#: matches, as Whoosh does: ts_headline would take the first ones).
+SNIPPET_OPTIONS = TITLE_OPTIONS
 #: Array columns of the core facets (the others are ``country`` and ``language``).
 ARRAY_FACETS = {"theme": "themes", "target_group": "target_groups", "event": "events"}
 SUGGESTION_CANDIDATES = 40
@@ -157,8 +157,27 @@ def _batches(items: Iterable[IndexDocument], size: int) -> Iterator[list[IndexDo
 
 
 def _marked(value: str) -> str:
-    """Escape a headline, then turn the sentinels into <mark> and a gap."""
-    return str(escape(value)).replace(START, "<mark>").replace(STOP, "</mark>").replace(GAP, " … ")
+    """Escape a headline, then turn the sentinels into <mark>."""
+    return str(escape(value)).replace(START, "<mark>").replace(STOP, "</mark>")
+
+
+def _spans(value: str) -> tuple[str, list[tuple[int, int]]]:
+    """The text of a marked headline and the character ranges of its marks."""
+    text_parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    start = None
+    for piece in re.split(f"([{START}{STOP}])", value):
+        if piece == START:
+            start = length
+        elif piece == STOP:
+            if start is not None and length > start:
+                spans.append((start, length))
+            start = None
+        else:
+            text_parts.append(piece)
+            length += len(piece)
+    return "".join(text_parts), spans
 
 
 @dataclass
@@ -463,7 +482,7 @@ class PostgresBackend(SearchBackend):
             score=round(value, 4) if math.isfinite(value) else 0.0,
             title_html=_marked(row["title_html"]) if highlight else str(escape(row["title"])),
             snippet_html=(
-                _marked(row["snippet_html"])
+                fragments(*_spans(row["snippet_html"]))
                 if highlight
                 else str(escape(shorten(row["body"] or row["summary"])))
             ),

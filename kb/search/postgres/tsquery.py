@@ -196,18 +196,21 @@ class Compiler:
             return render.any([e for _, e in reqs[id(r)].direct + reqs[id(r)].expanded])
 
         main = kept(plan)
-        buckets: dict[float, list[Expr]] = {}
+        buckets: dict[str, list[Expr]] = {}
         for r in main:
-            for weight, tree in reqs[id(r)].direct + reqs[id(r)].expanded:
-                buckets.setdefault(_WEIGHTS[weight], []).extend(_leaves(tree))
+            for kind, tree in reqs[id(r)].direct + reqs[id(r)].expanded:
+                buckets.setdefault(kind, []).extend(_leaves(tree))
         return Compiled(
             full=render.all_of([full(r) for r in main]),
             direct=render.all_of([render.any([e for _, e in reqs[id(r)].direct]) for r in main]),
             excluded=render.any(excluded),
             relaxations=self._relaxations(plans, [kept(p) for p in plans], full, render),
-            rank=[(w, q) for w, items in buckets.items() if (q := render.any(items))],
+            rank=[(_WEIGHTS[k], q) for k, items in buckets.items() if (q := render.any(items))],
+            # Words found through the vocabulary are not marked (as with Whoosh): the mark
+            # would suggest the reader typed them.
             highlight=self._highlight(
-                render, [leaf for items in buckets.values() for leaf in items]
+                render,
+                [leaf for k, items in buckets.items() if k != "expanded" for leaf in items],
             ),
         )
 
