@@ -249,7 +249,12 @@ class Compiler:
                 queries.append(render.any_text([render.all_of(list(c)) for c in combos]))
         words = [u.words[0] for r in plans[-1].requirements for u in r.direct if len(u.words) == 1]
         if len(words) == 1:
-            pieces = [piece for lang in self.languages for piece in self._pieces(words[0], lang)]
+            pieces = [
+                piece
+                for lang in self.languages
+                for part in self._splits.get((words[0], lang)) or ()
+                for piece in self._part(part)
+            ]
             relaxed = render.any(pieces)
             if relaxed:
                 queries.append(relaxed)
@@ -305,11 +310,12 @@ class Compiler:
         split = self._splits.get((word, language))
         if not split:
             return []
-        return [
-            _all(
-                _any([Leaf("plain", SIMPLE, part), Leaf("prefix", SIMPLE, part)]) for part in split
-            )
-        ]
+        return [_all(_any(self._part(part)) for part in split)]
+
+    @staticmethod
+    def _part(lexeme: str) -> list[Expr]:
+        """A part of a compound (a lexeme already): itself, or starting a longer word."""
+        return [Leaf("plain", SIMPLE, lexeme), Leaf("prefix", SIMPLE, lexeme)]
 
     def _load_splits(self, plans: list[QueryPlan]) -> None:
         """Find, in one round trip, how each long query word splits into two words the
