@@ -269,7 +269,7 @@ class PostgresBackend(SearchBackend):
     def versions(self) -> dict[int, str]:
         with self.engine.connect() as connection:
             rows = connection.execute(text(f"SELECT case_id, version FROM {_DOCUMENTS}"))
-            return dict(rows.tuples().all())
+            return {row.case_id: row.version for row in rows}
 
     # -- searching ----------------------------------------------------------------------
 

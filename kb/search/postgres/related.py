@@ -9,20 +9,22 @@ groups add to the score.
 
 from __future__ import annotations
 
+import math
+import re
+
 from sqlalchemy import Connection, text
 
 from kb.search.analysis import words
 from kb.search.concepts import MAX_SPAN, Vocabulary
 from kb.search.postgres.schema import SCHEMA, config_for
 from kb.search.postgres.tsquery import Leaf, LeafCache
-from kb.search.query import Unit
 
 RELATED_WORDS = 24
 RELATED_CONCEPTS = 8
 RELATED_MIN_COUNT = 2
 RELATED_MIN_STEM = 4
-CONCEPT_WEIGHT = 1.0
-FACET_WEIGHT = 0.5
+CONCEPT_WEIGHT = 2.0
+FACET_WEIGHT = 0.1
 
 _CASE = text(
     f"SELECT language, title, summary, body, themes, target_groups "
@@ -40,7 +42,7 @@ _WORDS = text(
         SELECT u.lexeme, l.ndoc,
             (SELECT sum(CASE w WHEN 'A' THEN 4 WHEN 'B' THEN 2 WHEN 'C' THEN 1 ELSE 0 END)
                FROM unnest(u.weights) AS w) AS count
-        FROM me, unnest(me.vector) AS u
+        FROM me CROSS JOIN LATERAL unnest(me.vector) AS u
         JOIN {SCHEMA}.lexemes AS l ON l.language = me.language AND l.lexeme = u.lexeme
     )
     SELECT terms.lexeme, (1 + ln(terms.count)) * ln(cases.n / terms.ndoc) AS weight
@@ -64,6 +66,42 @@ def _concepts(vocabulary: Vocabulary, language: str, texts: list[str]) -> list[i
     return sorted(counts, key=lambda n: (-counts[n], n))[:RELATED_CONCEPTS]
 
 
+_LEXEME = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _concept_features(
+    connection: Connection, queries: list[list[str]]
+) -> list[tuple[float, str, bool]]:
+    """A concept weighs by its rarity: "upper secondary school" tells more than "refugee".
+
+    How many cases name it is estimated from the lexeme counts (each term counts the
+    cases of its rarest word), which is cheap, unlike counting matches.
+    """
+    if not queries:
+        return []
+    lexemes = {m.replace("''", "'") for parts in queries for p in parts for m in _LEXEME.findall(p)}
+    counts = dict(
+        connection.execute(
+            text(
+                f"SELECT lexeme, sum(ndoc) FROM {SCHEMA}.lexemes "
+                "WHERE lexeme = ANY(CAST(:lexemes AS text[])) GROUP BY lexeme"
+            ),
+            {"lexemes": sorted(lexemes)},
+        ).all()
+    )
+    cases = connection.scalar(text(f"SELECT count(*) FROM {SCHEMA}.documents")) or 0
+    ceiling = math.log(cases + 1) or 1.0
+    features = []
+    for parts in queries:
+        found = 0
+        for part in parts:
+            words_of = [m.replace("''", "'") for m in _LEXEME.findall(part)]
+            found += min((int(counts.get(w, 0)) for w in words_of), default=0)
+        rarity = math.log((cases + 1) / (min(found, cases) + 1)) / ceiling
+        features.append((CONCEPT_WEIGHT * rarity, " | ".join(f"( {p} )" for p in parts), False))
+    return features
+
+
 def related_cases(
     connection: Connection, vocabulary: Vocabulary, leaves: LeafCache, case_id: int, limit: int
 ) -> list[tuple[int, float, bool]]:
@@ -80,23 +118,23 @@ def related_cases(
             "limit": RELATED_WORDS,
         },
     ).all()
-    features: list[tuple[float, str]] = []
+    # (weight, tsquery, only in the case's language): its words count in its language
+    # only (another language's word may look alike and mean something else).
+    features: list[tuple[float, str, bool]] = []
     top = float(chosen[0].weight) if chosen else 1.0
     for row in chosen:
         escaped = row.lexeme.replace("\\", "\\\\").replace("'", "''")
-        features.append((float(row.weight) / (top or 1.0), f"'{escaped}'"))
+        features.append((float(row.weight) / (top or 1.0), f"'{escaped}'", True))
     concepts = _concepts(vocabulary, me.language, [me.title, me.summary, me.body])
+    queries = []
     for number in concepts:
         expanded = vocabulary.expansions({number}, ())
         options = [Leaf("plain", config_for(lang), unit.text) for lang, unit in expanded]
-        options += [
-            Leaf("plain", config_for(me.language), Unit(tuple(words(t))).text)
-            for t in vocabulary.concepts[number].terms.get(me.language, ())
-        ]
         resolved = leaves.resolve(connection, options)
         parts = list(dict.fromkeys(v for v in resolved.values() if v))
         if parts:
-            features.append((CONCEPT_WEIGHT, " | ".join(f"( {p} )" for p in parts)))
+            queries.append(parts)
+    features += _concept_features(connection, queries)
     if not features and not (me.themes or me.target_groups):
         return []
     params: dict[str, object] = {
@@ -106,12 +144,15 @@ def related_cases(
         "limit": limit,
         "facet": FACET_WEIGHT,
     }
-    terms = []
-    for i, (weight, query) in enumerate(features):
+    terms, matches = [], []
+    for i, (weight, query, own_language) in enumerate(features):
         params[f"q{i}"] = query
         params[f"w{i}"] = weight
-        terms.append(f"CASE WHEN d.vector @@ CAST(:q{i} AS tsquery) THEN :w{i} ELSE 0 END")
-    any_feature = " OR ".join(f"d.vector @@ CAST(:q{i} AS tsquery)" for i in range(len(features)))
+        match = f"d.vector @@ CAST(:q{i} AS tsquery)"
+        matches.append(f"(d.language = :language AND {match})" if own_language else match)
+        terms.append(f"CASE WHEN {matches[-1]} THEN :w{i} ELSE 0 END")
+    params["language"] = me.language
+    any_feature = " OR ".join(matches)
     where = [f"({any_feature})" if any_feature else "FALSE", "d.case_id <> :id"]
     if me.themes:
         where.append("d.themes && CAST(:themes AS text[])")
