@@ -1,0 +1,132 @@
+"""The PostgreSQL search backend: its configuration, and an index that commits with the cases.
+
+The search behaviour itself is tested on every backend in tests/test_search.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select, text
+
+from kb.cli import main
+from kb.database import AFTER_COMMIT, write_transaction
+from kb.extensions import db
+from kb.models import Case, CaseStatus, SearchOutbox
+from kb.search import get_backend
+from kb.search.documents import published_documents, published_versions
+from kb.services.exchange.importer import import_plan, plan_import
+from tests.test_search import case_record, refs, search
+
+pytestmark = pytest.mark.parametrize("database", ["postgresql-pgsearch"], indirect=True)
+
+
+def search_rows() -> dict[str, str]:
+    """ref -> indexed version, read straight from the search table."""
+    rows = db.session.execute(text("SELECT ref, version FROM kb_search.documents")).all()
+    db.session.rollback()
+    return dict(rows)
+
+
+def outbox() -> int:
+    count = db.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+    db.session.rollback()
+    return count
+
+
+def test_the_search_row_commits_with_the_case(app: Flask, client: FlaskClient) -> None:
+    # No after-commit drain: the row must come from the transaction itself.
+    app.extensions[AFTER_COMMIT] = []
+
+    import_plan(plan_import([case_record("m", "Mentorordning for flyktninger", "nb", "NO")]))
+
+    assert search_rows() == {"m": next(iter(published_versions().values()))}
+    assert outbox() == 0
+    assert refs(search(client, "mentorordning")) == ["m"]
+    with write_transaction():
+        db.session.scalar(select(Case).where(Case.ref == "m")).title = "Fadderordning"
+    assert search_rows()["m"] == next(iter(published_versions().values()))
+    assert refs(search(client, "fadderordning")) == ["m"]
+    assert outbox() == 0
+
+
+def test_a_rolled_back_transaction_leaves_neither_case_nor_search_row(
+    app: Flask, client: FlaskClient
+) -> None:
+    import_plan(plan_import([case_record("k", "Kvalifisering av kvinner", "nb", "NO")]))
+
+    with pytest.raises(RuntimeError), write_transaction():
+        db.session.scalar(select(Case).where(Case.ref == "k")).title = "Lærlinger"
+        db.session.flush()
+        raise RuntimeError("the service failed after writing")
+
+    assert db.session.scalar(select(Case.title).where(Case.ref == "k")) == (
+        "Kvalifisering av kvinner"
+    )
+    assert refs(search(client, "kvalifisering")) == ["k"]
+    assert search(client, "lærlinger")["total"] == 0
+    assert outbox() == 0
+
+
+def test_a_failing_index_write_rolls_back_the_case(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("the search table is unavailable")
+
+    monkeypatch.setitem(app.extensions, "kb.search.in_transaction", broken)
+    with pytest.raises(OSError, match="unavailable"):
+        import_plan(plan_import([case_record("x", "Språkkafé", "nb", "NO")]))
+    monkeypatch.undo()
+
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+    assert search_rows() == {}
+    assert outbox() == 0
+
+
+def test_check_and_reindex_on_the_postgres_backend(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    import_plan(plan_import([case_record("r", "Lærlingeordning i industrien", "nb", "NO")]))
+    ghost = next(published_documents())
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM kb_search.documents"))
+    get_backend().index([replace(ghost, id=999, title="Spøkelse")])
+
+    check = runner.invoke(main, ["search-check"])
+    assert check.exit_code == 1
+    assert "1 case(s) missing from the index: 1" in check.output
+    assert "1 case(s) in the index but not published: 999" in check.output
+    result = runner.invoke(main, ["reindex"])
+
+    assert result.exit_code == 0, result.output
+    assert "Indexed 1 published case(s)." in result.output
+    assert runner.invoke(main, ["search-check"]).exit_code == 0
+    assert refs(search(client, "lærlingeordning")) == ["r"]
+    assert search(client, "spøkelse")["total"] == 0
+
+
+def test_words_of_removed_cases_leave_the_suggestions(app: Flask, client: FlaskClient) -> None:
+    import_plan(
+        plan_import(
+            [
+                case_record("a", "Bolystvenner i bygda", "nb", "NO"),
+                case_record("b", "Bolystvenner og jobbmatching", "nb", "NO"),
+            ]
+        )
+    )
+    assert get_backend().suggest("jobbmatchin") == ["jobbmatching"]
+
+    with write_transaction():
+        db.session.scalar(select(Case).where(Case.ref == "b")).status = CaseStatus.ARCHIVED
+
+    assert get_backend().suggest("jobbmatchin") == []
+    assert get_backend().suggest("bolystvener") == ["bolystvenner"]
+    counts = db.session.execute(
+        text("SELECT ndoc FROM kb_search.words WHERE word = 'bolystvenner'")
+    ).scalar()
+    assert counts == 1
