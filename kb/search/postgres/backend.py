@@ -23,7 +23,7 @@ from typing import Any
 from markupsafe import escape
 from sqlalchemy import Connection, Engine, create_engine, text
 
-from kb.search.analysis import fold, words
+from kb.search.analysis import WORD_PATTERN, fold
 from kb.search.backend import (
     FACETS,
     IndexDocument,
@@ -42,7 +42,7 @@ BATCH = 1000
 #: ts_rank's weights of D (attached files), C (body), B (summary), A (title).
 RANK_WEIGHTS = "{0.125, 0.25, 0.5, 1.0}"
 #: ts_rank normalisation: divide by 1 + log(document length), as BM25 dampens long texts.
-RANK_NORMALIZATION = 1
+RANK_NORMALIZATION = 0
 #: Private-use characters stand for <mark>, </mark> and the fragment gap in headlines: the
 #: text is escaped first and only then are they replaced, so no stored text becomes HTML.
 START, STOP = "\ue000", "\ue001"
@@ -57,6 +57,13 @@ SUGGESTION_CANDIDATES = 40
 SUGGEST_BELOW = 3
 
 _DOCUMENTS = f"{SCHEMA}.documents"
+#: Each matching row's vector, decompressed once for the several ts_rank and @@ that score
+#: it (each would otherwise fetch and decompress the TOASTed value again); OFFSET 0 keeps
+#: the planner from folding it back into every use.
+_DETOASTED = "CROSS JOIN LATERAL (SELECT d.vector || CAST('' AS tsvector) AS vector OFFSET 0) AS v"
+#: GIN finds the matches; the planner's guess that a scan of every row (decompressing each
+#: vector) is cheaper is wrong for full-text conditions. JIT compiling costs more than it saves.
+_SEARCH_SETTINGS = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
 
 _INSERT = text(
     f"""
@@ -144,9 +151,13 @@ def _row(doc: IndexDocument) -> dict[str, Any]:
     }
 
 
+_WORD = re.compile(WORD_PATTERN)
+
+
 def _spelling_words(doc: IndexDocument) -> set[str]:
-    """Words as written (lowercase) that a "did you mean" may offer."""
-    found = words("\n".join([doc.title, doc.summary, doc.body, doc.places]))
+    """Words as written (lowercase) that a "did you mean" may offer (the analysis's own
+    word pattern, without building Whoosh tokens: rebuilds send 100,000 documents)."""
+    found = _WORD.findall("\n".join([doc.title, doc.summary, doc.body, doc.places]).lower())
     return {w for w in found if len(w) > 2 and not w.isdigit()}
 
 
@@ -278,6 +289,7 @@ class PostgresBackend(SearchBackend):
         notices = ["truncated"] if parsed.truncated else []
         language = request.query_language
         with self.read_engine.connect() as connection:
+            connection.exec_driver_sql(_SEARCH_SETTINGS)
             compiled = None
             if not parsed.is_empty or parsed.excluded:
                 plan = (
@@ -342,7 +354,7 @@ class PostgresBackend(SearchBackend):
         for i, (weight, tsquery) in enumerate(compiled.rank):
             query.params[f"rank{i}"] = tsquery
             terms.append(
-                f"{weight!r} * ts_rank(CAST('{RANK_WEIGHTS}' AS real[]), d.vector, "
+                f"{weight!r} * ts_rank(CAST('{RANK_WEIGHTS}' AS real[]), v.vector, "
                 f"CAST(:rank{i} AS tsquery), {RANK_NORMALIZATION})"
             )
         return " + ".join(terms)
@@ -352,7 +364,7 @@ class PostgresBackend(SearchBackend):
         if compiled is None or not compiled.direct or not compiled.full:
             return "TRUE"
         query.params["direct"] = compiled.direct
-        return "d.vector @@ CAST(:direct AS tsquery)"
+        return "v.vector @@ CAST(:direct AS tsquery)"
 
     def _columns(self, query: _Query) -> str:
         """The shown columns of a hit, with highlights when the query has words."""
@@ -393,7 +405,7 @@ class PostgresBackend(SearchBackend):
                 SELECT d.case_id, d.country, d.language, d.themes, d.target_groups,
                     d.events, d.years, d.facets, d.published_at,
                     {direct} AS direct, {score} AS score
-                FROM {_DOCUMENTS} AS d WHERE {" AND ".join(query.where)}
+                FROM {_DOCUMENTS} AS d {_DETOASTED} WHERE {" AND ".join(query.where)}
             ),
             page AS (
                 SELECT m.case_id, m.direct, m.score, row_number() OVER (ORDER BY {order}) AS n
@@ -450,7 +462,8 @@ class PostgresBackend(SearchBackend):
             ]
             params["relaxed"] = relaxed
         statement = (
-            f"SELECT d.case_id, {score} AS score, {direct} AS direct FROM {_DOCUMENTS} AS d "
+            f"SELECT d.case_id, {score} AS score, {direct} AS direct "
+            f"FROM {_DOCUMENTS} AS d {_DETOASTED} "
             f"WHERE {' AND '.join(where)} ORDER BY direct DESC, score DESC, d.case_id"
         )
         rows = connection.execute(text(statement), params).all()

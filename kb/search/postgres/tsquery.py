@@ -21,14 +21,7 @@ from itertools import combinations
 from sqlalchemy import Connection, text
 
 from kb.search.analysis import ANALYZED_LANGUAGES, stop_words
-from kb.search.common import (
-    COMPOUND_BOOST,
-    EXPANDED_BOOST,
-    MIN_PREFIX,
-    NO_SPLIT,
-    PREFIX_BOOST,
-    split_candidates,
-)
+from kb.search.common import EXPANDED_BOOST, MIN_PREFIX, NO_SPLIT, split_candidates
 from kb.search.concepts import QueryPlan, Requirement
 from kb.search.postgres.schema import SCHEMA, SIMPLE, config_for
 from kb.search.query import Unit
@@ -199,13 +192,13 @@ class Compiler:
         buckets: dict[str, list[Expr]] = {}
         for r in main:
             for kind, tree in reqs[id(r)].direct + reqs[id(r)].expanded:
-                buckets.setdefault(kind, []).extend(_leaves(tree))
+                buckets.setdefault(_BUCKET[kind], []).extend(_leaves(tree))
         return Compiled(
             full=render.all_of([full(r) for r in main]),
             direct=render.all_of([render.any([e for _, e in reqs[id(r)].direct]) for r in main]),
             excluded=render.any(excluded),
             relaxations=self._relaxations(plans, [kept(p) for p in plans], full, render),
-            rank=[(_WEIGHTS[k], q) for k, items in buckets.items() if (q := render.any(items))],
+            rank=[(_RANKED[k], q) for k, items in buckets.items() if (q := render.any(items))],
             # Words found through the vocabulary are not marked (as with Whoosh): the mark
             # would suggest the reader typed them.
             highlight=self._highlight(
@@ -351,12 +344,12 @@ class Compiler:
         self._splits = {key: value[1:] for key, value in best.items()}
 
 
-_WEIGHTS = {
-    "exact": 1.0,
-    "prefix": PREFIX_BOOST,
-    "compound": COMPOUND_BOOST,
-    "expanded": EXPANDED_BOOST,
-}
+#: Leaves are ranked in two groups, one ts_rank call each (each call is a pass over the
+#: case's vector): the words as typed, and the vocabulary's words at EXPANDED_BOOST. Within
+#: the first, a word typed in full also matches as a prefix, so an exact match counts twice
+#: and a longer word once (Whoosh weighs them 1 and PREFIX_BOOST).
+_BUCKET = {"exact": "typed", "prefix": "typed", "compound": "typed", "expanded": "expanded"}
+_RANKED = {"typed": 1.0, "expanded": EXPANDED_BOOST}
 
 
 def _leaves(tree: Expr) -> list[Leaf]:
