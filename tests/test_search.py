@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from kb.cli import main
 from kb.database import write_transaction
@@ -23,6 +23,7 @@ from kb.extensions import db
 from kb.models import Case, CaseStatus, MaterialKind
 from kb.search import get_backend
 from kb.search.documents import published_documents
+from kb.search.postgres import PostgresBackend
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.materials import attach_file
 from tests.conftest import (
@@ -446,15 +447,23 @@ def test_a_failed_index_write_keeps_the_change_and_catches_up(
     assert runner.invoke(main, ["search-check"]).exit_code == 0
 
 
-# Whoosh's after-commit path and index files (PostgreSQL: tests/test_search_postgres.py).
-@pytest.mark.parametrize("database", WHOOSH_VARIANTS, indirect=True)
+def lose_the_index(app: Flask) -> None:
+    """The index is gone (its files deleted, or its rows)."""
+    backend = get_backend()
+    if isinstance(backend, PostgresBackend):
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM kb_search.documents"))
+    else:
+        shutil.rmtree(app.config["SEARCH_INDEX_DIR"])
+        backend.close()
+
+
 def test_reindex_rebuilds_the_index_from_the_database(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
     import_plan(plan_import([case_record("r", "Lærlingeordning i industrien", "nb", "NO")]))
     ghost = next(published_documents())
-    shutil.rmtree(app.config["SEARCH_INDEX_DIR"])
-    get_backend().close()
+    lose_the_index(app)
     get_backend().index([replace(ghost, id=999, title="Spøkelse")])
 
     check = runner.invoke(main, ["search-check"])
@@ -467,6 +476,7 @@ def test_reindex_rebuilds_the_index_from_the_database(
     assert "Indexed 1 published case(s)." in result.output
     assert runner.invoke(main, ["search-check"]).exit_code == 0
     assert refs(search(client, "lærlingeordning")) == ["r"]
+    assert search(client, "spøkelse")["total"] == 0
 
 
 def test_the_text_of_attached_slides_is_searchable(

@@ -1,24 +1,23 @@
 """The PostgreSQL search backend: its configuration, and an index that commits with the cases.
 
-The search behaviour itself is tested on every backend in tests/test_search.py.
+The search behaviour itself, `kb search-check` and `kb reindex` are tested on every backend
+in tests/test_search.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
-from kb.cli import main
 from kb.database import AFTER_COMMIT, write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, SearchOutbox
 from kb.search import get_backend
-from kb.search.documents import published_documents, published_versions
+from kb.search.documents import published_versions
 from kb.services.exchange.importer import import_plan, plan_import
 from tests.test_search import case_record, refs, search
 
@@ -86,28 +85,6 @@ def test_a_failing_index_write_rolls_back_the_case(
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
     assert search_rows() == {}
     assert outbox() == 0
-
-
-def test_check_and_reindex_on_the_postgres_backend(
-    app: Flask, client: FlaskClient, runner: FlaskCliRunner
-) -> None:
-    import_plan(plan_import([case_record("r", "Lærlingeordning i industrien", "nb", "NO")]))
-    ghost = next(published_documents())
-    with db.engine.begin() as conn:
-        conn.execute(text("DELETE FROM kb_search.documents"))
-    get_backend().index([replace(ghost, id=999, title="Spøkelse")])
-
-    check = runner.invoke(main, ["search-check"])
-    assert check.exit_code == 1
-    assert "1 case(s) missing from the index: 1" in check.output
-    assert "1 case(s) in the index but not published: 999" in check.output
-    result = runner.invoke(main, ["reindex"])
-
-    assert result.exit_code == 0, result.output
-    assert "Indexed 1 published case(s)." in result.output
-    assert runner.invoke(main, ["search-check"]).exit_code == 0
-    assert refs(search(client, "lærlingeordning")) == ["r"]
-    assert search(client, "spøkelse")["total"] == 0
 
 
 def test_words_of_removed_cases_leave_the_suggestions(app: Flask, client: FlaskClient) -> None:

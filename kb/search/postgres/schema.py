@@ -13,17 +13,12 @@ language use ``kb_search.simple``: folded, lowercased, no stemming.
 
 from __future__ import annotations
 
+from kb.search.analysis import SNOWBALL
+
 SCHEMA = "kb_search"
 SIMPLE = f"{SCHEMA}.simple"
-#: Content language -> text search configuration (anything else: SIMPLE).
-SNOWBALL = {
-    "nb": "norwegian",
-    "nn": "norwegian",
-    "sv": "swedish",
-    "da": "danish",
-    "fi": "finnish",
-    "en": "english",
-}
+#: Content language -> text search configuration (anything else: SIMPLE): PostgreSQL's
+#: Snowball configurations have the same names as the Snowball stemmers.
 CONFIGS = {language: f"{SCHEMA}.{name}" for language, name in SNOWBALL.items()}
 
 #: Namespace of the advisory locks that serialise writes of one case's search row.
