@@ -84,6 +84,8 @@ _INSERT = text(
 
 # Document frequencies follow every change: subtract what the old rows counted, add what
 # the new rows count (keys in order, so concurrent writers lock them in the same order).
+# A count that falls to 0 stays as a row (readers ask for ndoc > 0): deleting it would lock
+# rows other writers may hold; a rebuild starts the counts afresh.
 _COUNT = """
     WITH rows AS ({rows}),
     lexemes AS (
@@ -117,10 +119,20 @@ _ADD = text(
 _ADD_ALL = text(
     _COUNT.format(rows=f"SELECT language, vector, words FROM {_DOCUMENTS}", schema=SCHEMA, sign="")
 )
-_PRUNE = [
-    text(f"DELETE FROM {SCHEMA}.lexemes WHERE ndoc <= 0"),
-    text(f"DELETE FROM {SCHEMA}.words WHERE ndoc <= 0"),
-]
+_KNOWN = text(
+    f"""
+    SELECT EXISTS (SELECT 1 FROM {SCHEMA}.words WHERE word = :word AND ndoc > 0)
+        OR EXISTS (
+            SELECT 1 FROM {SCHEMA}.lexemes AS l
+            JOIN (
+                SELECT DISTINCT c.lang, x.lexeme
+                FROM unnest(CAST(:langs AS text[]), CAST(:cfgs AS text[])) AS c(lang, cfg),
+                    unnest(tsvector_to_array(to_tsvector(CAST(c.cfg AS regconfig), :word)))
+                    AS x(lexeme)
+            ) AS q ON l.language = q.lang AND l.lexeme = q.lexeme AND l.ndoc > 0
+        )
+    """
+)
 _LOCK = text(
     "SELECT pg_advisory_xact_lock(:namespace, s.id) FROM "
     "(SELECT id FROM unnest(CAST(:ids AS integer[])) AS id ORDER BY id) AS s"
@@ -257,8 +269,6 @@ class PostgresBackend(SearchBackend):
         if docs:
             connection.execute(_INSERT, [_row(doc) for doc in docs.values()])
             connection.execute(_ADD, {"ids": sorted(docs)})
-        for statement in _PRUNE:
-            connection.execute(statement)
 
     def rebuild(
         self, documents: Iterable[IndexDocument], progress: Callable[[int], None] | None = None
@@ -267,6 +277,8 @@ class PostgresBackend(SearchBackend):
         commits); vectors are built in SQL, rows sent in batches, frequencies counted once."""
         count = 0
         with self.engine.begin() as connection:
+            # Writers wait until the new rows are in (readers do not).
+            connection.execute(text(f"LOCK TABLE {_DOCUMENTS} IN EXCLUSIVE MODE"))
             for table in TABLES:
                 connection.execute(text(f"DELETE FROM {table}"))
             for batch in _batches(documents, BATCH):
@@ -517,7 +529,7 @@ class PostgresBackend(SearchBackend):
         closest and most frequent first (pg_trgm finds the candidates)."""
         rows = connection.execute(
             text(
-                f"SELECT word, ndoc FROM {SCHEMA}.words WHERE word % :word "
+                f"SELECT word, ndoc FROM {SCHEMA}.words WHERE word % :word AND ndoc > 0 "
                 "AND left(word, 1) = left(:word, 1) AND word <> :word "
                 "ORDER BY similarity(word, :word) DESC, ndoc DESC LIMIT :limit"
             ),
@@ -530,14 +542,7 @@ class PostgresBackend(SearchBackend):
         """A word is known when it is written in a case or its stem occurs in any language."""
         return bool(
             connection.scalar(
-                text(
-                    f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.words WHERE word = :word) "
-                    f"OR EXISTS (SELECT 1 FROM {SCHEMA}.lexemes AS l "
-                    "JOIN (SELECT DISTINCT c.lang, x.lexeme FROM unnest(CAST(:langs AS text[]), "
-                    "CAST(:cfgs AS text[])) AS c(lang, cfg), "
-                    "unnest(tsvector_to_array(to_tsvector(CAST(c.cfg AS regconfig), :word))) "
-                    "AS x(lexeme)) AS q ON l.language = q.lang AND l.lexeme = q.lexeme)"
-                ),
+                _KNOWN,
                 {
                     "word": word,
                     "langs": list(_LANGUAGE_CONFIGS),

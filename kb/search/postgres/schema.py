@@ -92,14 +92,12 @@ UPGRADE: list[str] = [
         ndoc integer NOT NULL,
         PRIMARY KEY (language, lexeme)
     )""",
-    f"CREATE INDEX lexemes_unused ON {SCHEMA}.lexemes (language) WHERE ndoc <= 0",
     # Words as written (lowercase, not folded) with their document counts: "did you mean".
     f"""CREATE TABLE {SCHEMA}.words (
         word text COLLATE "C" PRIMARY KEY,
         ndoc integer NOT NULL
     )""",
     f"CREATE INDEX words_trigrams ON {SCHEMA}.words USING gin (word gin_trgm_ops)",
-    f"CREATE INDEX words_unused ON {SCHEMA}.words (word) WHERE ndoc <= 0",
 ]
 
 DOWNGRADE: list[str] = [f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"]
