@@ -18,6 +18,7 @@ from kb.extensions import db
 from kb.models import Case, CaseStatus, SearchOutbox
 from kb.search import get_backend
 from kb.search.documents import published_versions
+from kb.search.postgres import backend as postgres_backend
 from kb.services.exchange.importer import import_plan, plan_import
 from tests.test_search import case_record, refs, search
 
@@ -107,3 +108,24 @@ def test_words_of_removed_cases_leave_the_suggestions(app: Flask, client: FlaskC
         text("SELECT ndoc FROM kb_search.words WHERE word = 'bolystvenner'")
     ).scalar()
     assert counts == 1
+
+
+def test_many_matches_are_ranked_by_titles_and_summaries(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_backend, "RANK_ALL", 1)
+    import_plan(
+        plan_import(
+            [
+                case_record("body", "Et prosjekt", "nb", "NO", body="Flyktninger i arbeid."),
+                case_record("title", "Flyktninger i arbeid", "nb", "NO", body="Kort omtale."),
+                case_record("sv", "Nyanlända i jobb", "sv", "SE", body="Flyktingar i arbete."),
+            ]
+        )
+    )
+
+    data = search(client, "flyktninger arbeid")
+
+    assert refs(data) == ["title", "body", "sv"]
+    assert [hit["direct"] for hit in data["results"]] == [True, True, False]
+    assert data["results"][0]["score"] > data["results"][1]["score"]

@@ -68,6 +68,8 @@ UPGRADE: list[str] = [
         facets jsonb NOT NULL,
         published_at timestamptz,
         words text[] NOT NULL,
+        -- title (A) and summary (B) alone: small enough to rank many matches quickly
+        head tsvector NOT NULL,
         vector tsvector NOT NULL
     )""",
     # lz4 decompresses several times faster than pglz (where the server has it).
