@@ -54,6 +54,9 @@ TITLE_OPTIONS = f'HighlightAll=true, StartSel="{START}", StopSel="{STOP}"'
 #: The whole text comes back marked; ``fragments`` picks the passages (those with the most
 #: matches, as Whoosh does: ts_headline would take the first ones).
 SNIPPET_OPTIONS = TITLE_OPTIONS
+#: Snippets come from the first this many characters of the body (ts_headline parses all
+#: it is given, for each of the shown hits).
+SNIPPET_SOURCE = 20_000
 #: Array columns of the core facets (the others are ``country`` and ``language``).
 ARRAY_FACETS = {"theme": "themes", "target_group": "target_groups", "event": "events"}
 SUGGESTION_CANDIDATES = 40
@@ -399,7 +402,8 @@ class PostgresBackend(SearchBackend):
         return (
             f"ts_headline(d.config, translate(d.title, :sentinels, ''), {marks}, "
             ":title_options) AS title_html, "
-            "ts_headline(d.config, translate(coalesce(nullif(d.body, ''), d.summary), "
+            "ts_headline(d.config, translate(left(coalesce(nullif(d.body, ''), d.summary), "
+            f"{SNIPPET_SOURCE}), "
             f":sentinels, ''), {marks}, :snippet_options) AS snippet_html"
         )
 
