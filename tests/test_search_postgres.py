@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select, text
 
+from kb.cli import main
 from kb.database import AFTER_COMMIT, write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, SearchOutbox
@@ -129,3 +130,26 @@ def test_many_matches_are_ranked_by_titles_and_summaries(
     assert refs(data) == ["title", "body", "sv"]
     assert [hit["direct"] for hit in data["results"]] == [True, True, False]
     assert data["results"][0]["score"] > data["results"][1]["score"]
+
+
+def test_search_sync_applies_rows_left_in_the_outbox(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    # Rows written while the app used Whoosh (or by hand) are applied by `kb search-sync`.
+    import_plan(plan_import([case_record("o", "Opplæring i norsk", "nb", "NO")]))
+    case_id = db.session.scalar(select(Case.id).where(Case.ref == "o"))
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM kb_search.documents"))
+        conn.execute(
+            text("INSERT INTO search_outbox (case_id, enqueued_at) VALUES (:id, now())"),
+            {"id": case_id},
+        )
+
+    check = runner.invoke(main, ["search-check"])
+    assert check.exit_code == 1
+    assert "1 change(s) waiting in the search outbox" in check.output
+    assert runner.invoke(main, ["search-sync"]).exit_code == 0
+
+    assert runner.invoke(main, ["search-check"]).exit_code == 0
+    assert refs(search(client, "opplæring")) == ["o"]
