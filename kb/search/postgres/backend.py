@@ -23,9 +23,8 @@ from typing import Any
 from markupsafe import escape
 from sqlalchemy import Connection, Engine, create_engine, text
 
-from kb.search.analysis import WORD_PATTERN, fold
+from kb.search.analysis import ANALYZED_LANGUAGES, WORD_PATTERN, fold
 from kb.search.backend import (
-    FACETS,
     IndexDocument,
     SearchBackend,
     SearchHit,
@@ -311,18 +310,13 @@ class PostgresBackend(SearchBackend):
         with self.read_engine.connect() as connection:
             connection.exec_driver_sql(_SEARCH_SETTINGS)
             compiled = None
-            if not parsed.is_empty or parsed.excluded:
-                plan = (
-                    self.vocabulary.plan(parsed, language)
-                    if not parsed.is_empty
-                    else QueryPlan(requirements=[], excluded=list(parsed.excluded))
-                )
-                word_plan = (
-                    self.vocabulary.plan(parsed, language, join_spans=False)
-                    if not parsed.is_empty
-                    else None
-                )
+            if not parsed.is_empty:
+                plan = self.vocabulary.plan(parsed, language)
+                word_plan = self.vocabulary.plan(parsed, language, join_spans=False)
                 compiled = Compiler(connection, self.leaves, language).compile(plan, word_plan)
+            elif parsed.excluded:
+                plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
+                compiled = Compiler(connection, self.leaves, language).compile(plan, None)
             query = self._query(request, compiled, parsed.is_empty)
             if query is None:
                 total, facets, page = 0, {name: {} for name in request.facets}, []
@@ -625,9 +619,7 @@ class PostgresBackend(SearchBackend):
         ]
 
 
-_LANGUAGE_CONFIGS = {
-    language: config_for(language) for language in ("nb", "nn", "sv", "da", "fi", "en", "is")
-}
+_LANGUAGE_CONFIGS = {language: config_for(language) for language in ANALYZED_LANGUAGES}
 
 
 def _filters(filters: dict[str, tuple[str, ...]]) -> tuple[list[str], dict[str, Any]]:
@@ -692,6 +684,3 @@ def _facet_counts(names: tuple[str, ...], rows: list[list[Any]]) -> dict[str, di
         name: dict(sorted(values.items(), key=lambda item: (-item[1], item[0])))
         for name, values in counts.items()
     }
-
-
-__all__ = ["FACETS", "PostgresBackend"]
