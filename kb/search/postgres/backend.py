@@ -375,8 +375,10 @@ class PostgresBackend(SearchBackend):
 
     def _direct(self, query: _Query, vector: str) -> str:
         compiled = query.compiled
-        if compiled is None or not compiled.direct or not compiled.full:
-            return "TRUE"
+        if compiled is None or not compiled.full or compiled.direct == compiled.full:
+            return "TRUE"  # nothing came from the vocabulary: every match is direct
+        if not compiled.direct:
+            return "FALSE"  # every match came through the vocabulary
         query.params["direct"] = compiled.direct
         return f"{vector} @@ CAST(:direct AS tsquery)"
 
@@ -416,9 +418,9 @@ class PostgresBackend(SearchBackend):
             # by all of it.
             indexed = self._direct(query, "vector")
             big_direct = (
-                f"m.case_id IN (SELECT case_id FROM {_DOCUMENTS} WHERE {indexed})"
-                if indexed != "TRUE"
-                else "TRUE"
+                indexed
+                if indexed in ("TRUE", "FALSE")
+                else f"m.case_id IN (SELECT case_id FROM {_DOCUMENTS} WHERE {indexed})"
             )
             scored = (
                 f"CASE WHEN n.total > :rank_all THEN {big_direct} ELSE {direct} END AS direct, "
