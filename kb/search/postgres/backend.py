@@ -62,6 +62,7 @@ SUGGESTION_CANDIDATES = 40
 SUGGEST_BELOW = 3
 
 _DOCUMENTS = f"{SCHEMA}.documents"
+_FULL = "CAST(:full AS tsquery)"
 #: Each matching row's vector, decompressed once for the several ts_rank and @@ that score
 #: it (each would otherwise fetch and decompress the TOASTed value again); OFFSET 0 keeps
 #: the planner from folding it back into every use.
@@ -353,7 +354,7 @@ class PostgresBackend(SearchBackend):
             if not everything:
                 if not compiled.full:
                     return None
-                where.append("d.vector @@ CAST(:full AS tsquery)")
+                where.append(f"d.vector @@ {_FULL}")
                 params["full"] = compiled.full
             if compiled.excluded:
                 where.append("NOT (d.vector @@ CAST(:excluded AS tsquery))")
@@ -410,22 +411,24 @@ class PostgresBackend(SearchBackend):
         newest = request.sort == "newest"
         score = "CAST(0 AS real)" if newest else self._score(query, "v.vector")
         direct = "TRUE" if newest else self._direct(query, "v.vector")
-        if newest:
+        if newest or "full" not in query.params:  # newest first, or no words to rank by
             scored = "TRUE AS direct, CAST(0 AS real) AS score"
         else:
-            # Many matches: rank by title and summary only (small vectors, stored inline),
-            # and tell direct hits by the index; few: decompress each vector once and rank
-            # by all of it.
+            # Few matches: decompress each vector once and rank by all of it. Many: rank
+            # the cases whose title or summary matches by those (a small vector, stored
+            # inline, found through its own index), the others after them; tell direct
+            # hits by the index.
             indexed = self._direct(query, "vector")
             big_direct = (
                 indexed
                 if indexed in ("TRUE", "FALSE")
                 else f"m.case_id IN (SELECT case_id FROM {_DOCUMENTS} WHERE {indexed})"
             )
+            in_head = f"m.case_id IN (SELECT case_id FROM {_DOCUMENTS} WHERE head @@ {_FULL})"
             scored = (
                 f"CASE WHEN n.total > :rank_all THEN {big_direct} ELSE {direct} END AS direct, "
-                f"CASE WHEN n.total > :rank_all THEN {self._score(query, 'm.head')} "
-                f"ELSE {score} END AS score"
+                f"CASE WHEN n.total <= :rank_all THEN {score} "
+                f"WHEN {in_head} THEN {self._score(query, 'm.head')} ELSE 0 END AS score"
             )
         query.params["rank_all"] = RANK_ALL
         order = (

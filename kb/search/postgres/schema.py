@@ -78,6 +78,7 @@ UPGRADE: list[str] = [
     EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
     END $$""",
     f"CREATE INDEX documents_vector ON {SCHEMA}.documents USING gin (vector)",
+    f"CREATE INDEX documents_head ON {SCHEMA}.documents USING gin (head)",
     f"CREATE INDEX documents_themes ON {SCHEMA}.documents USING gin (themes)",
     f"CREATE INDEX documents_target_groups ON {SCHEMA}.documents USING gin (target_groups)",
     f"CREATE INDEX documents_events ON {SCHEMA}.documents USING gin (events)",
