@@ -12,7 +12,6 @@ sent to a read replica (``read_engine``).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -56,8 +55,6 @@ SNIPPET_OPTIONS = TITLE_OPTIONS
 #: Snippets come from the first this many characters of the body (ts_headline parses all
 #: it is given, for each of the shown hits).
 SNIPPET_SOURCE = 20_000
-#: Array columns of the core facets (the others are ``country`` and ``language``).
-ARRAY_FACETS = {"theme": "themes", "target_group": "target_groups", "event": "events"}
 SUGGESTION_CANDIDATES = 40
 SUGGEST_BELOW = 3
 
@@ -74,11 +71,10 @@ _SEARCH_SETTINGS = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
 _INSERT = text(
     f"""
     INSERT INTO {_DOCUMENTS} (case_id, version, ref, slug, language, config, country,
-        title, summary, body, themes, target_groups, events, years, facets, published_at,
+        title, summary, body, facet_keys, published_at,
         words, head, vector)
     SELECT :id, :version, :ref, :slug, :language, c.cfg, :country, :title, :summary, :body,
-        CAST(:themes AS text[]), CAST(:target_groups AS text[]), CAST(:events AS text[]),
-        CAST(:years AS integer[]), CAST(:facets AS jsonb), :published_at,
+        CAST(:facet_keys AS text[]), :published_at,
         CAST(:words AS text[]), h.head,
         h.head || setweight(to_tsvector(c.cfg, :text), 'C')
         || setweight(to_tsvector(c.cfg, :files), 'D')
@@ -161,17 +157,32 @@ def _row(doc: IndexDocument) -> dict[str, Any]:
         "body": doc.body,
         "text": "\n".join(part for part in (doc.body, doc.places, doc.extra_text) if part),
         "files": doc.files_text,
-        "themes": list(dict.fromkeys(doc.themes)),
-        "target_groups": list(dict.fromkeys(doc.target_groups)),
-        "events": list(dict.fromkeys(doc.events)),
-        "years": sorted(set(doc.years)),
-        "facets": json.dumps({k: list(dict.fromkeys(v)) for k, v in doc.extra_facets.items()}),
+        "facet_keys": facet_keys(doc),
         "published_at": doc.published_at,
         "words": sorted(_spelling_words(doc)),
     }
 
 
 _WORD = re.compile(WORD_PATTERN)
+
+
+def facet_key(facet: str, value: object) -> str:
+    return f"{facet}:{value}"
+
+
+def facet_keys(doc: IndexDocument) -> list[str]:
+    """Every facet value of a case as "facet:value" (a facet's name has no colon)."""
+    values: dict[str, tuple[object, ...]] = {
+        "country": (doc.country,),
+        "language": (doc.language,),
+        "theme": doc.themes,
+        "target_group": doc.target_groups,
+        "event": doc.events,
+        "year": doc.years,
+        **doc.extra_facets,
+    }
+    keys = (facet_key(name, v) for name, items in values.items() for v in items if v != "")
+    return list(dict.fromkeys(keys))
 
 
 def _spelling_words(doc: IndexDocument) -> set[str]:
@@ -436,12 +447,10 @@ class PostgresBackend(SearchBackend):
             if newest
             else "s.direct DESC, s.score DESC, s.case_id"
         )
-        facet_sql = _facets_sql(request.facets, query.params)
         query.params.update(limit=request.per_page, offset=(request.page - 1) * request.per_page)
         statement = f"""
             WITH m AS MATERIALIZED (
-                SELECT d.case_id, d.country, d.language, d.themes, d.target_groups,
-                    d.events, d.years, d.facets, d.published_at, d.head, d.vector
+                SELECT d.case_id, d.facet_keys, d.published_at, d.head, d.vector
                 FROM {_DOCUMENTS} AS d WHERE {" AND ".join(query.where)}
             ),
             n AS (SELECT count(*) AS total FROM m),
@@ -463,8 +472,8 @@ class PostgresBackend(SearchBackend):
                 FROM page JOIN {_DOCUMENTS} AS d ON d.case_id = page.case_id
             )
             SELECT (SELECT total FROM n),
-                (SELECT coalesce(json_agg(json_build_array(f.facet, f.value, f.n)), '[]')
-                   FROM ({facet_sql}) AS f),
+                (SELECT coalesce(json_agg(json_build_array(f.k, f.n)), '[]')
+                   FROM ({_FACETS_SQL}) AS f(k, n)),
                 (SELECT coalesce(json_agg(hits ORDER BY hits.n), '[]') FROM hits)
         """
         total, facet_rows, hit_rows = connection.execute(text(statement), query.params).one()
@@ -628,63 +637,34 @@ _LANGUAGE_CONFIGS = {language: config_for(language) for language in ANALYZED_LAN
 
 
 def _filters(filters: dict[str, tuple[str, ...]]) -> tuple[list[str], dict[str, Any]]:
-    """AND between facets, OR within one; column names come from fixed lists only."""
+    """AND between facets, OR within one (each facet's keys overlap the case's)."""
     where: list[str] = []
     params: dict[str, Any] = {}
     for i, (name, values) in enumerate(sorted(filters.items())):
-        if not values:
-            continue
-        key = f"filter{i}"
-        if name in ("country", "language"):
-            where.append(f"d.{name} = ANY(CAST(:{key} AS text[]))")
-            params[key] = list(values)
-        elif name in ARRAY_FACETS:
-            where.append(f"d.{ARRAY_FACETS[name]} && CAST(:{key} AS text[])")
-            params[key] = list(values)
-        elif name == "year":
-            years = [int(v) for v in values if str(v).strip().lstrip("-").isdigit()]
-            where.append(f"d.years && CAST(:{key} AS integer[])")
-            params[key] = [y for y in years if abs(y) < 2**31]
-        else:
-            where.append(f"jsonb_exists_any(d.facets -> CAST(:{key}_name AS text), :{key})")
-            params[f"{key}_name"] = name
-            params[key] = [str(v) for v in values]
+        if values:
+            where.append(f"d.facet_keys && CAST(:filter{i} AS text[])")
+            params[f"filter{i}"] = [facet_key(name, _value(name, v)) for v in values]
     return where or ["TRUE"], params
 
 
-def _facets_sql(names: tuple[str, ...], params: dict[str, Any]) -> str:
-    """One SELECT per facet counted over the match set ``m``, joined with UNION ALL."""
-    parts = []
-    for i, name in enumerate(names):
-        key = f"facet{i}"
-        params[key] = name
-        label = f"CAST(:{key} AS text)"
-        if name in ("country", "language"):
-            parts.append(
-                f"SELECT {label} AS facet, m.{name} AS value, count(*) AS n FROM m GROUP BY 2"
-            )
-        elif name in ARRAY_FACETS:
-            column = ARRAY_FACETS[name]
-            parts.append(f"SELECT {label}, v, count(*) FROM m, unnest(m.{column}) AS v GROUP BY 2")
-        elif name == "year":
-            parts.append(
-                f"SELECT {label}, CAST(v AS text), count(*) FROM m, unnest(m.years) AS v GROUP BY 2"
-            )
-        else:
-            parts.append(
-                f"SELECT {label}, v, count(*) FROM m, jsonb_array_elements_text("
-                f"coalesce(m.facets -> {label}, '[]')) AS v GROUP BY 2"
-            )
-    if not parts:
-        return "SELECT NULL AS facet, NULL AS value, NULL AS n WHERE FALSE"
-    return " UNION ALL ".join(parts)
+def _value(facet: str, value: object) -> str:
+    """A filter's value as indexed (years as plain numbers: "01996" is 1996)."""
+    text_ = str(value).strip()
+    if facet == "year" and text_.lstrip("-").isdigit():
+        return str(int(text_))
+    return text_
+
+
+_FACETS_SQL = "SELECT k, count(*) FROM m, unnest(m.facet_keys) AS k GROUP BY k"
 
 
 def _facet_counts(names: tuple[str, ...], rows: list[list[Any]]) -> dict[str, dict[str, int]]:
+    """Counts per asked facet, most frequent first, from ("facet:value", count) rows."""
     counts: dict[str, dict[str, int]] = {name: {} for name in names}
-    for facet, value, n in rows:
-        if facet in counts and value not in (None, ""):
-            counts[facet][str(value)] = int(n)
+    for key, n in rows:
+        facet, _, value = str(key).partition(":")
+        if facet in counts and value:
+            counts[facet][value] = int(n)
     return {
         name: dict(sorted(values.items(), key=lambda item: (-item[1], item[0])))
         for name, values in counts.items()

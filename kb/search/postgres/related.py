@@ -27,8 +27,7 @@ CONCEPT_WEIGHT = 2.0
 FACET_WEIGHT = 0.1
 
 _CASE = text(
-    f"SELECT language, title, summary, body, themes, target_groups "
-    f"FROM {SCHEMA}.documents WHERE case_id = :id"
+    f"SELECT language, title, summary, body, facet_keys FROM {SCHEMA}.documents WHERE case_id = :id"
 )
 
 # Lexemes of the title (A, counted 4 times), summary (B, twice) and body (C); attached
@@ -135,12 +134,14 @@ def related_cases(
         if parts:
             queries.append(parts)
     features += _concept_features(connection, queries)
-    if not features and not (me.themes or me.target_groups):
+    themes = [k for k in me.facet_keys if k.startswith("theme:")]
+    shared = themes + [k for k in me.facet_keys if k.startswith("target_group:")]
+    if not features and not shared:
         return []
     params: dict[str, object] = {
         "id": case_id,
-        "themes": list(me.themes),
-        "groups": list(me.target_groups),
+        "themes": themes,
+        "shared": shared,
         "limit": limit,
         "facet": FACET_WEIGHT,
     }
@@ -154,15 +155,13 @@ def related_cases(
     params["language"] = me.language
     any_feature = " OR ".join(matches)
     where = [f"({any_feature})" if any_feature else "FALSE", "d.case_id <> :id"]
-    if me.themes:
-        where.append("d.themes && CAST(:themes AS text[])")
+    if themes:
+        where.append("d.facet_keys && CAST(:themes AS text[])")
     score = " + ".join(
         [
             *terms,
-            ":facet * cardinality(ARRAY(SELECT unnest(d.themes) INTERSECT "
-            "SELECT unnest(CAST(:themes AS text[]))))",
-            ":facet * cardinality(ARRAY(SELECT unnest(d.target_groups) INTERSECT "
-            "SELECT unnest(CAST(:groups AS text[]))))",
+            ":facet * cardinality(ARRAY(SELECT unnest(d.facet_keys) INTERSECT "
+            "SELECT unnest(CAST(:shared AS text[]))))",
         ]
     )
     rows = connection.execute(
