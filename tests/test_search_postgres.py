@@ -6,6 +6,7 @@ in tests/test_search.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from kb.search import get_backend
 from kb.search.documents import published_versions
 from kb.search.postgres import backend as postgres_backend
 from kb.services.exchange.importer import import_plan, plan_import
+from tests.conftest import make_app
 from tests.test_search import case_record, refs, search
 
 pytestmark = pytest.mark.parametrize("database", ["postgresql-pgsearch"], indirect=True)
@@ -153,3 +155,22 @@ def test_search_sync_applies_rows_left_in_the_outbox(
 
     assert runner.invoke(main, ["search-check"]).exit_code == 0
     assert refs(search(client, "opplæring")) == ["o"]
+
+
+def test_searches_may_go_to_a_read_replica(
+    app: Flask, database: dict[str, Any], tmp_path: Path
+) -> None:
+    import_plan(plan_import([case_record("l", "Lesesirkel på biblioteket", "nb", "NO")]))
+    # The primary stands in for its replica: what matters is that searches use the other URL.
+    replicated = make_app(
+        tmp_path / "replicated",
+        SEARCH_READ_DATABASE_URI=database["SQLALCHEMY_DATABASE_URI"],
+        **database,
+    )
+    with replicated.app_context():
+        backend = get_backend()
+        try:
+            assert backend.read_engine is not backend.engine
+            assert refs(search(replicated.test_client(), "lesesirkel")) == ["l"]
+        finally:
+            backend.close()
