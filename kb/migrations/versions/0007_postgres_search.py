@@ -20,12 +20,12 @@ depends_on = None
 def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    for statement in schema.UPGRADE:
+    for statement in schema.UPGRADE_0007:
         op.execute(statement)
 
 
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    for statement in schema.DOWNGRADE:
+    for statement in schema.DOWNGRADE_0007:
         op.execute(statement)

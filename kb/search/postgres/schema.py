@@ -2,7 +2,7 @@
 
 Everything lives in the schema ``kb_search`` so the application's own tables (and the
 migration test that compares them with the models) never see it. Migration 0007 runs
-``UPGRADE`` on PostgreSQL only; SQLite databases get nothing.
+``UPGRADE_0007`` on PostgreSQL only; SQLite databases get nothing.
 
 Each case is analysed with its language's configuration. The configurations are copies
 of PostgreSQL's Snowball ones with two dictionaries in front of the stemmer: the
@@ -41,7 +41,9 @@ def _configuration(name: str) -> list[str]:
     ]
 
 
-UPGRADE: list[str] = [
+#: What migration 0007 creates. Frozen: a later change to the search schema goes into a new
+#: list applied by a new migration, so that every database gets the same steps.
+UPGRADE_0007: list[str] = [
     # Both are trusted extensions (PostgreSQL 13+): a database owner may create them.
     "CREATE EXTENSION IF NOT EXISTS unaccent",
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -97,7 +99,7 @@ UPGRADE: list[str] = [
     f"CREATE INDEX words_trigrams ON {SCHEMA}.words USING gin (word gin_trgm_ops)",
 ]
 
-DOWNGRADE: list[str] = [f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"]
+DOWNGRADE_0007: list[str] = [f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"]
 
 #: Tables that hold the index (emptied by a rebuild, and by the test fixtures).
 TABLES = (f"{SCHEMA}.documents", f"{SCHEMA}.lexemes", f"{SCHEMA}.words")
