@@ -427,15 +427,16 @@ class PostgresBackend(SearchBackend):
         else:
             # Few matches: decompress each vector once and rank by all of it. Many: rank
             # the cases whose title or summary matches by those (a small vector, stored
-            # inline, found through its own index), the others after them; tell direct
-            # hits by the index.
-            indexed = self._direct(query, "vector")
+            # inline), the others after them; tell direct hits by the index (the same
+            # filters, so the index scans stay within the matches).
+            indexed = self._direct(query, "d.vector")
             big_direct = (
                 indexed
                 if indexed in ("TRUE", "FALSE")
-                else f"m.case_id IN (SELECT case_id FROM {_DOCUMENTS} WHERE {indexed})"
+                else f"m.case_id IN (SELECT d.case_id FROM {_DOCUMENTS} AS d "
+                f"WHERE {' AND '.join([indexed, *query.where])})"
             )
-            in_head = f"m.case_id IN (SELECT case_id FROM {_DOCUMENTS} WHERE head @@ {_FULL})"
+            in_head = f"m.head @@ {_FULL}"
             scored = (
                 f"CASE WHEN n.total > :rank_all THEN {big_direct} ELSE {direct} END AS direct, "
                 f"CASE WHEN n.total <= :rank_all THEN {score} "

@@ -78,7 +78,6 @@ UPGRADE_0007: list[str] = [
     EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
     END $$""",
     f"CREATE INDEX documents_vector ON {SCHEMA}.documents USING gin (vector)",
-    f"CREATE INDEX documents_head ON {SCHEMA}.documents USING gin (head)",
     f"CREATE INDEX documents_facet_keys ON {SCHEMA}.documents USING gin (facet_keys)",
     f"CREATE INDEX documents_country ON {SCHEMA}.documents (country)",
     f"CREATE INDEX documents_language ON {SCHEMA}.documents (language)",
