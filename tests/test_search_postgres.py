@@ -6,6 +6,7 @@ in tests/test_search.py.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,52 @@ def test_searches_may_go_to_a_read_replica(
             assert refs(search(replicated.test_client(), "lesesirkel")) == ["l"]
         finally:
             backend.close()
+
+
+def test_concurrent_writers_keep_the_counts_exact(app: Flask, runner: FlaskCliRunner) -> None:
+    words = [
+        "kommune",
+        "flyktninger",
+        "arbeid",
+        "språk",
+        "opplæring",
+        "bolig",
+        "skole",
+        "helse",
+        "frivillig",
+    ]
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            with app.app_context():
+                for i in range(8):
+                    body = " ".join(words[(worker + i + k) % len(words)] for k in range(5))
+                    title = f"Sak {worker}-{i} om {words[i]}"
+                    import_plan(
+                        plan_import([case_record(f"w{worker}-{i}", title, "nb", "NO", body)])
+                    )
+                    with write_transaction():
+                        case = db.session.scalar(select(Case).where(Case.ref == f"w{worker}-0"))
+                        case.title += " (endret)"
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert runner.invoke(main, ["search-check"]).exit_code == 0
+    # The document frequencies equal a recount from the rows.
+    drift = db.session.execute(
+        text(
+            "SELECT count(*) FROM (SELECT language, lexeme, count(*) AS n FROM "
+            "kb_search.documents, unnest(tsvector_to_array(vector)) AS lexeme GROUP BY 1, 2) AS a "
+            "FULL JOIN (SELECT * FROM kb_search.lexemes WHERE ndoc > 0) AS b "
+            "USING (language, lexeme) WHERE a.n IS DISTINCT FROM b.ndoc"
+        )
+    ).scalar()
+    assert drift == 0
