@@ -39,6 +39,11 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_INDEX_DIR": "search-index",
     # Processes indexing at once in `kb reindex` (2 halves the time on two cores).
     "SEARCH_REBUILD_PROCS": 2,
+    # "whoosh" (an index in SEARCH_INDEX_DIR) or "postgres" (full-text search in the
+    # PostgreSQL database itself; several app machines can share it).
+    "SEARCH_BACKEND": "whoosh",
+    # With "postgres": an optional read replica for searches (writes go to the primary).
+    "SEARCH_READ_DATABASE_URI": None,
     "UPLOAD_DIR": "uploads",
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",

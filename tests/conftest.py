@@ -34,9 +34,14 @@ from kb import create_app
 from kb.app import MIGRATIONS_DIR
 from kb.cli import main
 from kb.extensions import db
+from kb.search.postgres import schema as search_schema
 from kb.services.vocabulary import ensure_default_terms
 
 POSTGRES_URL = os.environ.get("KB_TEST_POSTGRES_URL")
+#: Database (and search backend) variants of the search tests: Whoosh on SQLite, Whoosh on
+#: PostgreSQL, and PostgreSQL's own full-text search (``KB_SEARCH_BACKEND=postgres``).
+SEARCH_VARIANTS = ["sqlite", "postgresql", "postgresql-pgsearch"]
+WHOOSH_VARIANTS = ["sqlite", "postgresql"]
 REQUIRE_POSTGRES = os.environ.get("KB_REQUIRE_POSTGRES") == "1"
 SQLITE_FILE = "kb.sqlite3"
 
@@ -120,20 +125,31 @@ def postgres_migrated(postgres_database: str, tmp_path_factory: pytest.TempPathF
 def _empty_postgres(app: Flask) -> None:
     """Remove every row but the migration version, then restore the default vocabulary."""
     with app.app_context():
-        tables = [t.name for t in db.metadata.sorted_tables]
+        tables = [t.name for t in db.metadata.sorted_tables] + list(search_schema.TABLES)
         with db.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         ensure_default_terms()
         db.session.remove()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
-    """Config for the database under test; every test using ``app`` runs on both."""
-    if request.param == "postgresql":
-        return {"SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_migrated")}
+def database_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
+    """Config for the variant ``request.param`` (one of SEARCH_VARIANTS)."""
+    if request.param.startswith("postgresql"):
+        config: dict[str, object] = {
+            "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_migrated")
+        }
+        if request.param == "postgresql-pgsearch":
+            config["SEARCH_BACKEND"] = "postgres"
+        return config
     instance_from(request.getfixturevalue("sqlite_template"), tmp_path / "instance")
     return {}
+
+
+@pytest.fixture(params=WHOOSH_VARIANTS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
+    """Config for the database under test; every test using ``app`` runs on both (the
+    search tests override this fixture to add the PostgreSQL search backend)."""
+    return database_config(request, tmp_path)
 
 
 class RequestIsolatingClient(FlaskClient):

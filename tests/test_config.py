@@ -13,6 +13,7 @@ from sqlalchemy import text
 from kb import create_app
 from kb.config import ConfigurationError
 from kb.extensions import db
+from tests.conftest import make_app
 
 STRONG_KEY = "k" * 16 + "Zx9-2hQ!pL7mW3vB4nC"
 
@@ -90,3 +91,13 @@ def test_sqlite_is_set_up_for_several_worker_processes(tmp_path: Path) -> None:
     assert app.config["MAX_CONTENT_LENGTH"] == 64 * 1024 * 1024
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_postgres_search_backend_needs_a_postgresql_database(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        make_app(tmp_path / "instance", SEARCH_BACKEND="postgres")
+
+    assert "KB_SEARCH_BACKEND=postgres needs a PostgreSQL database" in str(raised.value)
+    assert "KB_SQLALCHEMY_DATABASE_URI=postgresql+psycopg://" in str(raised.value)
+    with pytest.raises(ConfigurationError, match="'whoosh' \\(the default\\) or 'postgres'"):
+        make_app(tmp_path / "instance", SEARCH_BACKEND="elastic")

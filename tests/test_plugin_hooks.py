@@ -20,7 +20,7 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, Role, User
 from kb.services import accounts, review, submissions
-from tests.conftest import ALL_PLUGINS
+from tests.conftest import ALL_PLUGINS, SEARCH_VARIANTS
 from tests.plugins import recorder
 from tests.plugins.recorder import MARKER_WORD, calls
 from tests.web_helpers import GOOD_PASSWORD, login
@@ -133,6 +133,7 @@ def test_hook_menu_links_in_the_editor_menu(client: FlaskClient) -> None:
     assert editor_nav.index(">Review<") < editor_nav.index("Recorder in editor")
 
 
+@pytest.mark.parametrize("database", SEARCH_VARIANTS, indirect=True)
 def test_hook_search_facets(client: FlaskClient, demo: None) -> None:
     data = client.get("/api/v1/search", query_string={"q": "arbeid"}).get_json()
     counts = data["facets"]["parity"]
@@ -149,6 +150,7 @@ def test_hook_search_facets(client: FlaskClient, demo: None) -> None:
     assert bad.status_code == 400
 
 
+@pytest.mark.parametrize("database", SEARCH_VARIANTS, indirect=True)
 def test_hook_index_extras(client: FlaskClient, demo: None) -> None:
     data = client.get("/api/v1/search", query_string={"q": MARKER_WORD, "per_page": 100})
 

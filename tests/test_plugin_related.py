@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -12,10 +14,26 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus
 from kb.search import get_backend
+from kb.search.backend import SearchBackend
 from kb.search.concepts import Vocabulary
 from kb.search.documents import document_for
+from kb.search.postgres import PostgresBackend
 from kb.search.whoosh_backend import WhooshBackend
 from kb.services.exchange.importer import import_plan, plan_import
+from tests.conftest import SEARCH_VARIANTS, database_config
+
+
+@pytest.fixture(params=SEARCH_VARIANTS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
+    """Related cases come from the search backend: run on each of them."""
+    return database_config(request, tmp_path)
+
+
+def without_vocabulary(backend: SearchBackend) -> SearchBackend:
+    """The same index, searched without the cross-language vocabulary."""
+    if isinstance(backend, PostgresBackend):
+        return PostgresBackend(backend.engine, Vocabulary([], version=1))
+    return WhooshBackend(backend.directory, Vocabulary([], version=1))
 
 
 def case(ref: str) -> Case:
@@ -83,7 +101,7 @@ def test_related_cases_cross_languages_where_the_vocabulary_bridges_them(
 
 def test_without_the_vocabulary_the_languages_stay_apart(app: Flask, demo: None) -> None:
     backend = get_backend()
-    plain = WhooshBackend(backend.directory, Vocabulary([], version=1))
+    plain = without_vocabulary(backend)
     try:
         with_concepts = [hit.ref for hit in backend.related(case("c36").id)]
         words_only = [hit.ref for hit in plain.related(case("c36").id)]

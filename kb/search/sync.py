@@ -1,10 +1,14 @@
-"""Keep the index in step with the database, after each commit, never before.
+"""Keep the index in step with the database: after each commit, or within it.
 
 While a transaction flushes, every case it touches gets an outbox row *in the same
 transaction*; if the commit fails, so does the outbox row. After the commit the outbox is
 drained into the index by a writer that waits for the index lock. When indexing fails
 (lock timeout, full disk, a killed process) the rows stay and the next drain, `kb
 search-sync` or `kb reindex` catches up; `kb search-check` reports what is pending.
+
+An index that lives in the same database (PostgreSQL full-text search) is written just
+before the commit instead, through the transaction's own connection: the cases and their
+search rows commit or roll back together, and no outbox row outlives the transaction.
 """
 
 from __future__ import annotations
@@ -13,22 +17,26 @@ import logging
 import threading
 from collections.abc import Iterable
 from itertools import chain
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import delete, event, func, insert, select, update
+from flask import current_app, has_app_context
+from sqlalchemy import Connection, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, SearchOutbox
 from kb.models.base import utcnow
-from kb.search.backend import ConsistencyReport, SearchBackend
+from kb.search.backend import ConsistencyReport, IndexDocument, SearchBackend
 from kb.search.documents import published_documents, published_versions
 
 log = logging.getLogger(__name__)
 
 _TOUCHED = "kb_search_touched"
 _PEOPLE = "kb_search_people"
+_ENQUEUED = "kb_search_enqueued"
+#: ``app.extensions`` key of a writer that indexes inside the committing transaction.
+IN_TRANSACTION = "kb.search.in_transaction"
 BATCH = 500
 _draining = threading.local()
 
@@ -62,7 +70,14 @@ def _enqueue(session: Session, _context: Any) -> None:
         touch_cases(session, _cases_of(session, people))
 
 
+class TransactionWriter(Protocol):
+    def __call__(
+        self, connection: Connection, documents: Iterable[IndexDocument], removed: Iterable[int]
+    ) -> None: ...
+
+
 def _enqueue_ids(session: Session, ids: Iterable[int]) -> None:
+    session.info[_ENQUEUED] = True
     now = utcnow()
     session.connection().execute(
         insert(SearchOutbox), [{"case_id": i, "enqueued_at": now} for i in sorted(ids)]
@@ -145,9 +160,49 @@ def check(backend: SearchBackend) -> tuple[ConsistencyReport, int]:
     return backend.check(published_versions()), pending_count()
 
 
+def _before_commit(session: Session) -> None:
+    """With an index in this database: write it now, in the transaction being committed."""
+    write = current_app.extensions.get(IN_TRANSACTION) if has_app_context() else None
+    if write is None:
+        return
+    session.flush()
+    if session.info.pop(_ENQUEUED, False):
+        apply_in_transaction(session, write)
+
+
+def apply_in_transaction(session: Session, write: TransactionWriter) -> int:
+    """Index the cases of the outbox rows this transaction can see, then delete the rows.
+
+    Rows another transaction is applying are skipped (``SKIP LOCKED``): it commits them.
+    """
+    connection = session.connection()
+    rows = connection.execute(
+        select(SearchOutbox.id, SearchOutbox.case_id)
+        .order_by(SearchOutbox.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return 0
+    case_ids = sorted({case_id for _, case_id in rows})
+    # Load the cases as committed: values set in Python may differ from what is stored
+    # (time zones), and the index must hold the stored version.
+    session.expire_all()
+    documents = list(published_documents(case_ids))
+    indexed = {doc.id for doc in documents}
+    write(connection, documents, [i for i in case_ids if i not in indexed])
+    connection.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([i for i, _ in rows])))
+    return len(case_ids)
+
+
+def _forget(session: Session, _previous: Any) -> None:
+    session.info.pop(_ENQUEUED, None)
+
+
 def _register(scoped: Any) -> None:
     event.listen(scoped, "before_flush", _collect)
     event.listen(scoped, "after_flush", _enqueue)
+    event.listen(scoped, "before_commit", _before_commit)
+    event.listen(scoped, "after_soft_rollback", _forget)
 
 
 _register(db.session)

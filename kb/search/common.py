@@ -1,0 +1,106 @@
+"""Engine-neutral pieces of the search backends: weights, compound splitting, snippets.
+
+Both backends read these so that they rank, split compounds and shorten text alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from markupsafe import escape
+
+#: Weight of a word found through the cross-language vocabulary.
+EXPANDED_BOOST = 0.5
+#: Weight of indexed words that merely start with the query word ("arbeid" -> "arbeids...").
+PREFIX_BOOST = 0.3
+#: Weight of the parts of a compound query word found written apart.
+COMPOUND_BOOST = 0.5
+#: Shortest stem that also matches as a prefix.
+MIN_PREFIX = 5
+#: Shortest part of a compound; a word is split only if both parts can be this long.
+MIN_PART = 4
+#: Letters that may link the two parts of a compound ("glesbygd-s-kommuner").
+LINKING = "se"
+#: Languages whose compounds are not split (Finnish inflects too much for a naive split).
+NO_SPLIT = frozenset({"fi"})
+#: A "did you mean" proposes words at most this many edits away.
+MAX_EDITS = 2
+
+
+def split_candidates(word: str) -> Iterator[tuple[str, str]]:
+    """(head, tail) pairs a compound word may be made of, in the order they are tried.
+
+    A head ending in a linking letter is also tried without it.
+    """
+    if len(word) < 2 * MIN_PART + 1:
+        return
+    for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        head, tail = word[:cut], word[cut:]
+        yield head, tail
+        if head[-1] in LINKING and len(head) > MIN_PART:
+            yield head[:-1], tail
+
+
+def edit_distance(a: str, b: str, limit: int = MAX_EDITS) -> int:
+    """Levenshtein distance with adjacent transpositions; ``limit + 1`` once it exceeds it."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+def shorten(text: str, limit: int = 240) -> str:
+    """The start of a text, cut at a word, for a snippet without a match."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def fragments(
+    text: str,
+    spans: list[tuple[int, int]],
+    *,
+    maxchars: int = 220,
+    surround: int = 60,
+    top: int = 2,
+) -> str:
+    """A snippet as HTML: the ``top`` passages with the most matches (``spans``, sorted
+    character ranges), matches in <mark>, everything else escaped, passages joined by " … ".
+
+    Matches closer than ``maxchars`` make one passage, widened by ``surround`` characters
+    each side to whole words (as Whoosh's ContextFragmenter does).
+    """
+    if not spans:
+        return str(escape(shorten(text)))
+    groups: list[list[tuple[int, int]]] = [[spans[0]]]
+    for span in spans[1:]:
+        if span[1] - groups[-1][0][0] <= maxchars:
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    best = sorted(sorted(groups, key=lambda g: (-len(g), g[0][0]))[:top], key=lambda g: g[0][0])
+    pieces = []
+    for group in best:
+        start = max(0, group[0][0] - surround)
+        end = min(len(text), group[-1][1] + surround)
+        if start > 0:
+            space = text.find(" ", start, group[0][0])
+            start = space + 1 if space >= 0 else start
+        if end < len(text):
+            space = text.rfind(" ", group[-1][1], end)
+            end = space if space >= 0 else end
+        html, position = [], start
+        for first, last in group:
+            html += [str(escape(text[position:first])), f"<mark>{escape(text[first:last])}</mark>"]
+            position = last
+        html.append(str(escape(text[position:end])))
+        pieces.append("".join(html).strip())
+    return " … ".join(pieces)

@@ -1,0 +1,226 @@
+"""The PostgreSQL search backend: its configuration, and an index that commits with the cases.
+
+The search behaviour itself, `kb search-check` and `kb reindex` are tested on every backend
+in tests/test_search.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select, text
+
+from kb.cli import main
+from kb.database import AFTER_COMMIT, write_transaction
+from kb.extensions import db
+from kb.models import Case, CaseStatus, SearchOutbox
+from kb.search import get_backend
+from kb.search.documents import published_versions
+from kb.search.postgres import backend as postgres_backend
+from kb.services.exchange.importer import import_plan, plan_import
+from tests.conftest import make_app
+from tests.test_search import case_record, refs, search
+
+pytestmark = pytest.mark.parametrize("database", ["postgresql-pgsearch"], indirect=True)
+
+
+def search_rows() -> dict[str, str]:
+    """ref -> indexed version, read straight from the search table."""
+    rows = db.session.execute(text("SELECT ref, version FROM kb_search.documents")).all()
+    db.session.rollback()
+    return dict(rows)
+
+
+def outbox() -> int:
+    count = db.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+    db.session.rollback()
+    return count
+
+
+def test_the_search_row_commits_with_the_case(app: Flask, client: FlaskClient) -> None:
+    # No after-commit drain: the row must come from the transaction itself.
+    app.extensions[AFTER_COMMIT] = []
+
+    import_plan(plan_import([case_record("m", "Mentorordning for flyktninger", "nb", "NO")]))
+
+    assert search_rows() == {"m": next(iter(published_versions().values()))}
+    assert outbox() == 0
+    assert refs(search(client, "mentorordning")) == ["m"]
+    with write_transaction():
+        db.session.scalar(select(Case).where(Case.ref == "m")).title = "Fadderordning"
+    assert search_rows()["m"] == next(iter(published_versions().values()))
+    assert refs(search(client, "fadderordning")) == ["m"]
+    assert outbox() == 0
+
+
+def test_a_rolled_back_transaction_leaves_neither_case_nor_search_row(
+    app: Flask, client: FlaskClient
+) -> None:
+    import_plan(plan_import([case_record("k", "Kvalifisering av kvinner", "nb", "NO")]))
+
+    with pytest.raises(RuntimeError), write_transaction():
+        db.session.scalar(select(Case).where(Case.ref == "k")).title = "Lærlinger"
+        db.session.flush()
+        raise RuntimeError("the service failed after writing")
+
+    assert db.session.scalar(select(Case.title).where(Case.ref == "k")) == (
+        "Kvalifisering av kvinner"
+    )
+    assert refs(search(client, "kvalifisering")) == ["k"]
+    assert search(client, "lærlinger")["total"] == 0
+    assert outbox() == 0
+
+
+def test_a_failing_index_write_rolls_back_the_case(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("the search table is unavailable")
+
+    monkeypatch.setitem(app.extensions, "kb.search.in_transaction", broken)
+    with pytest.raises(OSError, match="unavailable"):
+        import_plan(plan_import([case_record("x", "Språkkafé", "nb", "NO")]))
+    monkeypatch.undo()
+
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+    assert search_rows() == {}
+    assert outbox() == 0
+
+
+def test_words_of_removed_cases_leave_the_suggestions(app: Flask, client: FlaskClient) -> None:
+    import_plan(
+        plan_import(
+            [
+                case_record("a", "Bolystvenner i bygda", "nb", "NO"),
+                case_record("b", "Bolystvenner og jobbmatching", "nb", "NO"),
+            ]
+        )
+    )
+    assert get_backend().suggest("jobbmatchin") == ["jobbmatching"]
+
+    with write_transaction():
+        db.session.scalar(select(Case).where(Case.ref == "b")).status = CaseStatus.ARCHIVED
+
+    assert get_backend().suggest("jobbmatchin") == []
+    assert get_backend().suggest("bolystvener") == ["bolystvenner"]
+    counts = db.session.execute(
+        text("SELECT ndoc FROM kb_search.words WHERE word = 'bolystvenner'")
+    ).scalar()
+    assert counts == 1
+
+
+def test_many_matches_are_ranked_by_titles_and_summaries(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_backend, "RANK_ALL", 1)
+    import_plan(
+        plan_import(
+            [
+                case_record("body", "Et prosjekt", "nb", "NO", body="Flyktninger i arbeid."),
+                case_record("title", "Flyktninger i arbeid", "nb", "NO", body="Kort omtale."),
+                case_record("sv", "Nyanlända i jobb", "sv", "SE", body="Flyktingar i arbete."),
+            ]
+        )
+    )
+
+    data = search(client, "flyktninger arbeid")
+
+    assert refs(data) == ["title", "body", "sv"]
+    assert [hit["direct"] for hit in data["results"]] == [True, True, False]
+    assert data["results"][0]["score"] > data["results"][1]["score"]
+
+
+def test_search_sync_applies_rows_left_in_the_outbox(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    # Rows written while the app used Whoosh (or by hand) are applied by `kb search-sync`.
+    import_plan(plan_import([case_record("o", "Opplæring i norsk", "nb", "NO")]))
+    case_id = db.session.scalar(select(Case.id).where(Case.ref == "o"))
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM kb_search.documents"))
+        conn.execute(
+            text("INSERT INTO search_outbox (case_id, enqueued_at) VALUES (:id, now())"),
+            {"id": case_id},
+        )
+
+    check = runner.invoke(main, ["search-check"])
+    assert check.exit_code == 1
+    assert "1 change(s) waiting in the search outbox" in check.output
+    assert runner.invoke(main, ["search-sync"]).exit_code == 0
+
+    assert runner.invoke(main, ["search-check"]).exit_code == 0
+    assert refs(search(client, "opplæring")) == ["o"]
+
+
+def test_searches_may_go_to_a_read_replica(
+    app: Flask, database: dict[str, Any], tmp_path: Path
+) -> None:
+    import_plan(plan_import([case_record("l", "Lesesirkel på biblioteket", "nb", "NO")]))
+    # The primary stands in for its replica: what matters is that searches use the other URL.
+    replicated = make_app(
+        tmp_path / "replicated",
+        SEARCH_READ_DATABASE_URI=database["SQLALCHEMY_DATABASE_URI"],
+        **database,
+    )
+    with replicated.app_context():
+        backend = get_backend()
+        try:
+            assert backend.read_engine is not backend.engine
+            assert refs(search(replicated.test_client(), "lesesirkel")) == ["l"]
+        finally:
+            backend.close()
+
+
+def test_concurrent_writers_keep_the_counts_exact(app: Flask, runner: FlaskCliRunner) -> None:
+    words = [
+        "kommune",
+        "flyktninger",
+        "arbeid",
+        "språk",
+        "opplæring",
+        "bolig",
+        "skole",
+        "helse",
+        "frivillig",
+    ]
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            with app.app_context():
+                for i in range(8):
+                    body = " ".join(words[(worker + i + k) % len(words)] for k in range(5))
+                    title = f"Sak {worker}-{i} om {words[i]}"
+                    import_plan(
+                        plan_import([case_record(f"w{worker}-{i}", title, "nb", "NO", body)])
+                    )
+                    with write_transaction():
+                        case = db.session.scalar(select(Case).where(Case.ref == f"w{worker}-0"))
+                        case.title += " (endret)"
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert runner.invoke(main, ["search-check"]).exit_code == 0
+    # The document frequencies equal a recount from the rows.
+    drift = db.session.execute(
+        text(
+            "SELECT count(*) FROM (SELECT language, lexeme, count(*) AS n FROM "
+            "kb_search.documents, unnest(tsvector_to_array(vector)) AS lexeme GROUP BY 1, 2) AS a "
+            "FULL JOIN (SELECT * FROM kb_search.lexemes WHERE ndoc > 0) AS b "
+            "USING (language, lexeme) WHERE a.n IS DISTINCT FROM b.ndoc"
+        )
+    ).scalar()
+    assert drift == 0
