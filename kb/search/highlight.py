@@ -11,6 +11,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from kb.search.analysis import WORD, stem, stop_words
+from kb.search.common import shorten
 
 #: A snippet is at most two windows of about this many characters.
 WINDOW = 220
@@ -150,7 +151,3 @@ def _marked(text: str, start: int, end: int, found: list[tuple[int, int, str]]) 
         position = match_end
     out.append(str(escape(text[position:end])))
     return str(Markup("".join(out)))  # noqa: S704 - every piece is escaped above
-
-
-def shorten(text: str, limit: int = 240) -> str:
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"

@@ -49,6 +49,14 @@ from kb.search.backend import (
     SearchRequest,
     SearchResults,
 )
+from kb.search.common import (
+    COMPOUND_BOOST,
+    EXPANDED_BOOST,
+    MIN_PREFIX,
+    NO_SPLIT,
+    PREFIX_BOOST,
+    split_candidates,
+)
 from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
 from kb.search.highlight import Highlighter
 from kb.search.query import Unit, parse
@@ -65,13 +73,7 @@ from kb.search.whoosh_schema import (
 
 WRITE_TIMEOUT = 30.0
 
-EXPANDED_BOOST = 0.5
-PREFIX_BOOST = 0.3
-MIN_PREFIX = 5
-MIN_PART = 4
 MAX_PREFIX_TERMS = 30
-LINKING = "se"
-COMPOUND_BOOST = 0.5
 #: "More like this" (``related``): a case's most distinctive words by tf-idf within its
 #: language, at most RELATED_WORDS (a word must occur twice, once in a title or summary is
 #: enough, and have RELATED_MIN_STEM letters, unless it names a concept); the terms in every
@@ -666,21 +668,18 @@ class _QueryBuilder:
 
     def _split(self, word: str, language: str) -> tuple[str, ...]:
         """The stems of the two known words a compound is made of, or ``()``."""
-        if len(word) < 2 * MIN_PART + 1 or language == "fi":
+        if language in NO_SPLIT:
             return ()
         best: tuple[int, str, str] | None = None
-        for cut in range(MIN_PART, len(word) - MIN_PART + 1):
-            head, tail = word[:cut], word[cut:]
+        for head, tail in split_candidates(word):
             tail_stem = stem(tail, language)
             tail_df = self._known(tail_stem, language)
             if not tail_df:
                 continue
-            heads = [head] + ([head[:-1]] if head[-1] in LINKING and len(head) > MIN_PART else [])
-            for candidate in heads:
-                head_stem = stem(candidate, language)
-                score = min(self._known(head_stem, language, as_prefix=True), tail_df)
-                if score and (best is None or score > best[0]):
-                    best = (score, head_stem, tail_stem)
+            head_stem = stem(head, language)
+            score = min(self._known(head_stem, language, as_prefix=True), tail_df)
+            if score and (best is None or score > best[0]):
+                best = (score, head_stem, tail_stem)
         return best[1:] if best else ()
 
 
