@@ -2,6 +2,9 @@
 
     .venv/bin/python -m tests.bench.run --cases 10000 [--cases 100000] [--engine whoosh]
 
+The PostgreSQL engine creates (and drops) a throwaway database on the server of
+``KB_BENCH_POSTGRES_URL`` (default: the local server as ``postgres``).
+
 The corpus is generated once per size into a temporary file. Each engine then runs in two
 processes of its own: one indexes (its peak RSS is the indexer's), the other opens the
 index as a web worker would and queries it (its peak RSS is one worker's). Reported per
@@ -25,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +168,98 @@ def _query_figures(opened: float, first: float, search: Callable[[Any], Any]) ->
     return figures
 
 
+# -- the PostgreSQL backend ----------------------------------------------------------------
+
+
+def _postgres_url(folder: Path) -> str:
+    return (folder / "database-url").read_text().strip()
+
+
+def _postgres_app(folder: Path) -> Any:
+    from kb import create_app
+
+    config = {"SQLALCHEMY_DATABASE_URI": _postgres_url(folder), "SEARCH_BACKEND": "postgres"}
+    return create_app({"INSTANCE_PATH": str(folder / "instance"), "TESTING": True, **config})
+
+
+def postgres_index(corpus: Path, folder: Path) -> dict[str, Any]:
+    """Migrate the throwaway database as `kb init` would, then rebuild the search rows."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from kb.app import MIGRATIONS_DIR
+    from kb.extensions import db
+    from kb.search import get_backend
+
+    app = _postgres_app(folder)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        seconds = _timed(lambda: get_backend().rebuild(_corpus(corpus)))
+        size = db.session.scalar(
+            text(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'kb_search' AND c.relkind = 'r'"
+            )
+        )
+        db.session.remove()
+        db.engine.dispose()
+    return {"index_seconds": round(seconds, 1), "index_mb": round(int(size) / 2**20, 1)}
+
+
+def postgres_query(folder: Path) -> dict[str, Any]:
+    from kb.search.concepts import default_vocabulary
+    from kb.search.postgres import PostgresBackend
+
+    backend = PostgresBackend(_postgres_url(folder), default_vocabulary())
+    opened = _timed(lambda: backend.suggest("arbeid"))
+    first = _timed(lambda: backend.search(_request({"q": "arbeid"})))
+    figures = _query_figures(opened, first, lambda q: backend.search(_request(q)))
+    backend.close()
+    figures.update(
+        _through_the_api(
+            folder, {"SQLALCHEMY_DATABASE_URI": _postgres_url(folder), "SEARCH_BACKEND": "postgres"}
+        )
+    )
+    return figures
+
+
+def _postgres_reachable() -> bool:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    admin = create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError:
+        return False
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def _throwaway_postgres(folder: Path) -> Iterator[None]:
+    """A new database for the PostgreSQL engine, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(POSTGRES_ADMIN_URL)
+    name = f"kb_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    (folder / "database-url").write_text(url)
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 # -- raw SQLite FTS5, the floor ------------------------------------------------------------
 
 
@@ -233,9 +330,10 @@ def fts5_query(folder: Path) -> dict[str, Any]:
 
 ENGINES: dict[str, tuple[Callable[[Path, Path], dict], Callable[[Path], dict]]] = {
     "whoosh": (whoosh_index, whoosh_query),
+    "postgres": (postgres_index, postgres_query),
     "fts5": (fts5_index, fts5_query),
 }
-LABELS = {"whoosh": "Whoosh", "fts5": "SQLite FTS5"}
+LABELS = {"whoosh": "Whoosh", "postgres": "PostgreSQL", "fts5": "SQLite FTS5"}
 FLOOR = "fts5"
 
 
@@ -327,6 +425,9 @@ def main() -> None:
     engines = arguments.engine or list(ENGINES)
     if FLOOR not in engines:
         engines.append(FLOOR)
+    if "postgres" in engines and not _postgres_reachable():
+        print(f"No PostgreSQL at {POSTGRES_ADMIN_URL}: its engine is left out.", file=sys.stderr)
+        engines.remove("postgres")
     for cases in arguments.cases or [10_000]:
         with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
             corpus = Path(tmp) / "corpus.pickle"
@@ -336,10 +437,12 @@ def main() -> None:
             for engine in engines:
                 folder = Path(tmp) / engine
                 folder.mkdir()
-                print(f"{LABELS[engine]}: indexing {cases:,} cases…", file=sys.stderr)
-                results[engine] = _step(engine, "index", corpus, folder)
-                print(f"{LABELS[engine]}: opening and querying…", file=sys.stderr)
-                results[engine].update(_step(engine, "query", corpus, folder))
+                database = _throwaway_postgres(folder) if engine == "postgres" else nullcontext()
+                with database:
+                    print(f"{LABELS[engine]}: indexing {cases:,} cases…", file=sys.stderr)
+                    results[engine] = _step(engine, "index", corpus, folder)
+                    print(f"{LABELS[engine]}: opening and querying…", file=sys.stderr)
+                    results[engine].update(_step(engine, "query", corpus, folder))
         print(_table(cases, results))
         print()
 
