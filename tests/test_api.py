@@ -112,6 +112,14 @@ def test_write_errors_say_what_is_wrong(
     )
     assert invalid.status_code == 422
     assert set(invalid.get_json()["error"]["details"]["fields"]) == {"language"}
+    # A material needs a link (or an uploaded file): without one it is refused, not a 500.
+    sourceless = client.post(
+        "/api/v1/cases",
+        json={**NEW_CASE, "ref": None, "materials": [{"kind": "link", "title": "Slides"}]},
+        headers=speaker,
+    )
+    assert sourceless.status_code == 422, sourceless.get_data(as_text=True)
+    assert "materials-0" in str(sourceless.get_json()["error"]["details"]["fields"])
     unknown_theme = client.post(
         "/api/v1/cases", json={**NEW_CASE, "ref": None, "themes": ["nope"]}, headers=speaker
     )

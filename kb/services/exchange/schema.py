@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from kb.models.base import is_valid_slug
@@ -114,12 +115,13 @@ class MaterialIn(Record):
     file: Annotated[Line, Field(max_length=100)] | None = None
     original_filename: Annotated[Line, Field(max_length=255)] | None = None
 
-    @field_validator("file")
-    @classmethod
-    def _one_source(cls, file: str | None, info: Any) -> str | None:
-        if (file is None) == (info.data.get("url") is None):
+    @model_validator(mode="after")
+    def _one_source(self) -> MaterialIn:
+        """A link or a file, never both and never neither (a field validator of ``file``
+        would not run when neither is given)."""
+        if (self.file is None) == (self.url is None):
             raise ValueError("give either url or file")
-        return file
+        return self
 
 
 class OrganisationIn(Record):
