@@ -1,4 +1,4 @@
-"""Engine-neutral pieces of the search backends: weights, compound splitting, snippets.
+"""Engine-neutral pieces of the search backends: weights, compound splitting, spelling.
 
 Both backends read these so that they rank, split compounds and shorten text alike.
 """
@@ -6,8 +6,6 @@ Both backends read these so that they rank, split compounds and shorten text ali
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-from markupsafe import escape
 
 #: Weight of a word found through the cross-language vocabulary.
 EXPANDED_BOOST = 0.5
@@ -62,45 +60,3 @@ def edit_distance(a: str, b: str, limit: int = MAX_EDITS) -> int:
 def shorten(text: str, limit: int = 240) -> str:
     """The start of a text, cut at a word, for a snippet without a match."""
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def fragments(
-    text: str,
-    spans: list[tuple[int, int]],
-    *,
-    maxchars: int = 220,
-    surround: int = 60,
-    top: int = 2,
-) -> str:
-    """A snippet as HTML: the ``top`` passages with the most matches (``spans``, sorted
-    character ranges), matches in <mark>, everything else escaped, passages joined by " … ".
-
-    Matches closer than ``maxchars`` make one passage, widened by ``surround`` characters
-    each side to whole words (as Whoosh's ContextFragmenter does).
-    """
-    if not spans:
-        return str(escape(shorten(text)))
-    groups: list[list[tuple[int, int]]] = [[spans[0]]]
-    for span in spans[1:]:
-        if span[1] - groups[-1][0][0] <= maxchars:
-            groups[-1].append(span)
-        else:
-            groups.append([span])
-    best = sorted(sorted(groups, key=lambda g: (-len(g), g[0][0]))[:top], key=lambda g: g[0][0])
-    pieces = []
-    for group in best:
-        start = max(0, group[0][0] - surround)
-        end = min(len(text), group[-1][1] + surround)
-        if start > 0:
-            space = text.find(" ", start, group[0][0])
-            start = space + 1 if space >= 0 else start
-        if end < len(text):
-            space = text.rfind(" ", group[-1][1], end)
-            end = space if space >= 0 else end
-        html, position = [], start
-        for first, last in group:
-            html += [str(escape(text[position:first])), f"<mark>{escape(text[first:last])}</mark>"]
-            position = last
-        html.append(str(escape(text[position:end])))
-        pieces.append("".join(html).strip())
-    return " … ".join(pieces)

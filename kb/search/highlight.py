@@ -46,11 +46,7 @@ class Highlighter:
             found = self.matches(text, language, start, end)
             if found:
                 break
-        if not found:
-            return str(escape(shorten(text)))
-        return SEPARATOR.join(
-            _marked(text, start, end, found) for start, end in _best_windows(text, found)
-        )
+        return snippet(text, found)
 
     def matches(
         self, text: str, language: str, start: int = 0, end: int | None = None
@@ -77,6 +73,17 @@ class Highlighter:
             if matching:
                 found.append((match.start(), match.end(), word))
         return found
+
+
+def snippet(text: str, found: list[tuple[int, int, str]]) -> str:
+    """The best windows of a text around its matches ((start, end, word) each), matches
+    marked, safe as HTML; the start of the text when nothing matched. Both backends show
+    snippets this way."""
+    if not found:
+        return str(escape(shorten(text)))
+    return SEPARATOR.join(
+        _marked(text, start, end, found) for start, end in _best_windows(text, found)
+    )
 
 
 def _best_windows(text: str, found: list[tuple[int, int, str]]) -> list[tuple[int, int]]:

@@ -30,8 +30,9 @@ from kb.search.backend import (
     SearchRequest,
     SearchResults,
 )
-from kb.search.common import MAX_EDITS, edit_distance, fragments, shorten
+from kb.search.common import MAX_EDITS, edit_distance, shorten
 from kb.search.concepts import QueryPlan, Vocabulary
+from kb.search.highlight import snippet
 from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES, config_for
 from kb.search.postgres.tsquery import Compiled, Compiler, LeafCache
 from kb.search.query import Unit, parse
@@ -49,8 +50,8 @@ RANK_NORMALIZATION = 0
 START, STOP = "\ue000", "\ue001"
 SENTINELS = START + STOP
 TITLE_OPTIONS = f'HighlightAll=true, StartSel="{START}", StopSel="{STOP}"'
-#: The whole text comes back marked; ``fragments`` picks the passages (those with the most
-#: matches, as Whoosh does: ts_headline would take the first ones).
+#: The whole text comes back marked; ``snippet`` picks the passages as for Whoosh
+#: (ts_headline would take the first ones).
 SNIPPET_OPTIONS = TITLE_OPTIONS
 #: Snippets come from the first this many characters of the body (ts_headline parses all
 #: it is given, for each of the shown hits).
@@ -203,8 +204,8 @@ def _marked(value: str) -> str:
     return str(escape(value)).replace(START, "<mark>").replace(STOP, "</mark>")
 
 
-def _spans(value: str) -> tuple[str, list[tuple[int, int]]]:
-    """The text of a marked headline and the character ranges of its marks."""
+def _spans(value: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """The text of a marked headline and its marks: (start, end, word lowercased)."""
     text_parts: list[str] = []
     spans: list[tuple[int, int]] = []
     length = 0
@@ -219,7 +220,8 @@ def _spans(value: str) -> tuple[str, list[tuple[int, int]]]:
         else:
             text_parts.append(piece)
             length += len(piece)
-    return "".join(text_parts), spans
+    text = "".join(text_parts)
+    return text, [(a, b, text[a:b].lower()) for a, b in spans]
 
 
 @dataclass
@@ -552,7 +554,7 @@ class PostgresBackend(SearchBackend):
             score=round(value, 4) if math.isfinite(value) else 0.0,
             title_html=_marked(row["title_html"]) if highlight else str(escape(row["title"])),
             snippet_html=(
-                fragments(*_spans(row["snippet_html"]))
+                snippet(*_spans(row["snippet_html"]))
                 if highlight
                 else str(escape(shorten(row["body"] or row["summary"])))
             ),
