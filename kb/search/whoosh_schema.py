@@ -24,7 +24,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, FieldType, Sche
 from whoosh.system import pack_uint
 
 from kb.search.analysis import ANALYZED_LANGUAGES, language_terms, neutral_terms, words
-from kb.search.backend import IndexDocument
+from kb.search.backend import FACETS, IndexDocument
 
 #: Bump when the schema or the analysis changes: a new, empty index is created beside the
 #: old one and `kb search-check` reports every case missing until `kb reindex`.
@@ -34,20 +34,13 @@ INDEX_NAME = "cases_v3"
 TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
 NEUTRAL_FIELD = "text_all"
 VERSION_COLUMN = "case_version"
-FACET_FIELDS = {
-    "country": "country",
-    "language": "language",
-    "theme": "theme",
-    "target_group": "target_group",
-    "event": "event",
-    "year": "year",
-}
 #: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
 PLUGIN_FACET_PREFIX = "facet_"
 
 
 def facet_field(name: str) -> str:
-    return FACET_FIELDS.get(name) or f"{PLUGIN_FACET_PREFIX}{name}"
+    """A core facet is a field of its name; a plugin's lives in a dynamic ``facet_`` field."""
+    return name if name in FACETS else f"{PLUGIN_FACET_PREFIX}{name}"
 
 
 class AnalysedText(FieldType):
