@@ -14,6 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from kb.cli import main
 from kb.database import AFTER_COMMIT, write_transaction
@@ -158,23 +160,27 @@ def test_search_sync_applies_rows_left_in_the_outbox(
     assert refs(search(client, "opplæring")) == ["o"]
 
 
-def test_searches_may_go_to_a_read_replica(
+def test_searches_go_to_the_read_replica(
     app: Flask, database: dict[str, Any], tmp_path: Path
 ) -> None:
     import_plan(plan_import([case_record("l", "Lesesirkel på biblioteket", "nb", "NO")]))
-    # The primary stands in for its replica: what matters is that searches use the other URL.
-    replicated = make_app(
-        tmp_path / "replicated",
-        SEARCH_READ_DATABASE_URI=database["SQLALCHEMY_DATABASE_URI"],
-        **database,
-    )
-    with replicated.app_context():
-        backend = get_backend()
-        try:
-            assert backend.read_engine is not backend.engine
-            assert refs(search(replicated.test_client(), "lesesirkel")) == ["l"]
-        finally:
-            backend.close()
+    primary = make_url(database["SQLALCHEMY_DATABASE_URI"])
+
+    def searched_through(replica: str) -> list[str]:
+        instance = tmp_path / f"replicated-{len(list(tmp_path.iterdir()))}"
+        replicated = make_app(instance, SEARCH_READ_DATABASE_URI=replica, **database)
+        with replicated.app_context():
+            try:
+                return refs(search(replicated.test_client(), "lesesirkel"))
+            finally:
+                get_backend().close()
+
+    # The primary stands in for a replica that is up to date: the case is found.
+    assert searched_through(primary.render_as_string(hide_password=False)) == ["l"]
+    # A replica that cannot be reached fails the search: searches really go there.
+    missing = primary.set(database="kb_no_such_replica").render_as_string(hide_password=False)
+    with pytest.raises(OperationalError):
+        searched_through(missing)
 
 
 def test_concurrent_writers_keep_the_counts_exact(app: Flask, runner: FlaskCliRunner) -> None:
