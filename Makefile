@@ -51,9 +51,11 @@ BENCH_CASES ?= 10000
 bench: install
 	$(BIN)/python -m tests.bench.run $(foreach n,$(BENCH_CASES),--cases $(n))
 
-## test: the whole suite (PostgreSQL variants run when KB_TEST_POSTGRES_URL is set)
+## test: the suite without the tests marked slow (SLOW=1 adds them; PostgreSQL variants run
+## when KB_TEST_POSTGRES_URL is set)
+SLOW ?=
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(SLOW),,-m "not slow") $(PYTEST_ARGS)
 
 ## translations: extract UI messages, merge them into every catalogue, compile (commit the result)
 translations-extract: install
