@@ -56,6 +56,7 @@ def init() -> None:
     upgrade(directory=str(MIGRATIONS_DIR))
     added = ensure_default_terms()
     Path(current_app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    _drain_outbox()  # what a crash left; the workers would also do it when they start
     report, pending = sync.check(get_backend())
     click.echo(f"Database is up to date; {added} vocabulary term(s) added.")
     if not report.ok or pending:
@@ -169,9 +170,20 @@ def search_check() -> None:
 @main.command("search-sync")
 @with_appcontext
 def search_sync() -> None:
-    """Apply pending changes to the search index now (they are applied after each commit)."""
-    count = sync.drain(get_backend())
+    """Apply every pending change to the search index now.
+
+    (They are applied after each commit, within a budget in web requests, and by each
+    server worker when it starts.)
+    """
+    count = _drain_outbox()
     click.echo(f"Refreshed {count} case(s) in the search index.")
+
+
+def _drain_outbox() -> int:
+    with click.progressbar(
+        length=sync.pending_count(), label="Indexing pending changes", file=sys.stderr
+    ) as bar:
+        return sync.drain(get_backend(), progress=bar.update)
 
 
 @main.group()
