@@ -16,6 +16,7 @@ from sqlalchemy import inspect, select
 from whoosh.writing import IndexWriter
 
 from kb.cli import main
+from kb.config import ConfigurationError
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, Role, SearchOutbox
@@ -131,3 +132,13 @@ def test_the_drainer_waits_for_a_database_that_is_not_migrated(tmp_path: Path) -
     with app.app_context():
         assert not inspect(db.engine).has_table(SearchOutbox.__tablename__)
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "setting", [{"SEARCH_SYNC_BUDGET_SECONDS": "soon"}, {"SEARCH_SYNC_REQUEST_CASES": -1}]
+)
+def test_a_budget_that_is_not_a_number_stops_the_start(
+    tmp_path: Path, setting: dict[str, object]
+) -> None:
+    with pytest.raises(ConfigurationError, match="KB_SEARCH_SYNC_BUDGET_SECONDS"):
+        make_app(tmp_path / "instance", **setting)

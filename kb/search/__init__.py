@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         raise plugins.PluginError(f"A plugin's facet uses a core facet's name: {taken[0]!r}.")
     concepts = app.config.get("SEARCH_CONCEPTS_FILE")
     vocabulary = Vocabulary.load(Path(concepts)) if concepts else default_vocabulary()
+    sync.Budget.from_config(app.config)  # a wrong setting stops the start, not each write
     backend = _backend(app, vocabulary)
     app.extensions[EXTENSION] = backend
     if isinstance(backend, PostgresBackend):

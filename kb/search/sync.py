@@ -28,6 +28,7 @@ from flask import current_app, has_app_context, has_request_context
 from sqlalchemy import Connection, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from kb.config import ConfigurationError
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, SearchOutbox
@@ -124,9 +125,17 @@ class Budget:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Budget:
-        return cls(
-            float(config["SEARCH_SYNC_BUDGET_SECONDS"]), int(config["SEARCH_SYNC_REQUEST_CASES"])
-        )
+        """``SEARCH_SYNC_BUDGET_SECONDS`` and ``SEARCH_SYNC_REQUEST_CASES`` (0: leave all
+        indexing to the other drains)."""
+        seconds, cases = config["SEARCH_SYNC_BUDGET_SECONDS"], config["SEARCH_SYNC_REQUEST_CASES"]
+        numbers = isinstance(seconds, int | float) and isinstance(cases, int)
+        if not numbers or isinstance(cases, bool) or seconds < 0 or cases < 0:
+            raise ConfigurationError(
+                f"KB_SEARCH_SYNC_BUDGET_SECONDS={seconds!r} and KB_SEARCH_SYNC_REQUEST_CASES="
+                f"{cases!r}: the first must be a number of seconds >= 0 (default 2), the "
+                "second a whole number of cases >= 0 (default 100)."
+            )
+        return cls(float(seconds), cases)
 
 
 def drain(
@@ -182,6 +191,8 @@ def _apply_batch(write: Write, limit: int) -> tuple[list[int], list[int]]:
     rows = db.session.execute(
         select(SearchOutbox.id, SearchOutbox.case_id).order_by(SearchOutbox.id).limit(limit)
     ).all()
+    if not rows:  # another drainer applied them while this one waited for the lock
+        return [], []
     case_ids = sorted({case_id for _, case_id in rows})
     documents = list(published_documents(case_ids))
     indexed = {doc.id for doc in documents}
