@@ -19,6 +19,7 @@ from kb.config import ConfigurationError
 from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
 from kb.search import get_backend, sync
+from kb.search.backend import IndexBusy
 from kb.search.documents import published_versions
 from kb.services import accounts, catalogue, directory, invitations, tokens
 from kb.services import people as people_service
@@ -56,10 +57,14 @@ def init() -> None:
     upgrade(directory=str(MIGRATIONS_DIR))
     added = ensure_default_terms()
     Path(current_app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
-    _drain_outbox()  # what a crash left; the workers would also do it when they start
     report, pending = sync.check(get_backend())
     click.echo(f"Database is up to date; {added} vocabulary term(s) added.")
-    if not report.ok or pending:
+    if pending:
+        click.echo(
+            f"{pending} change(s) wait in the search outbox: the server's workers index them "
+            "when they start (or run `kb search-sync`)."
+        )
+    elif not report.ok:
         click.echo("The search index is behind the database: run `kb reindex`.")
 
 
@@ -180,10 +185,16 @@ def search_sync() -> None:
 
 
 def _drain_outbox() -> int:
-    with click.progressbar(
-        length=sync.pending_count(), label="Indexing pending changes", file=sys.stderr
-    ) as bar:
-        return sync.drain(get_backend(), progress=bar.update)
+    try:
+        with click.progressbar(
+            length=sync.pending_count(), label="Indexing pending changes", file=sys.stderr
+        ) as bar:
+            return sync.drain(get_backend(), progress=bar.update)
+    except IndexBusy as busy:
+        raise click.ClickException(
+            f"{busy} The pending changes are kept; run `kb search-sync` when it is done "
+            "(a `kb reindex`, say)."
+        ) from None
 
 
 @main.group()

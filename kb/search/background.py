@@ -6,9 +6,10 @@ is pending when the worker starts, when a request left work behind, and every
 ``POLL_SECONDS`` (for rows another process left). It runs beside the worker's requests,
 so a long backlog never delays a worker's start (gunicorn kills a worker that is not
 ready within its timeout). Workers starting together take turns on the index lock, and
-each reads the outbox only while holding it: the first applies the rows, the others find
-them gone. Only the production entry point (``wsgi.py``) starts it; apps built in tests
-and CLI commands do not.
+each reads the outbox only while holding it, so the others find the rows gone (a batch
+read just before its rows are deleted is applied twice, which is harmless). Only the
+production entry point (``wsgi.py``) starts it; apps built in tests and CLI commands do
+not.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def drain(
 
     Each batch is read while the index's write lock is held, so writers apply what they
     read in the order they read it (a slower writer never overwrites a newer version),
-    and a second drainer finds the rows already gone. Within a ``budget`` the lock is
+    and a second drainer mostly finds the rows gone. Within a ``budget`` the lock is
     waited for only as long as remains, no batch starts once the time is spent, and at
     most ``budget.cases`` cases are indexed; ``IndexBusy`` means the lock was not had in
     time. Rows not applied stay for the next drain.

@@ -177,10 +177,13 @@ class WhooshBackend(SearchBackend):
 
         Nothing written: the writer is cancelled, so searchers keep their generation.
         """
+        wait = WRITE_TIMEOUT if timeout is None else timeout
         try:
-            writer = self.ix.writer(timeout=WRITE_TIMEOUT if timeout is None else timeout)
+            writer = self.ix.writer(timeout=wait)
         except LockError:
-            raise IndexBusy(f"The search index stayed locked for {timeout} s.") from None
+            raise IndexBusy(
+                f"Another process held the search index's lock for {wait:g} s."
+            ) from None
         changed = False
 
         def write(documents: Iterable[IndexDocument], removed: Iterable[int]) -> None:
