@@ -62,6 +62,8 @@ def test_a_write_while_the_index_is_locked_succeeds_and_the_next_drain_indexes_i
     app: Flask, client: FlaskClient, editor: dict[str, str], index_lock: IndexWriter
 ) -> None:
     app.config["SEARCH_SYNC_BUDGET_SECONDS"] = 0.2
+    woken: list[bool] = []
+    app.extensions[sync.WAKE_DRAINER] = lambda: woken.append(True)  # the server's drainer
 
     first = client.post(
         "/api/v1/cases", json={**CASE, "ref": "vang", "title": "Jobbsjanse i Vang"}, headers=editor
@@ -72,6 +74,7 @@ def test_a_write_while_the_index_is_locked_succeeds_and_the_next_drain_indexes_i
     assert db.session.get(Case, case_id).title == "Jobbsjanse i Vang"
     assert pending() == [case_id]
     assert search(client, "jobbsjanse")["total"] == 0
+    assert woken == [True]
 
     index_lock.cancel()  # the other writer is done
     second = client.post(
@@ -80,6 +83,7 @@ def test_a_write_while_the_index_is_locked_succeeds_and_the_next_drain_indexes_i
 
     assert second.status_code == 201
     assert pending() == []
+    assert woken == [True]  # nothing was left this time
     assert sorted(refs(search(client, "jobbsjanse"))) == ["hol", "vang"]
 
 
