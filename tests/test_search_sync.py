@@ -54,7 +54,7 @@ def index_lock(app: Flask) -> Iterator[IndexWriter]:
     """Another writer holds the Whoosh index's write lock until the test releases it."""
     holder = get_backend().ix.writer()
     yield holder
-    if holder.is_closed is False:
+    if not holder.is_closed:
         holder.cancel()
 
 
