@@ -1,5 +1,11 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` (configuration from ``KB_*`` variables)."""
+"""WSGI entry point: ``gunicorn wsgi:app`` (configuration from ``KB_*`` variables).
+
+Each worker imports this module, so each starts its search drainer: pending index changes
+(after a crash, or left by a busy request) are applied without waiting for a write.
+"""
 
 from kb import create_app
+from kb.search import background
 
 app = create_app()
+background.start(app)

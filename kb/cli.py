@@ -19,6 +19,7 @@ from kb.config import ConfigurationError
 from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
 from kb.search import get_backend, sync
+from kb.search.backend import IndexBusy
 from kb.search.documents import published_versions
 from kb.services import accounts, catalogue, directory, invitations, tokens
 from kb.services import people as people_service
@@ -58,7 +59,12 @@ def init() -> None:
     Path(current_app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     report, pending = sync.check(get_backend())
     click.echo(f"Database is up to date; {added} vocabulary term(s) added.")
-    if not report.ok or pending:
+    if pending:
+        click.echo(
+            f"{pending} change(s) wait in the search outbox: the server's workers index them "
+            "when they start (or run `kb search-sync`)."
+        )
+    elif not report.ok:
         click.echo("The search index is behind the database: run `kb reindex`.")
 
 
@@ -169,9 +175,26 @@ def search_check() -> None:
 @main.command("search-sync")
 @with_appcontext
 def search_sync() -> None:
-    """Apply pending changes to the search index now (they are applied after each commit)."""
-    count = sync.drain(get_backend())
+    """Apply every pending change to the search index now.
+
+    (They are applied after each commit, within a budget in web requests, and by each
+    server worker when it starts.)
+    """
+    count = _drain_outbox()
     click.echo(f"Refreshed {count} case(s) in the search index.")
+
+
+def _drain_outbox() -> int:
+    try:
+        with click.progressbar(
+            length=sync.pending_count(), label="Indexing pending changes", file=sys.stderr
+        ) as bar:
+            return sync.drain(get_backend(), progress=bar.update)
+    except IndexBusy as busy:
+        raise click.ClickException(
+            f"{busy} The pending changes are kept; run `kb search-sync` when it is done "
+            "(a `kb reindex`, say)."
+        ) from None
 
 
 @main.group()

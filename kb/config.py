@@ -44,6 +44,11 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_BACKEND": "whoosh",
     # With "postgres": an optional read replica for searches (writes go to the primary).
     "SEARCH_READ_DATABASE_URI": None,
+    # Indexing after a commit in a web request: at most this many seconds (waiting for the
+    # index lock included) and cases; the rest is indexed by the next drain, so a busy index
+    # never makes a saved change answer late or with an error (docs/search.md).
+    "SEARCH_SYNC_BUDGET_SECONDS": 2.0,
+    "SEARCH_SYNC_REQUEST_CASES": 100,
     "UPLOAD_DIR": "uploads",
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",

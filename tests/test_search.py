@@ -428,10 +428,10 @@ def test_a_failed_index_write_keeps_the_change_and_catches_up(
 ) -> None:
     backend = get_backend()
 
-    def broken(*args: Any, **kwargs: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise OSError("disk full")
 
-    monkeypatch.setattr(backend, "apply", broken)
+    monkeypatch.setattr(backend, "writer", broken)
     import_plan(plan_import([case_record("k", "Kvalifisering av kvinner", "nb", "NO")]))
     monkeypatch.undo()
 

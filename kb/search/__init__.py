@@ -32,18 +32,19 @@ __all__ = ["BACKENDS", "EXTENSION", "SearchBackend", "facet_names", "get_backend
 
 
 def init_app(app: Flask) -> None:
-    """One backend per app; the outbox is drained into it after every commit (and, for
-    PostgreSQL, applied inside the committing transaction)."""
+    """One backend per app; the outbox is drained into it after every commit, within a
+    budget in web requests (and, for PostgreSQL, applied inside the committing transaction)."""
     taken = [f.name for f in plugins.state(app).facets if f.name in FACETS]
     if taken:
         raise plugins.PluginError(f"A plugin's facet uses a core facet's name: {taken[0]!r}.")
     concepts = app.config.get("SEARCH_CONCEPTS_FILE")
     vocabulary = Vocabulary.load(Path(concepts)) if concepts else default_vocabulary()
+    sync.Budget.from_config(app.config)  # a wrong setting stops the start, not each write
     backend = _backend(app, vocabulary)
     app.extensions[EXTENSION] = backend
     if isinstance(backend, PostgresBackend):
         app.extensions[sync.IN_TRANSACTION] = backend.write
-    on_commit(app, partial(sync.drain, backend))
+    on_commit(app, partial(sync.drain_after_commit, backend))
 
 
 def _backend(app: Flask, vocabulary: Vocabulary) -> SearchBackend:

@@ -7,13 +7,21 @@ full-text backend can implement the same class without touching its callers.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 #: Facets offered with every search, in display order.
 FACETS: tuple[str, ...] = ("country", "language", "theme", "target_group", "event", "year")
 SORTS: tuple[str, ...] = ("relevance", "newest")
+
+#: Index and remove in one commit: ``write(documents, removed_ids)``.
+Write = Callable[[Iterable["IndexDocument"], Iterable[int]], None]
+
+
+class IndexBusy(RuntimeError):
+    """Another writer held the index's write lock for longer than the caller would wait."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,17 @@ class SearchBackend(abc.ABC):
     @abc.abstractmethod
     def apply(self, documents: Iterable[IndexDocument], removed: Iterable[int]) -> None:
         """Index and remove in one commit (used by the sync after each change)."""
+
+    @contextmanager
+    def writer(self, timeout: float | None = None) -> Iterator[Write]:
+        """Hold the index's write lock for the block; what it writes commits at the end.
+
+        The sync reads the database inside the block, so writers apply what they read in
+        the order they read it. Waits at most ``timeout`` seconds (``None``: the engine's
+        own limit) for the lock, then raises ``IndexBusy``. An engine without a lock of
+        its own (PostgreSQL locks each case as it writes) commits each ``write`` at once.
+        """
+        yield self.apply
 
     @abc.abstractmethod
     def rebuild(

@@ -2,9 +2,12 @@
 
 While a transaction flushes, every case it touches gets an outbox row *in the same
 transaction*; if the commit fails, so does the outbox row. After the commit the outbox is
-drained into the index by a writer that waits for the index lock. When indexing fails
-(lock timeout, full disk, a killed process) the rows stay and the next drain, `kb
-search-sync` or `kb reindex` catches up; `kb search-check` reports what is pending.
+drained into the index by a writer that holds the index lock. In a web request that drain
+has a budget (time, including the wait for the lock, and cases): the request never waits
+long or fails because of the index. When indexing stops (budget spent, lock timeout, full
+disk, a killed process) the rows stay and the next drain catches up: the next commit's,
+the serving process's background drainer (``kb.search.background``), `kb search-sync` or
+`kb reindex`; `kb search-check` reports what is pending.
 
 An index that lives in the same database (PostgreSQL full-text search) is written just
 before the commit instead, through the transaction's own connection: the cases and their
@@ -15,19 +18,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Protocol
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
 from sqlalchemy import Connection, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from kb.config import ConfigurationError
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, SearchOutbox
 from kb.models.base import utcnow
-from kb.search.backend import ConsistencyReport, IndexDocument, SearchBackend
+from kb.search.backend import ConsistencyReport, IndexBusy, IndexDocument, SearchBackend, Write
 from kb.search.documents import published_documents, published_versions
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,8 @@ _PEOPLE = "kb_search_people"
 _ENQUEUED = "kb_search_enqueued"
 #: ``app.extensions`` key of a writer that indexes inside the committing transaction.
 IN_TRANSACTION = "kb.search.in_transaction"
+#: ``app.extensions`` key of a callable that asks for a drain outside the request.
+WAKE_DRAINER = "kb.search.wake_drainer"
 BATCH = 500
 _draining = threading.local()
 
@@ -108,31 +116,106 @@ def pending_count() -> int:
     return db.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
 
 
-def drain(backend: SearchBackend) -> int:
-    """Apply every pending outbox row to the index; returns how many cases were refreshed."""
+@dataclass(frozen=True)
+class Budget:
+    """How much indexing one web request may do after its commit; the rest waits."""
+
+    seconds: float
+    cases: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Budget:
+        """``SEARCH_SYNC_BUDGET_SECONDS`` and ``SEARCH_SYNC_REQUEST_CASES`` (0: leave all
+        indexing to the other drains)."""
+        seconds, cases = config["SEARCH_SYNC_BUDGET_SECONDS"], config["SEARCH_SYNC_REQUEST_CASES"]
+        numbers = isinstance(seconds, int | float) and isinstance(cases, int)
+        if not numbers or isinstance(cases, bool) or seconds < 0 or cases < 0:
+            raise ConfigurationError(
+                f"KB_SEARCH_SYNC_BUDGET_SECONDS={seconds!r} and KB_SEARCH_SYNC_REQUEST_CASES="
+                f"{cases!r}: the first must be a number of seconds >= 0 (default 2), the "
+                "second a whole number of cases >= 0 (default 100)."
+            )
+        return cls(float(seconds), cases)
+
+
+def drain(
+    backend: SearchBackend,
+    budget: Budget | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply pending outbox rows to the index; returns how many cases were refreshed
+    (``progress`` is told how many rows each batch applied).
+
+    Each batch is read while the index's write lock is held, so writers apply what they
+    read in the order they read it (a slower writer never overwrites a newer version),
+    and a second drainer mostly finds the rows gone. Within a ``budget`` the lock is
+    waited for only as long as remains, no batch starts once the time is spent, and at
+    most ``budget.cases`` cases are indexed; ``IndexBusy`` means the lock was not had in
+    time. Rows not applied stay for the next drain.
+    """
     if getattr(_draining, "active", False):
         return 0
     _draining.active = True
+    deadline = None if budget is None else time.monotonic() + budget.seconds
     refreshed = 0
     try:
-        while True:
-            rows = db.session.execute(
-                select(SearchOutbox.id, SearchOutbox.case_id).order_by(SearchOutbox.id).limit(BATCH)
-            ).all()
-            if not rows:
-                return refreshed
-            case_ids = sorted({case_id for _, case_id in rows})
-            documents = list(published_documents(case_ids))
-            indexed = {doc.id for doc in documents}
-            db.session.rollback()  # end the read before a possibly long index write
-            backend.apply(documents, [i for i in case_ids if i not in indexed])
+        while _has_pending():
+            limit = BATCH if budget is None else min(BATCH, budget.cases - refreshed)
+            if limit <= 0 or (deadline is not None and time.monotonic() >= deadline):
+                break
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            with backend.writer(timeout) as write:
+                row_ids, case_ids = _apply_batch(write, limit)
+            if not row_ids:
+                break
             with write_transaction():
-                db.session.execute(
-                    delete(SearchOutbox).where(SearchOutbox.id.in_([row_id for row_id, _ in rows]))
-                )
+                db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
             refreshed += len(case_ids)
+            if progress:
+                progress(len(row_ids))
+        return refreshed
     finally:
+        db.session.rollback()
         _draining.active = False
+
+
+def _has_pending() -> bool:
+    """A cheap look before taking the index lock: most commits leave nothing to index."""
+    found = db.session.scalar(select(SearchOutbox.id).limit(1)) is not None
+    db.session.rollback()
+    return found
+
+
+def _apply_batch(write: Write, limit: int) -> tuple[list[int], list[int]]:
+    """Index the cases of the oldest ``limit`` outbox rows; returns the rows and cases."""
+    rows = db.session.execute(
+        select(SearchOutbox.id, SearchOutbox.case_id).order_by(SearchOutbox.id).limit(limit)
+    ).all()
+    if not rows:  # another drainer applied them while this one waited for the lock
+        return [], []
+    case_ids = sorted({case_id for _, case_id in rows})
+    documents = list(published_documents(case_ids))
+    indexed = {doc.id for doc in documents}
+    db.session.rollback()  # end the read before the index write
+    write(documents, [i for i in case_ids if i not in indexed])
+    return [row_id for row_id, _ in rows], case_ids
+
+
+def drain_after_commit(backend: SearchBackend) -> None:
+    """After each commit. In a web request within the configured budget: the request never
+    fails or waits long for the index, and what is left is drained later."""
+    if getattr(_draining, "active", False):
+        return
+    budget = Budget.from_config(current_app.config) if has_request_context() else None
+    try:
+        drain(backend, budget)
+    except IndexBusy:
+        log.warning("The search index was busy; pending changes wait for the next drain.")
+    except Exception:
+        log.exception("Indexing after a commit failed; pending changes wait for the next drain.")
+    wake = current_app.extensions.get(WAKE_DRAINER)
+    if budget is not None and wake is not None and _has_pending():
+        wake()
 
 
 def clear_outbox(up_to: int | None) -> None:

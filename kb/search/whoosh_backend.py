@@ -4,7 +4,7 @@ One index per process is opened once; each thread keeps a searcher and reopens i
 when the index has a newer generation. Queries are built here as Whoosh query trees and
 evaluated over arrays by ``kb.search.whoosh_matching`` (see docs/performance.md for why).
 Writers wait for Whoosh's lock (``writer(timeout=...)``), so several worker processes can
-write in turn.
+write in turn; a caller with a budget waits less and gets ``IndexBusy``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from whoosh import index
 from whoosh.filedb.filestore import FileStorage
+from whoosh.index import LockError
 from whoosh.query import (
     And,
     AndMaybe,
@@ -43,11 +45,13 @@ from kb.search.analysis import (
     words,
 )
 from kb.search.backend import (
+    IndexBusy,
     IndexDocument,
     SearchBackend,
     SearchHit,
     SearchRequest,
     SearchResults,
+    Write,
 )
 from kb.search.common import (
     COMPOUND_BOOST,
@@ -164,16 +168,42 @@ class WhooshBackend(SearchBackend):
         self.apply((), ids)
 
     def apply(self, documents: Iterable[IndexDocument], removed: Iterable[int]) -> None:
-        writer = self.ix.writer(timeout=WRITE_TIMEOUT)
+        with self.writer() as write:
+            write(documents, removed)
+
+    @contextmanager
+    def writer(self, timeout: float | None = None) -> Iterator[Write]:
+        """Whoosh's write lock (a file lock, so across processes) for the block.
+
+        Nothing written: the writer is cancelled, so searchers keep their generation.
+        """
+        wait = WRITE_TIMEOUT if timeout is None else timeout
         try:
+            writer = self.ix.writer(timeout=wait)
+        except LockError:
+            raise IndexBusy(
+                f"Another process held the search index's lock for {wait:g} s."
+            ) from None
+        changed = False
+
+        def write(documents: Iterable[IndexDocument], removed: Iterable[int]) -> None:
+            nonlocal changed
             for case_id in removed:
                 writer.delete_by_term("id", str(case_id))
+                changed = True
             for doc in documents:
                 writer.update_document(**fields_of(doc))
+                changed = True
+
+        try:
+            yield write
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        if changed:
+            writer.commit()
+        else:
+            writer.cancel()
 
     def rebuild(
         self, documents: Iterable[IndexDocument], progress: Callable[[int], None] | None = None
