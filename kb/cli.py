@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from kb import plugins
 from kb.app import MIGRATIONS_DIR, create_app
+from kb.cli_materials import materials_group
 from kb.config import ConfigurationError
 from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
@@ -46,6 +47,9 @@ def _app_for_cli() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_app_for_cli)
 def main() -> None:
     """Nordic Good Practice KB. Start with `kb init`, then `kb demo` and `kb run`."""
+
+
+main.add_command(materials_group)
 
 
 @main.command()

@@ -38,6 +38,6 @@ def test_db_upgrade_from_empty_creates_a_schema_equal_to_the_models(
         assert {"case_study", "event", "programme_session", "person", "material"} <= tables
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0007"
+            assert context.get_current_revision() == "0008_material_text"
             assert compare_metadata(context, db.metadata) == []
         db.engine.dispose()
