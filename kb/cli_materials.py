@@ -32,6 +32,12 @@ def reextract(material_id: int | None, pending: bool) -> None:
         ids = [material_id]
     else:
         ids = materials.files_to_reextract(pending_only=pending)
+    read_texts(ids)
+
+
+def read_texts(ids: list[int]) -> None:
+    """Read the text of these stored files, one line of progress each (on stderr), then a
+    summary; ``ClickException`` if a file is missing or could not be read for the machine."""
     counts = dict.fromkeys(TextStatus, 0)
     errors = 0
     for number, current in enumerate(ids, start=1):
@@ -49,8 +55,8 @@ def reextract(material_id: int | None, pending: bool) -> None:
         if outcome.status == TextStatus.PENDING:
             errors += 1
         detail = f"{len(outcome.text)} characters" if outcome.text else outcome.reason
-        click.echo(f"{label}: {outcome.status}" + (f" ({detail})" if detail else ""))
+        click.echo(f"{label}: {outcome.status}" + (f" ({detail})" if detail else ""), err=True)
     summary = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
-    click.echo(f"Read {len(ids)} file(s): {summary or 'nothing to do'}.")
+    click.echo(f"Read the text of {len(ids)} file(s): {summary or 'nothing to do'}.")
     if errors:
         raise click.ClickException(f"{errors} file(s) could not be read; see above.")

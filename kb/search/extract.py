@@ -91,7 +91,7 @@ def extract_text(path: Path, content_type: str, *, max_chars: int = 200_000) -> 
             return _collect(paragraphs, max_chars)
         finally:
             paragraphs.close()  # stops early readers, closing the file
-    except Unreadable:
+    except (Unreadable, MemoryError):  # a memory limit is the process's, not the file's fault
         raise
     except Exception as exc:  # a hostile file can make any parser fail in any way
         raise Unreadable(f"{type(exc).__name__}: {exc}") from exc
@@ -322,6 +322,8 @@ _EXTRACTORS: dict[str, Callable[[Path], Generator[str, None, None]]] = {
 
 #: Exit status of a child that found the file unreadable (anything else non-zero: a limit).
 EXIT_UNREADABLE = 3
+#: Exit status of a child that ran out of its address space.
+EXIT_OUT_OF_MEMORY = 4
 
 
 def limit_self(cpu_seconds: int, memory_bytes: int) -> None:
@@ -347,6 +349,8 @@ def main(argv: list[str]) -> int:
     except Unreadable as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_UNREADABLE
+    except MemoryError:
+        return EXIT_OUT_OF_MEMORY
     sys.stdout.buffer.write(text.encode("utf-8"))
     return 0
 

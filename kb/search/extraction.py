@@ -121,7 +121,7 @@ def _why(returncode: int, stderr: bytes, limits: Limits) -> str:
         return stderr.decode("utf-8", "replace").strip()[-500:] or "unreadable"
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return f"used more than {limits.cpu_seconds} CPU second(s)"
-    if b"MemoryError" in stderr:
+    if returncode == extract.EXIT_OUT_OF_MEMORY or b"MemoryError" in stderr:
         return f"needed more than {limits.memory_mb} MB of memory"
     return f"the extraction process ended with status {returncode}"
 
