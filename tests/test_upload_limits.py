@@ -249,6 +249,10 @@ def test_reextract_reads_pending_files_with_progress(
     assert search_ids(client, "bolystvenner") == [case_id]
     again = runner.invoke(main, ["materials", "reextract", "--pending"])
     assert "Read the text of 0 file(s): nothing to do." in again.output
+    read = children(app)
+    assert runner.invoke(main, ["reindex"]).exit_code == 0
+    assert children(app) == read  # a rebuild reuses the stored text
+    assert search_ids(client, "bolystvenner") == [case_id]
 
 
 def test_reextract_fails_loudly_on_a_missing_file_or_material(
@@ -308,3 +312,13 @@ def test_the_memory_limit_ends_a_parser_that_needs_too_much(app: Flask, tmp_path
         TextStatus.FAILED,
         "needed more than 128 MB of memory",
     )
+
+
+def test_imported_files_are_read_after_the_import(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(main, ["demo"])
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Read the text of (\d+) file\(s\): \1 ok\.", result.output)
+    assert {m.text_status for m in materials() if m.is_file} == {TextStatus.OK}
+    again = runner.invoke(main, ["demo"])  # nothing new: nothing read
+    assert "Read the text" not in again.output

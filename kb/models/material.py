@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped, one_of
@@ -50,6 +50,14 @@ class Material(Timestamped, db.Model):
 
     session: Mapped[Session | None] = relationship(back_populates="materials")
     case: Mapped[Case | None] = relationship(back_populates="materials")
+
+    @validates("stored_name")
+    def _file_text_pending(self, _name: str, stored_name: str | None) -> str | None:
+        """A file stored without its text read (an import, a restored revision) waits for
+        `kb materials reextract --pending`."""
+        if stored_name is not None and self.text_status is None:
+            self.text_status = TextStatus.PENDING
+        return stored_name
 
     @property
     def is_file(self) -> bool:
