@@ -52,7 +52,14 @@ def many_operators_pdf(_tmp: Path) -> bytes:
 
 def shared_stream_pdf(_tmp: Path) -> bytes:
     """500 pages drawing one content stream, 78 kB (about 15 s of pypdf's time before)."""
-    return pdf_with_stream(b"BT /F1 12 Tf\n" + b"0 0 Td\n" * 3000 + b"(x) Tj ET\n", pages=500)
+    return pdf_with_stream(b"BT /F1 12 Tf\n" + b"0 0 Td\n" * 3000 + b"ET\n", pages=500)
+
+
+def empty_paragraphs_docx(tmp: Path) -> bytes:
+    """86 kB holding 4 million empty paragraphs: 7 s of CPU to parse, and no text."""
+    body = "<w:p></w:p>" * 4_000_000
+    xml = f'<w:document xmlns:w="{W_NS}"><w:body>{body}</w:body></w:document>'
+    return make_docx(tmp / "paragraphs.docx", xml).read_bytes()
 
 
 def zip_bomb_docx(tmp: Path) -> bytes:
@@ -85,6 +92,7 @@ def utf16_doctype_docx(tmp: Path) -> bytes:
 HOSTILE: dict[str, tuple[Callable[[Path], bytes], str]] = {
     "many-operators": (many_operators_pdf, "ops.pdf"),
     "shared-stream": (shared_stream_pdf, "shared.pdf"),
+    "empty-paragraphs": (empty_paragraphs_docx, "paragraphs.docx"),
     "zip-bomb": (zip_bomb_docx, "bomb.docx"),
     "billion-laughs": (billion_laughs_docx, "laughs.docx"),
     "utf16-doctype": (utf16_doctype_docx, "utf16.docx"),
@@ -278,10 +286,10 @@ def test_reextract_fails_loudly_on_a_missing_file_or_material(
 
 
 def test_the_cpu_limit_ends_a_parser_that_works_too_long(app: Flask, tmp_path: Path) -> None:
-    path = tmp_path / "shared.pdf"
-    path.write_bytes(shared_stream_pdf(tmp_path))
+    path = tmp_path / "paragraphs.docx"
+    path.write_bytes(empty_paragraphs_docx(tmp_path))
 
-    outcome = extraction.extract_file(path, "application/pdf")
+    outcome = extraction.extract_file(path, DOCX)
 
     assert outcome == extraction.Extraction(
         TextStatus.FAILED, reason="used more than 1 CPU second(s)"
@@ -290,10 +298,10 @@ def test_the_cpu_limit_ends_a_parser_that_works_too_long(app: Flask, tmp_path: P
 
 def test_the_wall_clock_timeout_ends_a_child_that_is_too_slow(app: Flask, tmp_path: Path) -> None:
     app.config.update(EXTRACT_CPU_SECONDS=30, EXTRACT_TIMEOUT_SECONDS=0.5)
-    path = tmp_path / "shared.pdf"
-    path.write_bytes(shared_stream_pdf(tmp_path))
+    path = tmp_path / "paragraphs.docx"
+    path.write_bytes(empty_paragraphs_docx(tmp_path))
 
-    outcome = extraction.extract_file(path, "application/pdf")
+    outcome = extraction.extract_file(path, DOCX)
 
     assert (outcome.status, outcome.reason) == (TextStatus.FAILED, "took longer than 0.5 s")
 
