@@ -25,8 +25,10 @@ from kb.models import Material, Role, TextStatus
 from kb.search import extraction
 from kb.search.extract import DOCX
 from kb.services import accounts, tokens
+from kb.services.materials import kept_upload
 from tests.test_extract import W_NS, make_docx, make_pdf, pdf_with_stream
-from tests.web_helpers import GOOD_PASSWORD, csrf_token, login, post_form
+from tests.test_submissions import _case_fields, _new_case_form
+from tests.web_helpers import GOOD_PASSWORD, csrf_token, form_values, login, post_form, with_values
 
 EDITOR = "editor@example.org"
 CASE = {
@@ -176,20 +178,40 @@ def test_a_hostile_file_is_kept_and_marked_and_no_later_write_parses_it(
     assert search_ids(client, "Utgave9") == [case_id]  # each write was indexed all the same
 
 
-def test_the_uploader_sees_the_note_on_the_case_form(
-    app: Flask, client: FlaskClient, token: dict[str, str], tmp_path: Path
+def test_a_speaker_uploading_on_the_case_form_sees_the_note_there(
+    app: Flask, client: FlaskClient, tmp_path: Path
 ) -> None:
-    case_id = client.post("/api/v1/cases", json=CASE, headers=token).get_json()["id"]
-    upload(client, token, case_id, billion_laughs_docx(tmp_path), "laughs.docx")
+    accounts.set_password(accounts.create_user("speaker@example.org", Role.SPEAKER), GOOD_PASSWORD)
+    assert login(client, "speaker@example.org", GOOD_PASSWORD).status_code == 302
+    fields = with_values(_new_case_form(client), **_case_fields(), attachment_title="Rapport")
     good = make_pdf(tmp_path / "ok.pdf", "Bolystvenner").read_bytes()
-    upload(client, token, case_id, good, "ok.pdf")
-    assert login(client, EDITOR, GOOD_PASSWORD).status_code == 302
+    first = client.post(
+        "/submissions/new", data={**fields, "attachment": (io.BytesIO(good), "ok.pdf")}
+    )
+    assert first.status_code == 302, first.text
+    edit = first.headers["Location"]
+    fields = form_values(client.get(edit).text, "/submissions/")
+    laughs = (io.BytesIO(billion_laughs_docx(tmp_path)), "laughs.docx")
 
+    second = client.post(edit, data={**with_values(fields), "attachment": laughs})
+
+    assert second.status_code == 302, second.text
     for language, note in (("sv", "Texten kunde inte läsas för sökningen."), ("en", None)):
-        form = client.get(f"/submissions/{case_id}", headers={"Accept-Language": language}).text
+        form = client.get(edit, headers={"Accept-Language": language}).text
         notes = re.findall(r'<span class="note" id="text-note-(\d+)">([^<]*)</span>', form)
         assert len(notes) == 1  # the readable PDF has none
         assert notes[0][1] == (note or "Its text could not be read for search.")
+
+
+def test_a_stored_upload_is_deleted_when_its_transaction_fails(app: Flask, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "ok.pdf", "Bolystvenner").read_bytes()
+
+    with pytest.raises(RuntimeError), kept_upload(io.BytesIO(pdf), "ok.pdf") as stored:
+        path = Path(app.config["UPLOAD_DIR"]) / stored.stored_name
+        assert path.read_bytes() == pdf and stored.text.text == "Bolystvenner"
+        raise RuntimeError("the case could not be saved")
+
+    assert not path.exists()
 
 
 def test_a_normal_file_gives_its_words_and_an_image_is_empty(
