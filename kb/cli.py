@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from kb import plugins
 from kb.app import MIGRATIONS_DIR, create_app
+from kb.cli_materials import materials_group, read_texts
 from kb.config import ConfigurationError
 from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
 from kb.search import get_backend, sync
 from kb.search.backend import IndexBusy
 from kb.search.documents import published_versions
-from kb.services import accounts, catalogue, directory, invitations, tokens
+from kb.services import accounts, catalogue, directory, invitations, materials, tokens
 from kb.services import people as people_service
 from kb.services.demo import prepare_demo
 from kb.services.exchange.exporter import export_document, iter_cases
@@ -47,6 +48,9 @@ def _app_for_cli() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_app_for_cli)
 def main() -> None:
     """Nordic Good Practice KB. Start with `kb init`, then `kb demo` and `kb run`."""
+
+
+main.add_command(materials_group)
 
 
 @main.command()
@@ -104,6 +108,9 @@ def _run_import(plan: ImportPlan, source: str) -> None:
         f"Imported {source}: {result.cases_created} case(s) created, {result.cases_updated} "
         f"updated; {result.events} event(s), {result.organisations} organisation(s)."
     )
+    pending = materials.files_to_reextract(pending_only=True)
+    if pending:  # imported files: their text is read here, not in a request
+        read_texts(pending)
 
 
 @main.command("export")

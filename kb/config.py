@@ -50,6 +50,13 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_SYNC_BUDGET_SECONDS": 2.0,
     "SEARCH_SYNC_REQUEST_CASES": 100,
     "UPLOAD_DIR": "uploads",
+    # The text of an uploaded file is read once, at upload, in a child process with these
+    # limits (docs/search.md, "Text of attached files"); past one, the file is kept and
+    # marked as not searchable. The upload waits at most EXTRACT_TIMEOUT_SECONDS for it.
+    "EXTRACT_CPU_SECONDS": 5,
+    "EXTRACT_MEMORY_MB": 512,
+    "EXTRACT_TIMEOUT_SECONDS": 10,
+    "EXTRACT_MAX_CHARS": 200_000,
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",
     "SESSION_COOKIE_HTTPONLY": True,

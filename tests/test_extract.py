@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-import logging
 import random
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -14,14 +14,16 @@ from flask import Flask
 
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case
+from kb.models import Case, TextStatus
 from kb.search.extract import (
     DOCX,
     MAX_MEMBER_BYTES,
+    MAX_PDF_CONTENT_BYTES,
     ODP,
     ODT,
     PDF,
     PPTX,
+    Unreadable,
     extract_text,
     normalise,
 )
@@ -124,6 +126,32 @@ def make_pdf(path: Path, *pages: str) -> Path:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
     )
 
+    path.write_bytes(_pdf_file(objects))
+    return path
+
+
+def pdf_with_stream(stream: bytes, *, pages: int) -> bytes:
+    """A PDF of ``pages`` pages that all draw the same compressed content stream."""
+    data = zlib.compress(stream, 9)
+    kids = " ".join(f"{5 + i} 0 R" for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        f"<< /Length {len(data)} /Filter /FlateDecode >>\nstream\n".encode()
+        + data
+        + b"\nendstream",
+        *[
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 3 0 R >> >> >>"
+        ]
+        * pages,
+    ]
+    return _pdf_file(objects)
+
+
+def _pdf_file(objects: list[bytes]) -> bytes:
+    """Numbered objects with a correct cross-reference table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -136,8 +164,7 @@ def make_pdf(path: Path, *pages: str) -> Path:
     out += (
         f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
     ).encode()
-    path.write_bytes(bytes(out))
-    return path
+    return bytes(out)
 
 
 # --- the formats -------------------------------------------------------------------------
@@ -239,47 +266,47 @@ def test_control_characters_are_stripped_and_whitespace_collapsed() -> None:
 
 
 @pytest.mark.parametrize("content_type", [PDF, DOCX, PPTX, ODT, ODP])
-def test_random_bytes_give_no_text(
-    tmp_path: Path, content_type: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_random_bytes_are_unreadable(tmp_path: Path, content_type: str) -> None:
     path = tmp_path / "f7a8.bin"
     path.write_bytes(random.Random(7).randbytes(4096))  # noqa: S311 - repeatable junk
 
-    with caplog.at_level(logging.WARNING, logger="kb.search.extract"):
-        assert extract_text(path, content_type) == ""
-
-    assert "f7a8.bin" in caplog.text
+    with pytest.raises(Unreadable):
+        extract_text(path, content_type)
 
 
-def test_a_broken_zip_gives_no_text(tmp_path: Path) -> None:
+def test_a_broken_zip_is_unreadable(tmp_path: Path) -> None:
     good = make_docx(tmp_path / "good.docx", docx_xml("Nyanlända i jobb"))
     broken = tmp_path / "b9c0.docx"
     broken.write_bytes(good.read_bytes()[:-40])
     not_a_zip = tmp_path / "d1e2.pptx"
     not_a_zip.write_bytes(b"PK\x03\x04 not really a zip")
 
-    assert extract_text(broken, DOCX) == ""
-    assert extract_text(not_a_zip, PPTX) == ""
-    assert extract_text(tmp_path / "missing.docx", DOCX) == ""
+    for path, content_type in (
+        (broken, DOCX),
+        (not_a_zip, PPTX),
+        (tmp_path / "missing.docx", DOCX),
+    ):
+        with pytest.raises(Unreadable):
+            extract_text(path, content_type)
 
 
-def test_a_package_without_its_main_part_gives_no_text(tmp_path: Path) -> None:
+def test_a_package_without_its_main_part_is_unreadable(tmp_path: Path) -> None:
     path = write_zip(tmp_path / "f3a4.odt", {"mimetype": ODT})
 
-    assert extract_text(path, ODT) == ""
+    with pytest.raises(Unreadable):
+        extract_text(path, ODT)
 
 
-def test_a_truncated_pdf_gives_no_text(tmp_path: Path) -> None:
+def test_a_truncated_pdf_is_unreadable(tmp_path: Path) -> None:
     whole = make_pdf(tmp_path / "whole.pdf", "Sysselsetting av innvandrere").read_bytes()
     path = tmp_path / "b5c6.pdf"
     path.write_bytes(whole[: whole.index(b"stream")])
 
-    assert extract_text(path, PDF) == ""
+    with pytest.raises(Unreadable):
+        extract_text(path, PDF)
 
 
-def test_a_member_declaring_a_huge_size_is_refused_unread(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_member_declaring_a_huge_size_is_refused_unread(tmp_path: Path) -> None:
     path = make_docx(tmp_path / "d7e8.docx", docx_xml("Nyanlända i jobb"))
     data = bytearray(path.read_bytes())
     # Patch the central directory entry of word/document.xml: uncompressed size at +24.
@@ -293,10 +320,8 @@ def test_a_member_declaring_a_huge_size_is_refused_unread(
     path.write_bytes(bytes(data))
     assert zipfile.ZipFile(path).getinfo("word/document.xml").file_size > MAX_MEMBER_BYTES
 
-    with caplog.at_level(logging.WARNING, logger="kb.search.extract"):
-        assert extract_text(path, DOCX) == ""
-
-    assert "d7e8.docx" in caplog.text and "declares" in caplog.text
+    with pytest.raises(Unreadable, match="declares"):
+        extract_text(path, DOCX)
 
 
 def test_a_member_inflating_past_its_declared_size_is_cut_off(tmp_path: Path) -> None:
@@ -309,7 +334,8 @@ def test_a_member_inflating_past_its_declared_size_is_cut_off(tmp_path: Path) ->
             start += 4
     path.write_bytes(bytes(data))
 
-    assert extract_text(path, DOCX) == ""
+    with pytest.raises(Unreadable):
+        extract_text(path, DOCX)
 
 
 def test_xml_with_a_doctype_is_refused(tmp_path: Path) -> None:
@@ -326,7 +352,48 @@ def test_xml_with_a_doctype_is_refused(tmp_path: Path) -> None:
     )
     path = make_docx(tmp_path / "b1c2.docx", bomb)
 
-    assert extract_text(path, DOCX) == ""
+    with pytest.raises(Unreadable, match="DOCTYPE"):
+        extract_text(path, DOCX)
+
+
+def test_a_doctype_in_a_utf16_part_is_refused_too(tmp_path: Path) -> None:
+    """A byte search for ``<!DOCTYPE`` misses it in UTF-16; the parser itself must refuse."""
+    xml = (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        '<!DOCTYPE w:document [<!ENTITY a "Nyanlända">]>'
+        f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>&a;</w:t></w:r></w:p>'
+        "</w:body></w:document>"
+    ).encode("utf-16")
+    assert b"<!DOCTYPE" not in xml
+    path = make_docx(tmp_path / "c3d4.docx", xml)  # type: ignore[arg-type]
+
+    with pytest.raises(Unreadable, match="DOCTYPE"):
+        extract_text(path, DOCX)
+
+
+def test_a_utf16_part_without_a_doctype_is_read(tmp_path: Path) -> None:
+    xml = docx_xml("Nyanlända i jobb").replace("UTF-8", "UTF-16").encode("utf-16")
+    path = make_docx(tmp_path / "e5f6.docx", xml)  # type: ignore[arg-type]
+
+    assert extract_text(path, DOCX) == "Nyanlända i jobb"
+
+
+def test_a_pdf_drawing_too_much_before_any_text_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a9b0.pdf"
+    path.write_bytes(pdf_with_stream(b"0 0 Td\n" * (MAX_PDF_CONTENT_BYTES // 7 + 1), pages=1))
+
+    with pytest.raises(Unreadable, match="draw more than"):
+        extract_text(path, PDF)
+
+
+def test_a_pdf_past_its_work_budget_keeps_the_pages_read_before(tmp_path: Path) -> None:
+    stream = (
+        b"0 0 Td\n" * (MAX_PDF_CONTENT_BYTES // 7 // 3 - 10) + b"BT /F1 12 Tf (Velkommen) Tj ET"
+    )
+    path = tmp_path / "c1d2.pdf"
+    path.write_bytes(pdf_with_stream(stream, pages=10))
+
+    assert extract_text(path, PDF).split() == ["Velkommen"] * 3
 
 
 # --- ODT uploads ---------------------------------------------------------------------------
@@ -349,6 +416,8 @@ def test_an_odt_upload_is_accepted_and_its_text_extracted(app: Flask, tmp_path: 
 
     assert material.stored_name.endswith(".odt")
     assert material.content_type == ODT
-    assert extract_text(path_of(material), material.content_type) == (
-        "Flyktninger i arbeid på Nærøy"
+    assert path_of(material).read_bytes() == source.read_bytes()
+    assert (material.text_status, material.extracted_text) == (
+        TextStatus.OK,
+        "Flyktninger i arbeid på Nærøy",
     )

@@ -21,12 +21,13 @@ from sqlalchemy import select, text
 from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case, CaseStatus, MaterialKind
+from kb.models import Case, CaseStatus, MaterialKind, Session
 from kb.search import get_backend
 from kb.search.documents import published_documents
 from kb.search.postgres import PostgresBackend
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.materials import attach_file
+from kb.services.programme import remove_material
 from tests.conftest import (
     SEARCH_VARIANTS,
     WHOOSH_VARIANTS,
@@ -496,6 +497,31 @@ def test_the_text_of_attached_slides_is_searchable(
     )
 
     assert refs(search(client, "bolystvenner")) == ["f"]
+
+
+def test_a_sessions_slides_find_the_cases_presented_in_it(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    where = {"event": "Bosettingskonferansen 2026", "session": "Arbeid først"}
+    import_plan(
+        plan_import(
+            [
+                case_record("s1", "Et prosjekt", "nb", "NO", sessions=[where]),
+                case_record("s2", "Et annet prosjekt", "nb", "NO", sessions=[where]),
+                case_record("s3", "Et tredje prosjekt", "nb", "NO"),
+                case_record("s4", "Et utkast", "nb", "NO", status="draft", sessions=[where]),
+            ]
+        )
+    )
+    session = db.session.scalar(select(Session).where(Session.title == "Arbeid først"))
+    pdf = make_pdf(tmp_path / "lysark.pdf", "Bolystvenner og jobbmatching").read_bytes()
+    slides = attach_file(session, io.BytesIO(pdf), title="Lysark", original_filename="lysark.pdf")
+
+    assert sorted(refs(search(client, "bolystvenner"))) == ["s1", "s2"]
+
+    remove_material(slides)
+
+    assert search(client, "bolystvenner")["total"] == 0
 
 
 def test_the_search_page_shows_highlights_facets_and_filters(demo_client: FlaskClient) -> None:

@@ -9,6 +9,7 @@ from kb.models.choices import (
     MaterialKind,
     Role,
     SessionRole,
+    TextStatus,
     Vocabulary,
 )
 from kb.models.event import Event, Session, SessionPerson
@@ -46,6 +47,7 @@ __all__ = [
     "Session",
     "SessionPerson",
     "SessionRole",
+    "TextStatus",
     "User",
     "Vocabulary",
     "VocabularyTerm",

@@ -37,6 +37,15 @@ class MaterialKind(StrEnum):
     OTHER = "other"
 
 
+class TextStatus(StrEnum):
+    """How far a stored file's text was read for search (links have none)."""
+
+    PENDING = "pending"  # not read yet: `kb materials reextract --pending` reads it
+    OK = "ok"
+    EMPTY = "empty"  # a file without text, such as an image or a scanned PDF
+    FAILED = "failed"  # unreadable, or it went past a limit of the extraction process
+
+
 class SessionRole(StrEnum):
     SPEAKER = "speaker"
     MODERATOR = "moderator"

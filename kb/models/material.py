@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped, one_of
-from kb.models.choices import MaterialKind
+from kb.models.choices import MaterialKind, TextStatus
 
 if TYPE_CHECKING:
     from kb.models.case import Case
@@ -22,6 +22,7 @@ class Material(Timestamped, db.Model):
         CheckConstraint("(session_id IS NULL) <> (case_id IS NULL)", name="one_owner"),
         CheckConstraint("(url IS NULL) <> (stored_name IS NULL)", name="link_or_file"),
         one_of("kind", MaterialKind),
+        one_of("text_status", TextStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,10 +42,28 @@ class Material(Timestamped, db.Model):
     original_filename: Mapped[str | None] = mapped_column(String(255))
     content_type: Mapped[str | None] = mapped_column(String(120))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
+    # A file's text, read once at upload in a child process with limits (kb.search.extraction):
+    # indexing reads it from here and never parses a file. Deferred: pages listing
+    # materials do not need it. ``text_status`` is None for a link.
+    text_status: Mapped[str | None] = mapped_column(String(10))
+    extracted_text: Mapped[str | None] = deferred(mapped_column(Text))
 
     session: Mapped[Session | None] = relationship(back_populates="materials")
     case: Mapped[Case | None] = relationship(back_populates="materials")
 
+    @validates("stored_name")
+    def _file_text_pending(self, _name: str, stored_name: str | None) -> str | None:
+        """A file stored without its text read (an import, a restored revision) waits for
+        `kb materials reextract --pending`."""
+        if stored_name is not None and self.text_status is None:
+            self.text_status = TextStatus.PENDING
+        return stored_name
+
     @property
     def is_file(self) -> bool:
         return self.stored_name is not None
+
+    @property
+    def text_unreadable(self) -> bool:
+        """A stored file whose text could not be read for search (shown to its editors)."""
+        return self.text_status == TextStatus.FAILED

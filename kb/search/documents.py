@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from kb import plugins
 from kb.extensions import db
-from kb.models import Case, CasePresentation, CaseStatus
+from kb.models import Case, CasePresentation, CaseStatus, Material, Session
 from kb.search.backend import IndexDocument
-from kb.search.extract import extract_text
 
 #: A still-running case counts in every year up to this one; earlier years are capped too.
 FIRST_YEAR = 1980
@@ -35,13 +32,14 @@ def _years(case: Case) -> tuple[int, ...]:
 
 
 def _files_text(case: Case) -> str:
-    upload_dir = Path(current_app.config["UPLOAD_DIR"])
-    texts = [
-        extract_text(upload_dir / m.stored_name, m.content_type or "")
-        for m in case.materials
-        if m.stored_name
-    ]
-    return "\n".join(t for t in texts if t)
+    """The stored text of the case's files and of the sessions it was presented in.
+
+    Only what was read at upload (``Material.extracted_text``): indexing never opens a file,
+    so a hostile one cannot slow a write down. A session's slides find its cases.
+    """
+    sessions = {p.session.id: p.session for p in case.presentations if p.session is not None}
+    materials = [*case.materials, *(m for s in sessions.values() for m in s.materials)]
+    return "\n".join(m.extracted_text for m in materials if m.extracted_text)
 
 
 def _extras(case: Case) -> tuple[str, dict[str, tuple[str, ...]]]:
@@ -91,8 +89,12 @@ def _published(ids: list[int] | None = None) -> Select[tuple[Case]]:
         .options(
             selectinload(Case.themes),
             selectinload(Case.target_groups),
-            selectinload(Case.materials),
+            selectinload(Case.materials).undefer(Material.extracted_text),
             selectinload(Case.presentations).selectinload(CasePresentation.event),
+            selectinload(Case.presentations)
+            .selectinload(CasePresentation.session)
+            .selectinload(Session.materials)
+            .undefer(Material.extracted_text),
         )
         .order_by(Case.id)
     )

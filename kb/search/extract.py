@@ -1,11 +1,16 @@
 """Plain text out of stored material files, so a case is found by what its slides say.
 
 Every file here is user input that has only passed a type check, so nothing in this module
-trusts it: a broken, truncated or hostile file yields ``""`` and a logged warning rather than
-an exception that would stop indexing the rest of the knowledge base. ZIP-based formats are
-read member by member with the declared sizes checked and the reads capped (zip bombs), XML is
-parsed with the standard library (whose expat refuses entity-expansion attacks) and documents
-that declare a DOCTYPE are refused outright, since no office format needs one.
+trusts it: a broken, truncated or hostile file raises ``Unreadable``. ZIP-based formats are
+read member by member with the declared sizes checked and the reads capped (zip bombs); their
+XML goes through ``defusedxml`` with DTDs forbidden, since no office format needs one (a byte
+check for ``<!DOCTYPE`` misses a part encoded in UTF-16); a PDF's pages are read within a
+budget of drawing instructions.
+
+These checks bound the work of well-formed files only. The app never calls this module in
+its own process: ``kb.search.extraction`` runs it as a script (``main`` below) in a child
+with CPU, memory and time limits, which are the real guard against a parser stuck on a
+hostile file. Run as a script, it imports only the standard library, pypdf and defusedxml.
 """
 
 from __future__ import annotations
@@ -13,10 +18,14 @@ from __future__ import annotations
 import io
 import logging
 import re
+import sys
 import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
+
+from defusedxml import DTDForbidden
+from defusedxml import ElementTree as SafeET
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +43,11 @@ MAX_PACKAGE_BYTES = 200 * 1024 * 1024
 #: gist of a document, and a hostile file must not keep a worker busy for minutes.
 MAX_PDF_PAGES = 500
 MAX_SLIDES = 1000
+#: Decoded content streams (drawing instructions) read from one PDF, all pages together.
+#: pypdf works through about 1 MB of them a second; a report of a hundred text-heavy pages
+#: holds about 2 MB. Past this the pages read so far are the text, or, if none gave any, the
+#: file is unreadable (one page of 200,000 operators is 4 MB).
+MAX_PDF_CONTENT_BYTES = 2 * 1024 * 1024
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -47,17 +61,26 @@ _LINE_BREAK = re.compile("[\n\x85\u2028\u2029]")
 _SPACES = re.compile(r"[^\S\n]+")
 
 
-class _Refused(ValueError):
-    """A file we decline to read (too large when inflated, or with a DOCTYPE)."""
+class Unreadable(ValueError):
+    """A file whose text cannot be read: broken, or one we decline to read."""
+
+
+class _Refused(Unreadable):
+    """A file we decline to read (too large when inflated, a DTD, too much to draw)."""
+
+
+def has_text_format(content_type: str) -> bool:
+    """Whether files of this type can hold text we read (images cannot)."""
+    return content_type in _EXTRACTORS
 
 
 def extract_text(path: Path, content_type: str, *, max_chars: int = 200_000) -> str:
-    """Plain text of a stored file for the search index.
+    """Plain text of a stored file for the search index; raises ``Unreadable``.
 
-    "" for types without text (images) or unreadable files: indexing goes on past a bad
-    upload. Paragraphs come out one a line with runs of whitespace collapsed and control
-    characters removed, and the result is at most ``max_chars`` long: the index wants words,
-    not layout, and one huge upload must not swell it.
+    "" for types without text (images). Paragraphs come out one a line with runs of
+    whitespace collapsed and control characters removed, and the result is at most
+    ``max_chars`` long: the index wants words, not layout, and one huge upload must not
+    swell it.
     """
     extractor = _EXTRACTORS.get(content_type)
     if extractor is None or max_chars <= 0:
@@ -68,15 +91,10 @@ def extract_text(path: Path, content_type: str, *, max_chars: int = 200_000) -> 
             return _collect(paragraphs, max_chars)
         finally:
             paragraphs.close()  # stops early readers, closing the file
+    except (Unreadable, MemoryError):  # a memory limit is the process's, not the file's fault
+        raise
     except Exception as exc:  # a hostile file can make any parser fail in any way
-        logger.warning(
-            "no text extracted from %s (%s): %s: %s",
-            path.name,
-            content_type,
-            type(exc).__name__,
-            exc,
-        )
-        return ""
+        raise Unreadable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _collect(paragraphs: Iterable[str], max_chars: int) -> str:
@@ -125,9 +143,17 @@ def _pdf_paragraphs(path: Path) -> Generator[str, None, None]:
     reader = PdfReader(path)
     if reader.is_encrypted and not reader.decrypt(""):
         raise _Refused("the PDF is encrypted with a password")
+    content_bytes = 0
+    any_text = False
     for number, page in enumerate(reader.pages):
         if number >= MAX_PDF_PAGES:
             logger.info("%s: only the first %d pages indexed", path.name, MAX_PDF_PAGES)
+            return
+        content_bytes += _content_size(page)
+        if content_bytes > MAX_PDF_CONTENT_BYTES:
+            if not any_text:
+                raise _Refused(f"the pages draw more than {MAX_PDF_CONTENT_BYTES} bytes")
+            logger.info("%s: only the first %d pages indexed (work budget)", path.name, number)
             return
         try:
             text = page.extract_text()
@@ -137,7 +163,14 @@ def _pdf_paragraphs(path: Path) -> Generator[str, None, None]:
             )
             continue
         if text:
+            any_text = True
             yield text
+
+
+def _content_size(page: object) -> int:
+    """Bytes of a page's decoded drawing instructions (cheap next to interpreting them)."""
+    contents = page.get_contents()  # type: ignore[attr-defined]
+    return 0 if contents is None else len(contents.get_data())
 
 
 # --- ZIP packages ----------------------------------------------------------------------
@@ -176,12 +209,15 @@ def _package_paragraphs(
 
 
 def _parse(data: bytes) -> Iterator[tuple[str, ET.Element]]:
-    """Start and end events of an XML document that has no DOCTYPE."""
-    if b"<!DOCTYPE" in data or b"<!doctype" in data:
-        raise _Refused("the XML declares a DOCTYPE")
-    # Without a DOCTYPE there are no entities to expand nor external ones to fetch, and
-    # Python 3.11's expat (2.4+) also limits amplification by itself: safe without defusedxml.
-    return ET.iterparse(io.BytesIO(data), events=("start", "end"))  # noqa: S314
+    """Start and end events of an XML document; one with a DTD (in any encoding) is refused.
+
+    Without a DTD there are no entities to expand (billion laughs) nor external ones to fetch.
+    """
+    events = SafeET.iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
+    try:
+        yield from events
+    except DTDForbidden as exc:
+        raise _Refused("the XML declares a DOCTYPE") from exc
 
 
 def _ooxml_paragraphs(
@@ -280,3 +316,44 @@ _EXTRACTORS: dict[str, Callable[[Path], Generator[str, None, None]]] = {
     ODT: lambda path: _package_paragraphs(path, _odf),
     ODP: lambda path: _package_paragraphs(path, _odf),
 }
+
+
+# --- the child process -------------------------------------------------------------------
+
+#: Exit status of a child that found the file unreadable (anything else non-zero: a limit).
+EXIT_UNREADABLE = 3
+#: Exit status of a child that ran out of its address space.
+EXIT_OUT_OF_MEMORY = 4
+
+
+def limit_self(cpu_seconds: int, memory_bytes: int) -> None:
+    """Hard limits on this process: CPU time (SIGXCPU, then SIGKILL a second later), address
+    space, no core dump, no file written."""
+    import resource  # Unix only, like the servers this runs on
+
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def main(argv: list[str]) -> int:
+    """``extract.py PATH CONTENT_TYPE MAX_CHARS CPU_SECONDS MEMORY_BYTES``: the text on stdout.
+
+    Limits first, before the file is opened; a reason on stderr when the file is unreadable.
+    """
+    path, content_type, max_chars, cpu_seconds, memory_bytes = argv
+    limit_self(int(cpu_seconds), int(memory_bytes))
+    try:
+        text = extract_text(Path(path), content_type, max_chars=int(max_chars))
+    except Unreadable as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_UNREADABLE
+    except MemoryError:
+        return EXIT_OUT_OF_MEMORY
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

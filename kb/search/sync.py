@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from kb.config import ConfigurationError
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case, CaseContact, Person, SearchOutbox
+from kb.models import Case, CaseContact, CasePresentation, Material, Person, SearchOutbox
 from kb.models.base import utcnow
 from kb.search.backend import ConsistencyReport, IndexBusy, IndexDocument, SearchBackend, Write
 from kb.search.documents import published_documents, published_versions
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _TOUCHED = "kb_search_touched"
 _PEOPLE = "kb_search_people"
+_SESSIONS = "kb_search_sessions"
 _ENQUEUED = "kb_search_enqueued"
 #: ``app.extensions`` key of a writer that indexes inside the committing transaction.
 IN_TRANSACTION = "kb.search.in_transaction"
@@ -61,6 +62,9 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
             touched.append(obj)
         elif isinstance(getattr(obj, "case_id", None), int):
             touched.append(obj.case_id)
+        elif isinstance(obj, Material) and (owner := obj.session_id or _id(obj.session)):
+            # A session's files are indexed with the cases presented in it.
+            session.info.setdefault(_SESSIONS, set()).add(owner)
         elif isinstance(obj, Person) and obj in session.dirty and session.is_modified(obj):
             # A contact's name or consent shows on the case: harvesters must see it change.
             session.info.setdefault(_PEOPLE, set()).add(obj.id)
@@ -76,6 +80,13 @@ def _enqueue(session: Session, _context: Any) -> None:
     people = session.info.pop(_PEOPLE, set())
     if people:
         touch_cases(session, _cases_of(session, people))
+    sessions = session.info.pop(_SESSIONS, set())
+    if sessions:
+        touch_cases(session, _cases_presented_in(session, sessions))
+
+
+def _id(obj: Any) -> int | None:
+    return getattr(obj, "id", None)
 
 
 class TransactionWriter(Protocol):
@@ -94,6 +105,13 @@ def _enqueue_ids(session: Session, ids: Iterable[int]) -> None:
 
 def _cases_of(session: Session, person_ids: Iterable[int]) -> set[int]:
     query = select(CaseContact.case_id).where(CaseContact.person_id.in_(list(person_ids)))
+    return set(session.connection().scalars(query))
+
+
+def _cases_presented_in(session: Session, session_ids: Iterable[int]) -> set[int]:
+    query = select(CasePresentation.case_id).where(
+        CasePresentation.session_id.in_(list(session_ids))
+    )
     return set(session.connection().scalars(query))
 
 

@@ -2,7 +2,8 @@
 
 The type is decided by the file's content (its magic bytes, and for the ZIP-based office
 formats the package's own manifest), never by the name or the browser's claim, so a
-script renamed to ``slides.pdf`` is refused.
+script renamed to ``slides.pdf`` is refused. A file's text is read once, when it is stored
+(``kb.search.extraction``, in a child process with limits), and kept with the material.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from __future__ import annotations
 import logging
 import secrets
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import select
 
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case, Material, MaterialKind, Session
+from kb.models import Case, Material, MaterialKind, Session, TextStatus
+from kb.search.extraction import Extraction, extract_file
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +132,24 @@ def delete_files(paths: list[Path]) -> None:
             log.warning("Could not delete the stored file %s of a removed material", path)
 
 
-def attach_file(
-    owner: Case | Session,
-    stream: BinaryIO,
-    *,
-    title: str,
-    original_filename: str,
-    kind: MaterialKind = MaterialKind.OTHER,
-    language: str | None = None,
-) -> Material:
-    """Store an uploaded file under a generated name and attach it to a case or session."""
+@dataclass(frozen=True)
+class StoredFile:
+    """An upload written to the upload folder, typed and with its text read; no row yet."""
+
+    stored_name: str
+    original_filename: str
+    kind: FileKind
+    size: int
+    text: Extraction
+
+
+def store_upload(stream: BinaryIO, original_filename: str) -> StoredFile:
+    """Write an upload under a generated name, check its type, and read its text.
+
+    Call it outside a write transaction: reading the text takes up to
+    ``EXTRACT_TIMEOUT_SECONDS`` and must not hold the database's write lock. Raises
+    ``MaterialRejected`` (nothing is kept then).
+    """
     limit = current_app.config["MATERIAL_MAX_BYTES"]
     target_dir = upload_dir()
     tmp = target_dir / f".upload-{secrets.token_hex(8)}"
@@ -164,20 +177,86 @@ def attach_file(
         tmp.rename(final)
     finally:
         tmp.unlink(missing_ok=True)
+    return StoredFile(
+        stored_name=stored_name,
+        original_filename=Path(original_filename).name[:255] or stored_name,
+        kind=file_kind,
+        size=size,
+        text=extract_file(final, file_kind.content_type),
+    )
+
+
+@contextmanager
+def kept_upload(stream: BinaryIO, original_filename: str) -> Iterator[StoredFile]:
+    """``store_upload``, with the file deleted again if the block (its transaction) fails."""
+    stored = store_upload(stream, original_filename)
+    try:
+        yield stored
+    except BaseException:
+        (upload_dir() / stored.stored_name).unlink(missing_ok=True)
+        raise
+
+
+def attach_stored(
+    owner: Case | Session,
+    stored: StoredFile,
+    *,
+    title: str,
+    kind: MaterialKind = MaterialKind.OTHER,
+    language: str | None = None,
+) -> Material:
+    """Attach a stored upload to a case or session (joining an open write transaction)."""
     material = Material(
         kind=kind,
         title=title,
         language=language,
-        stored_name=stored_name,
-        original_filename=Path(original_filename).name[:255] or stored_name,
-        content_type=file_kind.content_type,
-        size_bytes=size,
+        stored_name=stored.stored_name,
+        original_filename=stored.original_filename,
+        content_type=stored.kind.content_type,
+        size_bytes=stored.size,
+        text_status=stored.text.status,
+        extracted_text=stored.text.text,
     )
-    try:
-        with write_transaction():
-            db.session.add(owner)
-            owner.materials.append(material)
-    except BaseException:
-        final.unlink(missing_ok=True)
-        raise
+    with write_transaction():
+        db.session.add(owner)
+        owner.materials.append(material)
     return material
+
+
+def attach_file(
+    owner: Case | Session,
+    stream: BinaryIO,
+    *,
+    title: str,
+    original_filename: str,
+    kind: MaterialKind = MaterialKind.OTHER,
+    language: str | None = None,
+) -> Material:
+    """Store an uploaded file, read its text and attach it to a case or session."""
+    with kept_upload(stream, original_filename) as stored:
+        return attach_stored(owner, stored, title=title, kind=kind, language=language)
+
+
+def reextract(material: Material) -> Extraction:
+    """Read a stored file's text again (limits as at upload) and save the outcome.
+
+    A file missing from the upload folder is an error of the installation, not of the file:
+    ``FileNotFoundError``, and the material is left as it was.
+    """
+    path = path_of(material)
+    if not path.is_file():
+        raise FileNotFoundError(f"the file {path} of material {material.id} is missing")
+    outcome = extract_file(path, material.content_type or "")
+    with write_transaction():
+        db.session.add(material)
+        material.text_status = outcome.status
+        material.extracted_text = outcome.text
+    return outcome
+
+
+def files_to_reextract(*, pending_only: bool = False) -> list[int]:
+    """Ids of the stored files whose text `kb materials reextract` reads, oldest first."""
+    query = select(Material.id).where(Material.stored_name.is_not(None)).order_by(Material.id)
+    if pending_only:
+        query = query.where(Material.text_status == TextStatus.PENDING)
+    return list(db.session.scalars(query))

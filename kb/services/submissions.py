@@ -7,7 +7,8 @@ text and an uploaded file, is saved in one transaction or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -32,7 +33,7 @@ from kb.services import revisions
 from kb.services.exchange.exporter import material_record
 from kb.services.exchange.importer import apply_case
 from kb.services.exchange.schema import CaseIn
-from kb.services.materials import attach_file
+from kb.services.materials import StoredFile, attach_stored, kept_upload
 from kb.services.slugs import unique_slug
 from kb.services.vocabulary import terms_by_key
 
@@ -119,7 +120,7 @@ def _person_guard(user: User) -> Callable[[Person], bool]:
 
 def save(case: Case | None, submission: Submission, author: User) -> Case:
     """Create or update a case from the form; returns it, saved with a new revision."""
-    with write_transaction():
+    with _stored(submission.upload) as stored, write_transaction():
         if case is None:
             title = str(submission.fields.get("title") or "case")
             case = Case(slug=unique_slug(Case, title), owner=author, status=CaseStatus.DRAFT)
@@ -136,8 +137,8 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
         ]
         data = _validated(record)
         apply_case(case, data, recorded_by=author, may_update=_person_guard(author))
-        if submission.upload is not None:
-            _attach(case, submission.upload, data.language)
+        if submission.upload is not None and stored is not None:
+            _attach(case, submission.upload, stored, data.language)
         revisions.record(case, action, author)
     return case
 
@@ -178,22 +179,28 @@ def save_record(case: Case | None, fields: dict[str, Any], author: User) -> Case
 
 def add_upload(case: Case, upload: Upload, author: User) -> None:
     """Attach a file to a case, with a revision; ``MaterialRejected`` stores nothing."""
-    with write_transaction():
+    with kept_upload(upload.stream, upload.filename) as stored, write_transaction():
         db.session.add(case)
         revisions.keep_original(case)
-        _attach(case, upload, case.language)
+        _attach(case, upload, stored, case.language)
         action = RevisionAction.EDITED if is_editor(author) else RevisionAction.SAVED
         revisions.record(case, action, author)
 
 
-def _attach(case: Case, upload: Upload, language: str) -> None:
-    attach_file(
-        case,
-        upload.stream,
-        title=upload.title or upload.filename,
-        original_filename=upload.filename,
-        kind=upload.kind,
-        language=language,
+@contextmanager
+def _stored(upload: Upload | None) -> Iterator[StoredFile | None]:
+    """The upload stored and its text read before the write transaction begins, so that the
+    reading (seconds, in a child process) never holds the database's write lock."""
+    if upload is None:
+        yield None
+        return
+    with kept_upload(upload.stream, upload.filename) as stored:
+        yield stored
+
+
+def _attach(case: Case, upload: Upload, stored: StoredFile, language: str) -> None:
+    attach_stored(
+        case, stored, title=upload.title or upload.filename, kind=upload.kind, language=language
     )
 
 
