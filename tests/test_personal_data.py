@@ -16,7 +16,7 @@ from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Event, Organisation, Person, Role, Session
 from kb.services import accounts, directory, tokens
-from tests.web_helpers import login
+from tests.web_helpers import csrf_token, form_values, login, with_values
 
 PASSWORD = "lingonberry tractor 41 harbour"
 #: What the API's write needs; the contact is added by each test.
@@ -300,3 +300,53 @@ def test_a_speaker_cannot_create_events_or_sessions_but_an_editor_can(
     assert created.status_code == 201
     assert created.get_json()["sessions"][0]["event"] == where["event"]
     assert _places() != before
+
+
+def test_the_case_form_offers_only_existing_sessions(
+    app: Flask, demo: None, client: FlaskClient, secrets_: dict[str, str]
+) -> None:
+    login(client, "speaker@example.org", PASSWORD)
+    fields = form_values(client.get("/submissions/new").text, "/submissions/")
+    before = _places()
+
+    refused = client.post(
+        "/submissions/new",
+        data=with_values(
+            fields,
+            title="Mentorer for nyankomne",
+            summary="Flyktninger lærer norsk på jobb.",
+            body="Kommunen og bedriftene laget et løp med språkpraksis.",
+            country="NO",
+            presented_at="s999999",
+            save="y",
+        ),
+    )
+
+    assert refused.status_code == 422
+    assert 'id="presented_at-errors"' in refused.text
+    assert _places() == before
+
+
+def test_restoring_an_old_version_keeps_the_person_as_they_are_now(
+    app: Flask, client: FlaskClient, secrets_: dict[str, str]
+) -> None:
+    editor = bearer(secrets_["editor"])
+    body = CASE | {"contacts": [CONTACT], "status": "published"}
+    case_id = client.post("/api/v1/cases", json=body, headers=editor).get_json()["id"]
+    person_id = _person(CONTACT["name"]).id
+    _rename(person_id, "Ingrid Berg", "iberg@post.example", "+47 914 22 333")
+    _save_again(client, case_id, editor, "Ny oppsummering.")
+
+    login(client, "editor@example.org", PASSWORD)
+    review_page = client.get(f"/editor/cases/{case_id}")
+    restored = client.post(
+        f"/editor/cases/{case_id}/revisions/1/restore",
+        data={"csrf_token": csrf_token(review_page.text)},
+    )
+
+    assert restored.status_code == 302
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case.summary == CASE["summary"]
+    assert [(c.person_id, c.person.name) for c in case.contacts] == [(person_id, "Ingrid Berg")]
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 1
