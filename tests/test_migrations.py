@@ -9,11 +9,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from flask import Flask
+from sqlalchemy import inspect, select, update
 
 from kb.app import MIGRATIONS_DIR
 from kb.cli import main
+from kb.database import write_transaction
 from kb.extensions import db
+from kb.models import Case, CaseRevision, RevisionAction
+from kb.services import revisions
+from kb.services.exchange.importer import import_plan, plan_import
+from kb.services.vocabulary import ensure_default_terms
 from tests.conftest import make_app, throwaway_postgres
 
 
@@ -43,4 +49,54 @@ def test_db_upgrade_from_empty_creates_a_schema_equal_to_the_models(
             head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
             assert context.get_current_revision() == head
             assert compare_metadata(context, db.metadata) == []
+        db.engine.dispose()
+
+
+def _migrate(app: Flask, *args: str) -> None:
+    result = app.test_cli_runner().invoke(main, ["db", *args])
+    assert result.exit_code == 0, result.output
+
+
+def _kept_contacts() -> list[dict[str, object]]:
+    db.session.rollback()
+    return db.session.scalar(select(CaseRevision.data))["contacts"]
+
+
+def test_kept_revisions_get_the_ids_of_their_contacts(
+    empty_database: dict[str, str], tmp_path: Path
+) -> None:
+    """0009 backfills ``person_id`` in revisions kept before it: by e-mail in any case, by
+    name among the case's contacts, and leaves a contact that matches nobody without one."""
+    app = make_app(tmp_path / "instance", **empty_database)
+    with app.app_context():
+        _migrate(app, "upgrade")
+        ensure_default_terms()
+        record = {"title": "T", "language": "sv", "country": "SE", "ref": "a"}
+        contacts = [
+            {"name": "Eva Lind", "email": "Eva@Ume.se"},
+            {"name": "Per Holm", "organisation": "Umeå kommun"},
+        ]
+        import_plan(plan_import([record | {"contacts": contacts}]))
+        case = db.session.scalar(select(Case))
+        eva, per = (c.person_id for c in case.contacts)
+        with write_transaction():
+            revisions.record(case, RevisionAction.EDITED, None)
+        before_ids = [
+            {"name": "Eva Lindqvist", "email": "eva@ume.SE"},  # her name then; e-mail matches
+            {"name": "Per Holm", "organisation": None},  # on the case now: matched by name
+            {"name": "Nobody Known", "email": "nobody@example.org"},
+        ]
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(CaseRevision.__table__).values(data={"title": "T", "contacts": before_ids})
+            )
+
+        _migrate(app, "downgrade", "0007")
+        assert _kept_contacts() == before_ids
+        _migrate(app, "upgrade")
+        assert [c.get("person_id") for c in _kept_contacts()] == [eva, per, None]
+
+        _migrate(app, "downgrade", "0007")
+        assert _kept_contacts() == before_ids
+        db.session.remove()
         db.engine.dispose()
