@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+import whoosh.index
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import MetaData, func, inspect, select
@@ -15,6 +16,7 @@ from sqlalchemy import MetaData, func, inspect, select
 from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Event, Organisation, Person, Role, Session
+from kb.search.whoosh_schema import INDEX_NAME
 from kb.services import accounts, directory, tokens
 from tests.web_helpers import csrf_token, form_values, login, with_values
 
@@ -137,6 +139,19 @@ def _database_text() -> str:
     return "\n".join(rows)
 
 
+def _index_text(app: Flask) -> str:
+    """Every stored field and every term of the Whoosh index (terms of deleted documents
+    stay until a merge, so they count too), to search in."""
+    if app.config.get("SEARCH_BACKEND", "whoosh") != "whoosh":
+        return ""
+    index = whoosh.index.open_dir(app.config["SEARCH_INDEX_DIR"], indexname=INDEX_NAME)
+    with index.reader() as reader:
+        stored = [repr(fields) for fields in reader.all_stored_fields()]
+        terms = [f"{field}:{term!r}" for field, term in reader.all_terms()]
+    index.close()
+    return "\n".join(stored + terms)
+
+
 def test_a_drafts_contact_is_public_nowhere_until_the_case_is_published(
     app: Flask, demo: None, client: FlaskClient, secrets_: dict[str, str]
 ) -> None:
@@ -249,6 +264,9 @@ def test_erasure_leaves_no_trace_of_any_name_or_email_the_person_had(
     secrets = [value for life in lives for value in life] + slugs + ["Vesteraas", "iberg"]
     stored = _database_text().lower()
     assert [s for s in secrets if s.lower() in stored] == []
+    index = _index_text(app).lower()
+    assert [s for s in secrets if s.lower() in index] == []
+    assert index == "" or CASE["ref"] in index  # the case is there; only she is not
     case = db.session.get(Case, case_id)
     urls = list(_public_urls(app, _candidates(case, slugs[0]), "Vesteraas"))
     assert _leaks(client, iter(urls), secrets) == {}
