@@ -214,9 +214,8 @@ def forget_person(person: Person) -> int:
 
     Call inside ``write_transaction()``.
     """
-    changed = 0
-    for revision in {revision for revision, _contact in mentions(person)}:
+    changed = {revision for revision, _contact in mentions(person)}
+    for revision in changed:
         kept = [c for c in revision.data["contacts"] if not refers_to(c, person)]
         revision.data = {**revision.data, "contacts": kept}
-        changed += 1
-    return changed
+    return len(changed)
