@@ -85,16 +85,13 @@ def _public_urls(app: Flask, values: dict[str, list[str]], query: str) -> Iterat
         yield f"/oai?verb={verb}&metadataPrefix=oai_dc"
 
 
-def _candidates(case: Case | None, person_slug: str) -> dict[str, list[str]]:
+def _candidates(case: Case, person_slug: str, person_id: int) -> dict[str, list[str]]:
     """Values for the routes' arguments: the case's and person's, and the demo's others."""
     session = _a_session()
     organisation = db.session.scalar(select(Organisation).limit(1))
-    slugs = [person_slug, session.slug, session.event.slug]
+    slugs = [person_slug, case.slug, session.slug, session.event.slug]
     slugs += list(db.session.scalars(select(Organisation.slug)))
-    ids = ["1"]
-    if case is not None:
-        slugs.append(case.slug)
-        ids.append(str(case.id))
+    ids = ["1", str(case.id), str(person_id)]
     return {
         "slug": slugs,
         "event_slug": [session.event.slug],
@@ -165,7 +162,7 @@ def test_a_drafts_contact_is_public_nowhere_until_the_case_is_published(
     case = db.session.get(Case, created.get_json()["id"])
     secrets = [CONTACT["name"], CONTACT["email"], CONTACT["phone"], f"/people/{slug}"]
 
-    urls = list(_public_urls(app, _candidates(case, slug), "Vesteraas"))
+    urls = list(_public_urls(app, _candidates(case, slug, person.id), "Vesteraas"))
     assert len(urls) > 60
     assert _leaks(client, iter(urls), secrets) == {}
     assert client.get(f"/people/{slug}").status_code == 404
@@ -268,7 +265,7 @@ def test_erasure_leaves_no_trace_of_any_name_or_email_the_person_had(
     assert [s for s in secrets if s.lower() in index] == []
     assert index == "" or CASE["ref"] in index  # the case is there; only she is not
     case = db.session.get(Case, case_id)
-    urls = list(_public_urls(app, _candidates(case, slugs[0]), "Vesteraas"))
+    urls = list(_public_urls(app, _candidates(case, slugs[0], person_id), "Vesteraas"))
     assert _leaks(client, iter(urls), secrets) == {}
     exported_all = runner.invoke(main, ["export", "-"])
     assert exported_all.exit_code == 0
