@@ -255,3 +255,46 @@ def test_people_with_the_same_name_in_different_organisations_stay_apart(app: Fl
         ("Anna Svensson", None),
         ("Anna Svensson", "Ny kommun"),
     ]
+
+
+def test_an_email_added_to_a_person_known_by_name_and_organisation_updates_them(
+    app: Flask,
+) -> None:
+    base = {"title": "T", "language": "sv", "country": "SE"}
+    known = {"name": "Eva Lind", "organisation": "Umeå kommun"}
+    import_plan(plan_import([base | {"ref": "a", "contacts": [known]}]))
+
+    import_plan(plan_import([base | {"ref": "a", "contacts": [known | {"email": "eva@ume.se"}]}]))
+
+    people = db.session.scalars(select(Person)).all()
+    assert [(p.name, p.email) for p in people] == [("Eva Lind", "eva@ume.se")]
+
+
+def test_email_matches_in_any_case_and_the_stored_form_is_kept(app: Flask) -> None:
+    base = {"title": "T", "language": "sv", "country": "SE"}
+    first = {"name": "Eva Lind", "email": "Eva.Lind@Ume.se"}
+    import_plan(plan_import([base | {"ref": "a", "contacts": [first]}]))
+
+    again = {"name": "Eva Lind", "email": "eva.lind@ume.se", "phone": "+46 90 16 10 00"}
+    import_plan(plan_import([base | {"ref": "b", "title": "U", "contacts": [again]}]))
+
+    people = db.session.scalars(select(Person)).all()
+    assert [(p.email, p.phone) for p in people] == [("Eva.Lind@Ume.se", "+46 90 16 10 00")]
+    cases = db.session.scalars(select(Case).order_by(Case.ref)).all()
+    assert [c.contacts[0].person_id for c in cases] == [people[0].id, people[0].id]
+
+
+def test_without_an_organisation_a_name_does_not_take_over_someone_elses_email(
+    app: Flask,
+) -> None:
+    base = {"title": "T", "language": "sv", "country": "SE"}
+    records = [
+        base | {"ref": "a", "contacts": [{"name": "Anna Svensson", "email": "anna@a.se"}]},
+        base
+        | {"ref": "b", "title": "U", "contacts": [{"name": "Anna Svensson", "email": "a@b.se"}]},
+    ]
+
+    import_plan(plan_import(records))
+
+    emails = db.session.scalars(select(Person.email).order_by(Person.id)).all()
+    assert emails == ["anna@a.se", "a@b.se"]

@@ -13,8 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case, Event, Material, Organisation, Person, Role, Session
+from kb.models import Case, Event, Material, Organisation, Person, Role, Session, SessionPerson
 from kb.services import accounts
 from tests.web_helpers import GOOD_PASSWORD, csrf_token, login, post_form
 
@@ -265,6 +266,12 @@ def test_consent_is_recorded_with_who_and_when_and_governs_the_public_page(
     person = db.session.scalar(select(Person).where(Person.name == "Jonas Berg"))
     edit_url = _location(created)
     assert edit_url.endswith(f"/editor/people/{person.id}")
+    # Public only through a session or a published case: on a programme, without his details.
+    assert editor.get(f"/people/{person.slug}").status_code == 404
+    with write_transaction():
+        event = Event(title="Arbeidsmarkedsdagen", slug="arbeidsmarkedsdagen")
+        session = Session(event=event, title="Mentorordninger", slug="mentorordninger")
+        db.session.add(SessionPerson(session=session, person_id=person.id))
     assert "jonas.berg@example.no" not in editor.get(f"/people/{person.slug}").text
     assert "No consent" in editor.get(edit_url).text
 

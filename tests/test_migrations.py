@@ -8,10 +8,18 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from alembic.script import ScriptDirectory
+from flask import Flask
+from sqlalchemy import inspect, select, text, update
 
+from kb.app import MIGRATIONS_DIR
 from kb.cli import main
+from kb.database import write_transaction
 from kb.extensions import db
+from kb.models import Case, CaseRevision, RevisionAction
+from kb.services import revisions
+from kb.services.exchange.importer import import_plan, plan_import
+from kb.services.vocabulary import ensure_default_terms
 from tests.conftest import make_app, throwaway_postgres
 
 
@@ -38,7 +46,8 @@ def test_db_upgrade_from_empty_creates_a_schema_equal_to_the_models(
         assert {"case_study", "event", "programme_session", "person", "material"} <= tables
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0008_material_text"
+            head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+            assert context.get_current_revision() == head
             assert compare_metadata(context, db.metadata) == []
         db.engine.dispose()
 
@@ -72,4 +81,53 @@ def test_files_stored_before_0008_wait_for_their_text_to_be_read(
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, text_status FROM material ORDER BY id")).all()
         assert [tuple(row) for row in rows] == [(1, "pending"), (2, None)]
+
+
+def _migrate(app: Flask, *args: str) -> None:
+    result = app.test_cli_runner().invoke(main, ["db", *args])
+    assert result.exit_code == 0, result.output
+
+
+def _kept_contacts() -> list[dict[str, object]]:
+    db.session.rollback()
+    return db.session.scalar(select(CaseRevision.data))["contacts"]
+
+
+def test_kept_revisions_get_the_ids_of_their_contacts(
+    empty_database: dict[str, str], tmp_path: Path
+) -> None:
+    """0009 backfills ``person_id`` in revisions kept before it: by e-mail in any case, by
+    name among the case's contacts, and leaves a contact that matches nobody without one."""
+    app = make_app(tmp_path / "instance", **empty_database)
+    with app.app_context():
+        _migrate(app, "upgrade")
+        ensure_default_terms()
+        record = {"title": "T", "language": "sv", "country": "SE", "ref": "a"}
+        contacts = [
+            {"name": "Eva Lind", "email": "Eva@Ume.se"},
+            {"name": "Per Holm", "organisation": "Umeå kommun"},
+        ]
+        import_plan(plan_import([record | {"contacts": contacts}]))
+        case = db.session.scalar(select(Case))
+        eva, per = (c.person_id for c in case.contacts)
+        with write_transaction():
+            revisions.record(case, RevisionAction.EDITED, None)
+        before_ids = [
+            {"name": "Eva Lindqvist", "email": "eva@ume.SE"},  # her name then; e-mail matches
+            {"name": "Per Holm", "organisation": None},  # on the case now: matched by name
+            {"name": "Nobody Known", "email": "nobody@example.org"},
+        ]
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(CaseRevision.__table__).values(data={"title": "T", "contacts": before_ids})
+            )
+
+        _migrate(app, "downgrade", "0008_material_text")
+        assert _kept_contacts() == before_ids
+        _migrate(app, "upgrade")
+        assert [c.get("person_id") for c in _kept_contacts()] == [eva, per, None]
+
+        _migrate(app, "downgrade", "0008_material_text")
+        assert _kept_contacts() == before_ids
+        db.session.remove()
         db.engine.dispose()

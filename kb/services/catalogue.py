@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
@@ -30,6 +30,14 @@ from kb.search import get_backend
 from kb.search.backend import SearchRequest
 
 _published = Case.status == CaseStatus.PUBLISHED
+#: A person is public only through a published case or a programme's session (sessions are
+#: public as soon as an editor adds them): a contact typed into a draft is not.
+_public_person = or_(
+    Person.id.in_(
+        select(CaseContact.person_id).join(Case, CaseContact.case_id == Case.id).where(_published)
+    ),
+    Person.id.in_(select(SessionPerson.person_id)),
+)
 T = TypeVar("T")
 
 #: Loader options for everything a case page or an export shows, in a fixed number of queries.
@@ -164,16 +172,20 @@ def cases_presented(*, event: Event | None = None, session: Session | None = Non
 
 
 def person(slug: str) -> Person | None:
+    """A person with a public page (see ``_public_person``)."""
     return db.session.scalar(
-        select(Person).where(Person.slug == slug).options(selectinload(Person.organisation))
+        select(Person)
+        .where(Person.slug == slug, _public_person)
+        .options(selectinload(Person.organisation))
     )
 
 
 def people(page: int = 1, per_page: int = 50) -> Page[Person]:
     """Everyone with a public page, by name (their details follow their consent)."""
-    total = db.session.scalar(select(func.count()).select_from(Person)) or 0
+    total = db.session.scalar(select(func.count()).select_from(Person).where(_public_person)) or 0
     items = db.session.scalars(
         select(Person)
+        .where(_public_person)
         .options(selectinload(Person.organisation))
         .order_by(Person.name, Person.id)
         .offset((page - 1) * per_page)
@@ -207,10 +219,17 @@ def sessions_with(person: Person) -> list[Session]:
 
 
 def organisation(slug: str) -> Organisation | None:
-    return db.session.scalar(
-        select(Organisation)
-        .where(Organisation.slug == slug)
-        .options(selectinload(Organisation.people))
+    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
+def people_of(organisation: Organisation) -> list[Person]:
+    """The organisation's people who have a public page, by name."""
+    return list(
+        db.session.scalars(
+            select(Person)
+            .where(Person.organisation_id == organisation.id, _public_person)
+            .order_by(Person.name, Person.id)
+        )
     )
 
 

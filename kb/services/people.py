@@ -1,7 +1,9 @@
 """Personal data: everything stored about a person, and erasing them.
 
 Erasing removes the person and their links to sessions, cases and an account, and takes
-them out of the cases' kept revisions; the cases and sessions stay, without that contact.
+them out of the cases' kept revisions (found by identity, whatever their name or e-mail was
+then); the cases and sessions stay, without that contact. The export holds the same: the
+person, their links, and every revision's entry about them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, Session, SessionPerson, User
 from kb.search import sync
-from kb.services.revisions import forget_person
+from kb.services.revisions import PERSON_ID, forget_person, mentions
 
 
 def person_data(person: Person) -> dict[str, Any]:
@@ -52,6 +54,16 @@ def person_data(person: Person) -> dict[str, Any]:
             {"case": c.title, "ref": c.ref, "slug": c.slug, "role": role} for c, role in cases
         ],
         "accounts": [{"email": u.email, "role": u.role} for u in accounts],
+        "case_revisions": [
+            {
+                "case": revision.case.ref or revision.case.slug,
+                "revision": revision.number,
+                "saved_at": revision.created_at.isoformat(),
+                "action": revision.action,
+                "contact": {k: v for k, v in contact.items() if k != PERSON_ID},
+            }
+            for revision, contact in mentions(person)
+        ],
     }
 
 
@@ -70,7 +82,7 @@ def erase_person(person: Person) -> dict[str, int]:
             "accounts_unlinked": db.session.execute(
                 update(User).where(User.person_id == person.id).values(person_id=None)
             ).rowcount,
-            "revisions": forget_person(person.name, person.email),
+            "revisions": forget_person(person),
         }
         db.session.delete(person)
     db.session.expire_all()

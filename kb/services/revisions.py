@@ -2,6 +2,8 @@
 
 A revision is the case in the exchange format, so comparing is comparing two records and
 restoring is applying a record with the importer's own code, the same path an import takes.
+Each contact in a revision also carries ``person_id``: revisions refer to people by
+identity, so erasing a person finds them whatever their name or e-mail was then.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from sqlalchemy import func, select
 
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case, CaseRevision, RevisionAction, User
-from kb.services.exchange.exporter import case_record
+from kb.models import Case, CaseRevision, Person, RevisionAction, User
+from kb.services.exchange.exporter import case_record, person_record
 from kb.services.exchange.importer import apply_case
 from kb.services.exchange.schema import CaseIn
 
@@ -35,8 +37,18 @@ class Change:
     pieces: list[tuple[str, str]]
 
 
+#: The key of a revision's contact that names the person by identity (not in the format).
+PERSON_ID = "person_id"
+
+
 def snapshot(case: Case) -> dict[str, Any]:
-    return case_record(case, public=False)
+    """The case as a revision keeps it: its record, each contact with the person's id."""
+    record = case_record(case, public=False)
+    record["contacts"] = [
+        {**entry, PERSON_ID: contact.person.id}
+        for entry, contact in zip(record["contacts"], case.contacts, strict=True)
+    ]
+    return record
 
 
 def history(case: Case) -> list[CaseRevision]:
@@ -101,17 +113,23 @@ def restore(case: Case, revision: CaseRevision, author: User) -> CaseRevision:
     """Bring back a revision's content; the status stays as it is now."""
     if revision.case_id != case.id:
         raise ValueError("the revision belongs to another case")
-    # People's details and consent are theirs, not the case's: restoring a case never brings
-    # back an old phone number or a consent that was withdrawn since.
-    contacts = [
-        {**contact, "consent_to_publish_contact": None}
-        for contact in revision.data.get("contacts", [])
-    ]
+    contacts = [_as_now(contact) for contact in revision.data.get("contacts", [])]
     data = CaseIn.model_validate({**revision.data, "contacts": contacts, "status": case.status})
     with write_transaction():
         db.session.add(case)
         apply_case(case, data, recorded_by=author, may_update=lambda _person: False)
         return record(case, RevisionAction.RESTORED, author, note=f"#{revision.number}")
+
+
+def _as_now(contact: dict[str, Any]) -> dict[str, Any]:
+    """A revision's contact as the person is now (their details and consent are theirs, not
+    the case's): restoring never brings back an old phone number, a withdrawn consent, or a
+    second person under a name they no longer use."""
+    entry = {k: v for k, v in contact.items() if k != PERSON_ID}
+    person = db.session.get(Person, contact[PERSON_ID]) if contact.get(PERSON_ID) else None
+    if person is not None:
+        entry |= person_record(person, public=False)
+    return entry | {"consent_to_publish_contact": None}
 
 
 def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
@@ -134,7 +152,9 @@ def _as_text(value: Any) -> str:
     if isinstance(value, list):
         return "\n".join(_as_text(item) for item in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, "", []))
+        return ", ".join(
+            f"{k}: {v}" for k, v in value.items() if v not in (None, "", []) and k != PERSON_ID
+        )
     return str(value)
 
 
@@ -164,16 +184,38 @@ def _word_diff(before: str, after: str, *, prose: bool) -> list[tuple[str, str]]
     return pieces
 
 
-def forget_person(name: str, email: str | None) -> int:
+def refers_to(contact: dict[str, Any], person: Person) -> bool:
+    """Whether a revision's contact is this person: by id; a contact kept before ids were
+    (one the data migration could not match) by e-mail in any case, or name and organisation."""
+    if contact.get(PERSON_ID) is not None:
+        return contact[PERSON_ID] == person.id
+    email = contact.get("email")
+    if email and person.email and email.lower() == person.email.lower():
+        return True
+    organisation = person.organisation.name if person.organisation else None
+    return contact.get("name") == person.name and contact.get("organisation") == organisation
+
+
+def mentions(person: Person) -> list[tuple[CaseRevision, dict[str, Any]]]:
+    """Every kept revision's contact entry that is this person (a data-subject request).
+
+    Rare, so a scan of the revisions is fine.
+    """
+    return [
+        (revision, contact)
+        for revision in db.session.scalars(select(CaseRevision).order_by(CaseRevision.id))
+        for contact in revision.data.get("contacts", [])
+        if refers_to(contact, person)
+    ]
+
+
+def forget_person(person: Person) -> int:
     """Remove a person from every kept revision (erasure); returns how many were changed.
 
-    Call inside ``write_transaction()``. Rare, so a scan of the revisions is fine.
+    Call inside ``write_transaction()``.
     """
-    changed = 0
-    for revision in db.session.scalars(select(CaseRevision)):
-        contacts = revision.data.get("contacts", [])
-        kept = [c for c in contacts if not (c.get("name") == name and c.get("email") == email)]
-        if len(kept) != len(contacts):
-            revision.data = {**revision.data, "contacts": kept}
-            changed += 1
-    return changed
+    changed = {revision for revision, _contact in mentions(person)}
+    for revision in changed:
+        kept = [c for c in revision.data["contacts"] if not refers_to(c, person)]
+        revision.data = {**revision.data, "contacts": kept}
+    return len(changed)

@@ -30,8 +30,8 @@ from kb.models import (
 )
 from kb.models.base import utcnow
 from kb.services import revisions
-from kb.services.exchange.exporter import material_record
-from kb.services.exchange.importer import apply_case
+from kb.services.exchange.exporter import case_record, material_record
+from kb.services.exchange.importer import UnknownPlace, apply_case
 from kb.services.exchange.schema import CaseIn
 from kb.services.materials import StoredFile, attach_stored, kept_upload
 from kb.services.slugs import unique_slug
@@ -118,6 +118,25 @@ def _person_guard(user: User) -> Callable[[Person], bool]:
     )
 
 
+def _apply(case: Case, data: CaseIn, author: User) -> None:
+    """Write the record; a speaker may only name events and sessions that exist."""
+    try:
+        apply_case(
+            case,
+            data,
+            recorded_by=author,
+            may_update=_person_guard(author),
+            may_create_places=is_editor(author),
+        )
+    except UnknownPlace as unknown:
+        message = _(
+            "There is no event or session called “%(title)s”. Choose one that exists; "
+            "an editor adds new ones.",
+            title=unknown.title,
+        )
+        raise SubmissionInvalid({unknown.field: message}) from None
+
+
 def save(case: Case | None, submission: Submission, author: User) -> Case:
     """Create or update a case from the form; returns it, saved with a new revision."""
     with _stored(submission.upload) as stored, write_transaction():
@@ -127,7 +146,7 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
             base: dict[str, Any] = {}
         else:
             revisions.keep_original(case)
-            base = revisions.snapshot(case)
+            base = case_record(case, public=False)
         status, action = _next_status(case, author, submit=submission.submit)
         edited = {k: v for k, v in submission.fields.items() if k in FORM_KEYS}
         record = {**base, **edited, "status": status}
@@ -136,7 +155,7 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
             material_record(m) for m in case.materials if m.id not in submission.remove_materials
         ]
         data = _validated(record)
-        apply_case(case, data, recorded_by=author, may_update=_person_guard(author))
+        _apply(case, data, author)
         if submission.upload is not None and stored is not None:
             _attach(case, submission.upload, stored, data.language)
         revisions.record(case, action, author)
@@ -160,7 +179,7 @@ def save_record(case: Case | None, fields: dict[str, Any], author: User) -> Case
             base: dict[str, Any] = {}
         else:
             revisions.keep_original(case)
-            base = revisions.snapshot(case)
+            base = case_record(case, public=False)
         status, action = _api_status(case, author, fields.get("status"))
         record = {**base, **fields, "status": status, "slug": case.slug}
         if "materials" in fields:
@@ -170,7 +189,7 @@ def save_record(case: Case | None, fields: dict[str, Any], author: User) -> Case
             ]
         data = _validated(record)
         _check_references(case, data)
-        apply_case(case, data, recorded_by=author, may_update=_person_guard(author))
+        _apply(case, data, author)
         if status == CaseStatus.PUBLISHED and case.published_at is None:
             case.published_at = utcnow()
         revisions.record(case, action, author)

@@ -84,7 +84,10 @@ def person(slug: str) -> ResponseReturnValue:
 
 @bp.get("/organisations/<slug>")
 def organisation(slug: str) -> ResponseReturnValue:
-    return render_template("organisation.html", organisation=_found(catalogue.organisation(slug)))
+    organisation = _found(catalogue.organisation(slug))
+    return render_template(
+        "organisation.html", organisation=organisation, people=catalogue.people_of(organisation)
+    )
 
 
 @bp.get("/themes/<key>")

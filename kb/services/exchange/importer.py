@@ -56,6 +56,18 @@ M = TypeVar("M")
 Progress = Callable[[int], None]
 
 
+class UnknownPlace(LookupError):
+    """A case names an event or session that does not exist, and may not create it.
+
+    ``field`` is where in the record (``sessions-0-event``), ``title`` what was not found.
+    """
+
+    def __init__(self, field: str, title: str) -> None:
+        super().__init__(f"{field}: no such event or session {title!r}")
+        self.field = field
+        self.title = title
+
+
 class ImportRejected(Exception):
     """The file has problems; nothing was written."""
 
@@ -253,15 +265,50 @@ def apply_case(
     *,
     recorded_by: User | None = None,
     may_update: Callable[[Person], bool] | None = None,
+    may_create_places: bool = True,
 ) -> Case:
     """Make ``case`` say what ``data`` says: the submission form and restoring a revision.
 
     Call inside ``write_transaction()``. ``recorded_by`` is who stated the contacts'
     consent; ``may_update`` decides whether details of an existing person may be changed
-    (a speaker may add a contact but not rewrite someone else's details).
+    (a speaker may add a contact but not rewrite someone else's details). Events and
+    sessions are public at once, so only editors create them: without
+    ``may_create_places`` an unknown one raises ``UnknownPlace`` (roll back).
     """
-    _Writer(recorded_by=recorded_by, may_update=may_update).case(data, case)
+    writer = _Writer(
+        recorded_by=recorded_by, may_update=may_update, may_create_places=may_create_places
+    )
+    writer.case(data, case)
     return case
+
+
+def _same_email(stored: str | None, given: str) -> bool:
+    """E-mail addresses are compared without regard to case; the stored form is kept."""
+    return stored is not None and stored.lower() == given.lower()
+
+
+def _known_person(data: PersonIn, org: Organisation | None) -> Person | None:
+    """The person a record means: by e-mail (any case), else by name and organisation.
+
+    A record that adds an e-mail to someone known by name and organisation means them, not
+    a newcomer; without an organisation only someone with no e-mail yet is taken for them,
+    since two people of one name may have no organisation in common.
+    """
+    if data.email:
+        found = db.session.scalars(
+            select(Person)
+            .where(db.func.lower(Person.email) == data.email.lower())
+            .order_by(Person.id)
+            .limit(1)
+        ).first()
+        if found is not None:
+            return found
+    query = select(Person).where(
+        Person.name == data.name, Person.organisation_id == (org.id if org else None)
+    )
+    if data.email and org is None:
+        query = query.where(Person.email.is_(None))
+    return db.session.scalars(query.order_by(Person.id).limit(1)).first()
 
 
 class _Writer:
@@ -272,9 +319,11 @@ class _Writer:
         *,
         recorded_by: User | None = None,
         may_update: Callable[[Person], bool] | None = None,
+        may_create_places: bool = True,
     ) -> None:
         self.recorded_by = recorded_by
         self.may_update = may_update or (lambda _person: True)
+        self.may_create_places = may_create_places
         self.themes = terms_by_key(Vocabulary.THEME)
         self.target_groups = terms_by_key(Vocabulary.TARGET_GROUP)
         self.organisations: dict[str, Organisation] = {}
@@ -300,23 +349,16 @@ class _Writer:
         if org is not None and org.id is None:
             db.session.flush()  # a new organisation needs its id for the look-up below
         key = ("email", data.email.lower()) if data.email else ("name", data.name, org and org.name)
-        person = self.people.get(key)
-        if person is None:
-            query = select(Person)
-            if data.email:
-                query = query.where(db.func.lower(Person.email) == data.email.lower())
-            else:
-                query = query.where(
-                    Person.name == data.name, Person.organisation_id == (org.id if org else None)
-                )
-            person = db.session.scalars(query.limit(1)).first()
+        person = self.people.get(key) or _known_person(data, org)
         if person is None:
             person = Person(name=data.name, slug=unique_slug(Person, data.name), organisation=org)
             db.session.add(person)
         if person.id is None or self.may_update(person):
-            for attr in ("title", "email", "phone"):
+            for attr in ("title", "phone"):
                 if getattr(data, attr) is not None:
                     setattr(person, attr, getattr(data, attr))
+            if data.email is not None and not _same_email(person.email, data.email):
+                person.email = data.email
             if data.consent_to_publish_contact is not None:
                 person.set_consent(data.consent_to_publish_contact, by=self.recorded_by)
         self.people[key] = person
@@ -324,9 +366,7 @@ class _Writer:
 
     def event(self, data: EventIn | str) -> Event:
         title = data if isinstance(data, str) else data.title
-        event = self.events.get(title) or db.session.scalar(
-            select(Event).where(Event.title == title)
-        )
+        event = self._find_event(title)
         if event is None:
             preferred = None if isinstance(data, str) else data.slug
             event = Event(title=title, slug=unique_slug(Event, title, preferred=preferred))
@@ -368,6 +408,22 @@ class _Writer:
         )
         db.session.add(session)
         return session
+
+    def _existing_event(self, title: str, field: str) -> Event:
+        """The event a case was presented at; created only when this writer may."""
+        if not self.may_create_places and self._find_event(title) is None:
+            raise UnknownPlace(field, title)
+        return self.event(title)
+
+    def _existing_session(self, event: Event, title: str, field: str) -> Session:
+        if not self.may_create_places and all(s.title != title for s in event.sessions):
+            raise UnknownPlace(field, title)
+        return self.session(event, title)
+
+    def _find_event(self, title: str) -> Event | None:
+        return self.events.get(title) or db.session.scalar(
+            select(Event).where(Event.title == title)
+        )
 
     def materials(self, existing: list[Material], wanted: list[MaterialIn]) -> list[Material]:
         def identity(m: Material | MaterialIn) -> Hashable:
@@ -449,9 +505,13 @@ class _Writer:
             make=CaseContact,
         )
         places = []
-        for presentation in data.sessions:
-            event = self.event(presentation.event)
-            session = self.session(event, presentation.session) if presentation.session else None
+        for i, presentation in enumerate(data.sessions):
+            event = self._existing_event(presentation.event, f"sessions-{i}-event")
+            session = None
+            if presentation.session:
+                session = self._existing_session(
+                    event, presentation.session, f"sessions-{i}-session"
+                )
             places.append((event, session))
         case.presentations = _sync(
             case.presentations,
