@@ -3,11 +3,19 @@ per-process storage when several workers run."""
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
 import logging
 import multiprocessing
+import re
 import sqlite3
+import subprocess
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
@@ -23,6 +31,7 @@ from kb import create_app
 from kb.config import ConfigurationError
 from kb.extensions import limiter
 from kb.ratelimit import SQLiteStorage
+from tests import load
 from tests.conftest import make_app
 
 PROCESSES = 6
@@ -175,3 +184,127 @@ def test_web_concurrency_counts_as_workers_outside_gunicorn(
 
 def test_the_shared_default_with_several_gunicorn_workers_starts(tmp_path: Path) -> None:
     assert isinstance(Gunicorn(4, _production_app(tmp_path)).wsgi(), Flask)
+
+
+# -- real gunicorn, as `make serve` runs it --------------------------------------------------
+
+WORKERS = 4
+#: Kept small so the test is short; the login limit is the real one (10 a minute).
+API_WRITE_LIMIT = 5
+ACCESS_LOG_FORMAT = "%(p)s %(m)s %(U)s %(s)s"
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    token: str
+    access_log: Path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``make serve``: a fresh instance (default limit storage) and 4 gunicorn workers."""
+    folder = tmp_path_factory.mktemp("served")
+    env = {
+        **load._settings(folder / "instance"),
+        "KB_API_WRITE_LIMIT": f"{API_WRITE_LIMIT} per minute",
+    }
+    load._kb(env, "init")
+    token = load._editor_token(env)
+    access_log = folder / "access.log"
+    logging_options = ("--access-logfile", str(access_log))
+    with load._gunicorn(
+        "wsgi:app",
+        env,
+        WORKERS,
+        folder / "gunicorn.log",
+        *logging_options,
+        *("--access-logformat", ACCESS_LOG_FORMAT),
+    ) as server:
+        yield Served(server.base, token, access_log)
+
+
+def _status(opener: urllib.request.OpenerDirector, request: urllib.request.Request) -> int:
+    """Send ``request`` on a connection of its own (urllib keeps none alive)."""
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def _workers_that_answered(served: Served, method: str, path: str) -> set[str]:
+    lines = (line.split() for line in served.access_log.read_text().splitlines())
+    return {pid for pid, m, p, _ in lines if (m, p) == (method, path)}
+
+
+@pytest.mark.slow
+def test_with_four_workers_the_eleventh_wrong_password_in_a_minute_is_refused(
+    served: Served,
+) -> None:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(f"{served.base}/login", timeout=30) as page:
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.read().decode())
+    assert csrf
+    form = urllib.parse.urlencode(
+        {"csrf_token": csrf[1], "email": "loadtest@example.org", "password": "a wrong guess"}
+    ).encode()
+
+    statuses = [
+        _status(opener, urllib.request.Request(f"{served.base}/login", data=form))  # noqa: S310
+        for _ in range(15)
+    ]
+
+    assert statuses == [401] * 10 + [429] * 5
+    assert len(_workers_that_answered(served, "POST", "/login")) > 1
+
+
+@pytest.mark.slow
+def test_with_four_workers_the_api_write_limit_holds(served: Served) -> None:
+    opener = urllib.request.build_opener()
+    headers = {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
+
+    def write(number: int) -> urllib.request.Request:
+        case = {
+            "title": f"Ratelimit {number}: språkpraksis i kommunen",
+            "language": "nb",
+            "country": "NO",
+            "summary": "Flyktninger lærer språket på jobb.",
+            "body": "Kommunen og bedriftene samarbeider om språkpraksis og arbeid.",
+            "ref": f"ratelimit-{number}",
+        }
+        url = f"{served.base}/api/v1/cases"
+        body = json.dumps(case).encode()
+        return urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
+
+    statuses = [_status(opener, write(number)) for number in range(API_WRITE_LIMIT + 4)]
+
+    assert statuses == [201] * API_WRITE_LIMIT + [429] * 4
+    assert len(_workers_that_answered(served, "POST", "/api/v1/cases")) > 1
+
+
+@pytest.mark.slow
+def test_gunicorn_with_four_workers_refuses_the_per_process_storage(tmp_path: Path) -> None:
+    env = {**load._settings(tmp_path / "instance"), "KB_RATELIMIT_STORAGE_URI": "memory://"}
+
+    done = subprocess.run(
+        [
+            str(load.BIN / "gunicorn"),
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            "127.0.0.1:0",
+            "wsgi:app",
+        ],
+        env=env,
+        cwd=load.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    assert "with 4 workers every rate limit (logins, API writes) is 4 times" in done.stderr
