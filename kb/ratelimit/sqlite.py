@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import ClassVar
 
@@ -60,6 +61,11 @@ def database_path(uri: str) -> Path:
     return Path(rest.removeprefix("/"))
 
 
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for connection in connections:
+        connection.close()
+
+
 class SQLiteStorage(Storage):
     """Fixed-window counters in a SQLite file that several processes share."""
 
@@ -77,6 +83,8 @@ class SQLiteStorage(Storage):
         # One connection per process and thread: a connection must not cross a fork
         # (gunicorn --preload) nor be used by two threads at once.
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        weakref.finalize(self, _close_all, self._opened)
         self._next_cleanup = 0.0
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
@@ -90,7 +98,11 @@ class SQLiteStorage(Storage):
             return connection
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: each statement is its own transaction, committed at once.
-        connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        # Any thread may close it (when the storage is dropped); only its own uses it.
+        connection = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        self._opened.append(connection)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(SCHEMA)
