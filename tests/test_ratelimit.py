@@ -34,8 +34,8 @@ from kb.ratelimit import SQLiteStorage
 from tests import load
 from tests.conftest import make_app
 
-PROCESSES = 6
-INCREMENTS = 150
+PROCESSES = 4
+INCREMENTS = 200
 STRONG_KEY = "k" * 16 + "Zx9-2hQ!pL7mW3vB4nC"
 
 
