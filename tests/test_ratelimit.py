@@ -182,6 +182,17 @@ def test_web_concurrency_counts_as_workers_outside_gunicorn(
         _memory_app(tmp_path)()
 
 
+def test_memory_storage_under_an_unknown_server_starts_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+
+    with caplog.at_level(logging.WARNING, logger="kb.ratelimit"):
+        _memory_app(tmp_path)()
+
+    assert "if the server runs several worker processes" in caplog.text
+
+
 def test_the_shared_default_with_several_gunicorn_workers_starts(tmp_path: Path) -> None:
     assert isinstance(Gunicorn(4, _production_app(tmp_path)).wsgi(), Flask)
 

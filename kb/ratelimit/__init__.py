@@ -46,13 +46,25 @@ def _refuse_per_process_counts(app: Flask) -> None:
     if not limiter.enabled or not isinstance(limiter.storage, MemoryStorage):
         return
     workers = server_workers()
-    if workers is None or workers < 2:
+    if workers == 1:
+        return
+    counted = f"{URI_KEY} is {app.config[URI_KEY]!r}, which counts in each process"
+    remedy = (
+        "Leave KB_RATELIMIT_STORAGE_URI unset (a SQLite file in the instance folder, shared "
+        "by the workers) or set it to redis://host:6379."
+    )
+    if workers is None:
+        if not (app.debug or app.testing):
+            log.warning(
+                "%s: if the server runs several worker processes, every rate limit is "
+                "multiplied by their number. %s",
+                counted,
+                remedy,
+            )
         return
     message = (
-        f"{URI_KEY} is {app.config[URI_KEY]!r}, which counts in each process: with "
-        f"{workers} workers every rate limit (logins, API writes) is {workers} times what it "
-        "should be. Leave KB_RATELIMIT_STORAGE_URI unset (a SQLite file in the instance "
-        "folder, shared by the workers) or set it to redis://host:6379."
+        f"{counted}: with {workers} workers every rate limit (logins, API writes) is "
+        f"{workers} times what it should be. {remedy}"
     )
     if app.debug or app.testing:
         log.warning(message)
