@@ -15,6 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -92,8 +93,20 @@ def test_a_window_that_has_passed_counts_from_one_again_and_is_cleaned_up(
     # A process that starts later deletes the passed windows on its first count.
     storage_from_string(uri).incr("new", 60)
 
-    with sqlite3.connect(tmp_path / "limits.sqlite3") as database:
-        assert database.execute("SELECT key FROM counter").fetchall() == [("new",)]
+    with closing(sqlite3.connect(tmp_path / "limits.sqlite3")) as database:
+        assert database.execute("SELECT count(*) FROM counter").fetchone() == (1,)
+    assert storage.get("new") == 1
+
+
+def test_the_file_keeps_no_address_in_clear(tmp_path: Path) -> None:
+    storage = storage_from_string(f"sqlite:///{tmp_path / 'limits.sqlite3'}")
+
+    storage.incr("LIMITER/login:someone@example.org/auth.login/10/1/minute", 60)
+    storage.incr("LIMITER/192.0.2.44/auth.login/10/1/minute", 60)
+
+    written = b"".join(path.read_bytes() for path in tmp_path.glob("limits.sqlite3*"))
+    assert b"someone@example.org" not in written and b"192.0.2.44" not in written
+    assert storage.get("LIMITER/login:someone@example.org/auth.login/10/1/minute") == 1
 
 
 def test_clear_and_reset_forget_counts(tmp_path: Path) -> None:

@@ -6,14 +6,17 @@ so the limits hold across gunicorn workers on a fresh machine. It registers the 
 scheme with ``limits``: ``sqlite:///relative/path`` or ``sqlite:////absolute/path``, as in
 SQLAlchemy URLs. It supports the fixed-window strategy (Flask-Limiter's default).
 
-Each count is changed by one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` statement,
-which SQLite runs as one write transaction, so concurrent increments from any number of
-processes are never lost. Counts need no durability (a lost minute of counts only restarts
-a window), hence ``synchronous=NORMAL`` in WAL mode: no fsync per request.
+Keys are stored as SHA-256 digests: a limit's key holds a client address or the e-mail
+address typed at login, and the file should not keep either. Each count is changed by one
+``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` statement, which SQLite runs as one write
+transaction, so concurrent increments from any number of processes are never lost. Counts
+need no durability (a lost minute of counts only restarts a window), hence
+``synchronous=NORMAL`` in WAL mode: no fsync per request.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import threading
@@ -32,7 +35,7 @@ CLEANUP_INTERVAL_SECONDS = 60.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counter (
-    key TEXT PRIMARY KEY,
+    key BLOB PRIMARY KEY,
     count INTEGER NOT NULL,
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
@@ -59,6 +62,10 @@ def database_path(uri: str) -> Path:
             f"or sqlite:////var/lib/kb/ratelimits.sqlite3, not {uri!r}."
         )
     return Path(rest.removeprefix("/"))
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
 
 
 def _close_all(connections: list[sqlite3.Connection]) -> None:
@@ -116,7 +123,7 @@ class SQLiteStorage(Storage):
             self._next_cleanup = now + CLEANUP_INTERVAL_SECONDS
             connection.execute("DELETE FROM counter WHERE expires_at <= ?", (now,))
         row = connection.execute(
-            INCREMENT, {"key": key, "amount": amount, "now": now, "expiry": expiry}
+            INCREMENT, {"key": _digest(key), "amount": amount, "now": now, "expiry": expiry}
         ).fetchone()
         return int(row[0])
 
@@ -134,7 +141,7 @@ class SQLiteStorage(Storage):
             self._connection()
             .execute(
                 "SELECT count, expires_at FROM counter WHERE key = ? AND expires_at > ?",
-                (key, time.time()),
+                (_digest(key), time.time()),
             )
             .fetchone()
         )
@@ -150,4 +157,4 @@ class SQLiteStorage(Storage):
         return self._connection().execute("DELETE FROM counter").rowcount
 
     def clear(self, key: str) -> None:
-        self._connection().execute("DELETE FROM counter WHERE key = ?", (key,))
+        self._connection().execute("DELETE FROM counter WHERE key = ?", (_digest(key),))
