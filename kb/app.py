@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask
 
-from kb import database, i18n, models, plugins, search, web
+from kb import database, i18n, models, plugins, ratelimit, search, web
 from kb.config import load_config
-from kb.extensions import csrf, limiter, migrate
+from kb.extensions import csrf, migrate
 from kb.services import case_events
 
 __all__ = ["create_app", "models"]
@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     # After the web layer's request guard, so malformed input is refused before CSRF checks.
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     case_events.init_app(app)
     # Last: plugins' blueprints, commands and Jinja additions, then their startup hook.
     plugins.wire(app)

@@ -68,9 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Nordic Good Practice KB <noreply@localhost>",
-    # memory:// counts per process; with several workers use redis://host:6379 so the
-    # login limit is shared (otherwise it multiplies by the number of workers).
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Where rate limits count: a SQLite file in the instance folder, shared by every worker
+    # on this machine (kb/ratelimit); redis://host:6379 when several machines serve the site.
+    # memory:// counts per process and is refused with several workers outside debug.
+    "RATELIMIT_STORAGE_URI": "sqlite:///ratelimits.sqlite3",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Origins whose web pages may read the JSON API (comma-separated; "*" for any).

@@ -29,5 +29,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# Storage from RATELIMIT_STORAGE_URI: memory for one process, Redis for several workers.
+# Bound by kb.ratelimit.init_app, to a storage that all worker processes share.
 limiter = Limiter(key_func=get_remote_address)

@@ -218,8 +218,10 @@ class Server:
 
 
 @contextmanager
-def _gunicorn(app: str, env: dict[str, str], workers: int, log: Path) -> Iterator[Server]:
-    """Serve ``app`` on a free loopback port until the block ends.
+def _gunicorn(
+    app: str, env: dict[str, str], workers: int, log: Path, *options: str
+) -> Iterator[Server]:
+    """Serve ``app`` on a free loopback port until the block ends; ``options`` go to gunicorn.
 
     The real app and the ceiling are served the same way, so they differ only in the app.
     """
@@ -229,6 +231,7 @@ def _gunicorn(app: str, env: dict[str, str], workers: int, log: Path) -> Iterato
             [
                 str(BIN / "gunicorn"),
                 *("--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "60"),
+                *options,
                 app,
             ],
             env={**env, "KB_BASE_URL": f"http://127.0.0.1:{port}"},

@@ -172,6 +172,9 @@ def test_writes_are_rate_limited_per_token(
 
     assert [r.status_code for r in statuses] == [422, 422, 429]
     assert statuses[-1].get_json()["error"]["code"] == "too_many_requests"
+    # The write routes share the count: changing a case is refused too.
+    change = client.patch("/api/v1/cases/1", json={}, headers=bearer(secrets_["speaker"]))
+    assert change.status_code == 429
     other = client.post("/api/v1/cases", json={"title": "x"}, headers=bearer(secrets_["other"]))
     assert other.status_code == 422
 

@@ -39,6 +39,10 @@ def _client_key() -> str:
     return hashlib.sha256(header.encode()).hexdigest() if header else get_remote_address()
 
 
+#: One count for all write routes, so API_WRITE_LIMIT is a token's writes, whichever route.
+write_limit = limiter.shared_limit(_write_limit, scope="api-write", key_func=_client_key)
+
+
 def _author() -> User:
     user = tokens.authenticate_header(request.headers.get("Authorization"))
     if user is None:
@@ -139,7 +143,7 @@ def _upload_schema(_components: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     errors=(*WRITE_ERRORS, 409),
     success=201,
 )
-@limiter.limit(_write_limit, key_func=_client_key)
+@write_limit
 def create_case() -> ResponseReturnValue:
     """The exchange format's fields. A speaker's case is `submitted` for review whatever
     status it asks for; an editor's token may set any status, e.g. `published`."""
@@ -158,7 +162,7 @@ def create_case() -> ResponseReturnValue:
     body=_case_schema(partial=True),
     errors=(*WRITE_ERRORS, 404, 409),
 )
-@limiter.limit(_write_limit, key_func=_client_key)
+@write_limit
 def update_case(key: str) -> ResponseReturnValue:
     """Only the fields sent change. Speakers change their own cases until they are
     published (and send them back to review); editors change any case."""
@@ -176,7 +180,7 @@ def update_case(key: str) -> ResponseReturnValue:
     errors=(*WRITE_ERRORS, 404),
     success=201,
 )
-@limiter.limit(_write_limit, key_func=_client_key)
+@write_limit
 def attach_material(key: str) -> ResponseReturnValue:
     """A slide deck, report or picture (PDF, PPTX, DOCX, ODP, ODT, PNG, JPEG, WebP, GIF)."""
     author = _author()

@@ -1,0 +1,36 @@
+"""How many worker processes serve this app, as far as the server lets us know."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+
+
+def server_workers() -> int | None:
+    """The worker processes of the server that is loading this app; None when unknown.
+
+    Under gunicorn this is its effective ``workers`` setting, whatever set it (``--workers``,
+    ``GUNICORN_CMD_ARGS``, a config file or ``WEB_CONCURRENCY``): gunicorn imports the app
+    from its application object's ``load()``, with or without ``--preload``, so that object
+    is on the call stack while the app is created. Elsewhere ``WEB_CONCURRENCY``, the usual
+    way to tell a Python web server how many processes to start, is read when it is set.
+    """
+    application = _loading_gunicorn_application()
+    if application is not None:
+        return int(application.cfg.workers)
+    concurrency = os.environ.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else None
+
+
+def _loading_gunicorn_application() -> object | None:
+    base = sys.modules.get("gunicorn.app.base")
+    if base is None:
+        return None
+    frame = inspect.currentframe()
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, base.BaseApplication):
+            return candidate
+        frame = frame.f_back
+    return None
