@@ -24,6 +24,7 @@ from kb.web.api import schemas, serialise
 from kb.web.api.http import error_response
 from kb.web.api.read import api, bp
 from kb.web.uploads import rejection_message
+from kb.web.urls import as_id
 
 WRITE_ERRORS = (401, 403, 413, 415, 422, 429)
 VOCABULARY_FIELDS = (("themes", Vocabulary.THEME), ("target_groups", Vocabulary.TARGET_GROUP))
@@ -58,7 +59,8 @@ def _json_body() -> dict[str, Any]:
 
 def _editable(key: str, author: User) -> Case:
     """The case with this id (as in the URL), if this token's account may change it."""
-    case = catalogue.any_case(int(key)) if key.isascii() and key.isdigit() else None
+    number = as_id(key)
+    case = catalogue.any_case(number) if number is not None else None
     if case is None:
         abort(404, description=_("There is no such item, or it is not public."))
     if not submissions.may_edit(author, case):
