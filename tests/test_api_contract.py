@@ -30,6 +30,21 @@ CALLERS = ("anonymous", "speaker", "editor")
 load_all_checks()
 #: Every check schemathesis has.
 ALL_CHECKS = list(CHECKS.get_all())
+#: A file of an accepted type: JSON Schema cannot say which bytes make a PNG or a PDF.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _schema_can_say(case: schemathesis.Case) -> schemathesis.Case:
+    """Valid data as the code reads it, where JSON Schema cannot describe the rule: an
+    upload's bytes are a real file, a period does not end before it starts."""
+    body = case.body
+    if isinstance(body, dict) and "file" in body:
+        body["file"] = PNG
+    if isinstance(body, dict) and isinstance(body.get("period"), str):
+        years = body["period"].strip().split("-")
+        if len(years) == 2 and years[1] and years[1] < years[0]:
+            body["period"] = years[0]
+    return case
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +98,8 @@ def test_every_endpoint_keeps_to_its_description(
     assert len(operations) >= 15
     for operation in operations:
         strategy = operation.as_strategy(generation_mode=mode)
+        if mode is GenerationMode.POSITIVE:
+            strategy = strategy.map(_schema_can_say)
         try:
             _generated(strategy, headers)()
         except Unsatisfiable:
