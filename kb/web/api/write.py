@@ -208,7 +208,7 @@ def attach_material(key: str) -> ResponseReturnValue:
         return error_response(422, _("Unknown kind of material."), {"fields": {"kind": kind}})
     title = request.form.get("title", "")
     if len(title) > MAX_TITLE:
-        message = _("At most %(n)d characters.", n=MAX_TITLE)
+        message = _("At most %(max)d characters, please.", max=MAX_TITLE)
         return error_response(422, message, {"fields": {"title": message}})
     # Without a title, the file's name is shown (cut to what a title holds).
     title = title or PurePath(sent.filename).name[:MAX_TITLE]
