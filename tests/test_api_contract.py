@@ -120,3 +120,19 @@ def test_every_endpoint_keeps_to_its_description(
         except (Exception, BaseExceptionGroup) as failure:  # report every operation's
             failures[operation.label] = str(failure)[:3000]
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+@pytest.mark.parametrize("caller", ["speaker", "editor"])
+def test_the_owner_reads_an_unpublished_case_at_its_location(api_app: Flask, caller: str) -> None:
+    """A draft (or a submitted case) is found at its ``Location`` with its owner's token,
+    and is not public without it."""
+    client = api_app.test_client()
+    headers = {"Authorization": f"Bearer {api_app.config[f'TOKEN_{caller}']}"}
+    draft = {"title": "Utkast", "language": "sv", "country": "SE", "status": "draft"}
+    created = client.post("/api/v1/cases", json=draft, headers=headers)
+    assert created.status_code == 201
+    location = created.headers["Location"]
+
+    own = client.get(location, headers=headers)
+    assert own.status_code == 200 and own.get_json()["title"] == "Utkast"
+    assert client.get(location).status_code == 404
