@@ -13,6 +13,7 @@ from kb import database, i18n, models, plugins, ratelimit, search, web
 from kb.config import load_config
 from kb.extensions import csrf, migrate
 from kb.services import case_events
+from kb.web import urls
 
 __all__ = ["create_app", "models"]
 
@@ -37,6 +38,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(PACKAGE_DIR / "static"),
     )
     app.jinja_env.add_extension("jinja2.ext.do")
+    # Before any route is added (plugins add some first): bounded <int:...> everywhere.
+    urls.init_app(app)
     load_config(app, config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 

@@ -31,7 +31,7 @@ from kb.hookspecs import (
     hookimpl,
 )
 from kb.i18n import _, _l, ngettext
-from kb.markdown import render_markdown
+from kb.markdown import inert_markdown, markdown_text, render_markdown
 from kb.models import (
     Case,
     CaseStatus,
@@ -102,7 +102,9 @@ __all__ = [
     "external_url",
     "harvest",
     "hookimpl",
+    "inert_markdown",
     "language_name",
+    "markdown_text",
     "ngettext",
     "related_cases",
     "render_markdown",

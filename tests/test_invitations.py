@@ -53,8 +53,15 @@ def test_inviting_an_existing_account_sends_its_owner_to_log_in(
 
     link = invitations.invite("known@example.org", catalogue.event("nyanlanda-i-jobb"))
 
-    response = client.get(path_of(link))
+    page = client.get(path_of(link))
+    assert page.status_code == 200 and "Accept the invitation" in page.text
+    assert db.session.scalar(select(Invitation.accepted_at)) is None  # opening is not accepting
+    assert client.post(path_of(link)).status_code == 400  # without the form's CSRF token
+    assert db.session.scalar(select(Invitation.accepted_at)) is None
+    response = post_form(client, path_of(link))
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    db.session.rollback()  # end this test's read snapshot to see the request's write
+    assert db.session.scalar(select(Invitation.accepted_at)) is not None
     assert login(client, "known@example.org", GOOD_PASSWORD, next_="/account").status_code == 302
     assert "Nyanlända i jobb" in client.get("/account").text
     assert db.session.scalar(select(func.count()).select_from(User)) == 1

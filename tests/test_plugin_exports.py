@@ -7,9 +7,11 @@ import csv
 import io
 import json
 import re
+from urllib.parse import unquote
 
 import pytest
 from flask.testing import FlaskClient
+from markdown_it import MarkdownIt
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -143,6 +145,43 @@ def test_the_markdown_download_reads_as_a_document(client: FlaskClient, slug: st
     assert "[Sluttrapport](<https://example.org/rapport.pdf>)" in text
     assert f"<http://localhost/cases/{slug}>" in text
     assert f"**{SHOWN['name']}**, prosjektleder" in text and SHOWN["email"] in text
+
+
+HOSTILE_BODY = """Before <script>alert(1)</script> after.
+
+<img src=x onerror=alert(2)>
+
+[Click](javascript:alert(3)) and [also](JaVa&#115;cript:alert(4)) and [fine](https://example.org/).
+
+[ref]: javascript:alert(5)
+
+```
+<b>code stays as written</b>
+```
+"""
+
+
+def test_the_markdown_download_holds_no_executable_html_or_script_link(
+    client: FlaskClient, slug: str
+) -> None:
+    """Rendered by a permissive Markdown renderer (raw HTML on, any link scheme), the
+    download has no HTML element but the code block's text, and no javascript: link."""
+    with write_transaction():
+        case = db.session.scalar(select(Case).where(Case.slug == slug))
+        case.body = HOSTILE_BODY
+        case.outcomes = "<iframe src=javascript:alert(6)></iframe>"
+        case.title = "Nærøy <em onmouseover=alert(7)>x</em>"
+
+    text = download(client, f"/cases/{slug}/export/markdown", "markdown").text
+    permissive = MarkdownIt("commonmark")
+    permissive.validateLink = lambda _url: True
+    html = permissive.render(text)
+
+    assert not re.search(r"<(script|img|iframe|em)\b", html, re.I)
+    links = re.findall(r'href="([^"]*)"', html)
+    assert links and not [link for link in links if "script" in unquote(link).lower()]
+    assert "&lt;b&gt;code stays as written&lt;/b&gt;" in html
+    assert "Before &lt;script&gt;alert(1)&lt;/script&gt; after." in html  # kept as text
 
 
 def test_the_printable_page_is_standalone_and_marks_languages(

@@ -66,6 +66,9 @@ def test_a_material_file_downloads_as_an_attachment(client: FlaskClient, demo: N
         assert response.mimetype == "application/pdf"
         assert response.headers["Content-Disposition"].startswith("attachment;")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+        # Only the reader's browser may keep it: a shared cache would serve it on after
+        # the material's case or session is no longer public.
+        assert "private" in response.cache_control and "public" not in response.cache_control
         assert response.data.startswith(b"%PDF-")
 
 

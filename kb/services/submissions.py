@@ -183,10 +183,7 @@ def save_record(case: Case | None, fields: dict[str, Any], author: User) -> Case
         status, action = _api_status(case, author, fields.get("status"))
         record = {**base, **fields, "status": status, "slug": case.slug}
         if "materials" in fields:
-            record["materials"] = [
-                *_links_only(fields["materials"]),
-                *(material_record(m) for m in case.materials if m.is_file),
-            ]
+            record["materials"] = _with_files(_links_only(fields["materials"]), case)
         data = _validated(record)
         _check_references(case, data)
         _apply(case, data, author)
@@ -236,6 +233,14 @@ def _api_status(case: Case, author: User, asked: object) -> tuple[CaseStatus, Re
             {"status": _("Choose one of: %(choices)s.", choices=choices)}
         ) from None
     return status, _STATUS_ACTIONS.get(status, RevisionAction.EDITED)
+
+
+def _with_files(links: object, case: Case) -> object:
+    """The links sent plus the case's stored files; anything but a list is left for the
+    schema to refuse (``{}`` must not become an empty list)."""
+    if not isinstance(links, list):
+        return links
+    return [*links, *(material_record(m) for m in case.materials if m.is_file)]
 
 
 def _links_only(materials: object) -> list[Any]:

@@ -27,6 +27,7 @@ from kb.models import ApiToken, Invitation, User
 from kb.models.token import NAME_MAX_LENGTH
 from kb.services import accounts, invitations, tokens
 from kb.web.access import current_account
+from kb.web.manage_forms import ConfirmForm
 from kb.web.urls import is_local_path
 
 bp = Blueprint("auth", __name__)
@@ -142,7 +143,8 @@ def _new_password_saved(form: SetPasswordForm, user: User) -> bool:
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def invitation(token: str) -> ResponseReturnValue:
-    """An invited speaker sets a password (if they have none yet) and is logged in."""
+    """An invited speaker sets a password (if they have none yet) and is logged in; an
+    existing account accepts with a button (a POST), never by merely opening the link."""
     try:
         found = invitations.invitation_for(token)
     except accounts.LinkInvalid as invalid:
@@ -155,9 +157,11 @@ def invitation(token: str) -> ResponseReturnValue:
         _start_session(user)
         return redirect(case_form)
     if user.password_hash is not None:
-        # An existing account: the invitation is linked to it once its owner logs in.
-        invitations.accept(found)
-        return redirect(url_for("auth.login", next=case_form))
+        confirm = ConfirmForm()
+        if confirm.validate_on_submit():
+            invitations.accept(found)
+            return redirect(url_for("auth.login", next=case_form))
+        return render_template("auth/accept_invitation.html", form=confirm, invitation=found)
     return render_template("auth/set_password.html", form=form, user=user, invitation=found)
 
 

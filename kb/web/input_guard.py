@@ -1,4 +1,5 @@
-"""Refuse malformed text at the door: invalid UTF-8 and NUL bytes get a clear 400.
+"""Refuse malformed text at the door: invalid UTF-8, NUL bytes and JSON nested too deeply
+get a clear 400.
 
 Werkzeug decodes bad bytes to U+FFFD without complaint, and PostgreSQL refuses NUL in
 text with an error that would otherwise surface as a 500. Checking the raw bytes of the
@@ -8,6 +9,8 @@ path, query string and form body once, before any view runs, covers every route.
 from __future__ import annotations
 
 import json
+import re
+from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -16,6 +19,18 @@ from flask import Flask, abort, request
 from kb.i18n import _
 
 _FORM_URLENCODED = "application/x-www-form-urlencoded"
+#: Levels of arrays and objects a JSON body may nest: a case record needs four; Python's
+#: parser (and any recursive walk of the result) fails with RecursionError near 1,000.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, counted without parsing it
+    (brackets inside strings do not count), so any depth is measured without recursion."""
+    steps = (1 if m[0] in b"[{" else -1 for m in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", raw)))
+    return max(accumulate(steps, initial=0))
 
 
 def _bad_text(raw: bytes) -> bool:
@@ -79,6 +94,15 @@ def check_request() -> None:
         )
     elif request.is_json:
         raw = request.get_data(cache=True)
+        if json_depth(raw) > MAX_JSON_DEPTH:
+            abort(
+                400,
+                _(
+                    "The JSON body is nested too deeply (at most %(n)d levels of arrays and "
+                    "objects).",
+                    n=MAX_JSON_DEPTH,
+                ),
+            )
         bad = _bad_text(raw) or _bad_decoded(_json_or_none(raw), bad=("\x00",))
     else:
         return

@@ -12,6 +12,7 @@ from kb.i18n import LANGUAGE_COOKIE, ui_language
 from kb.models import Vocabulary
 from kb.services import catalogue
 from kb.services.materials import path_of
+from kb.web.search_params import MAX_PAGE
 from kb.web.urls import is_local_path
 
 bp = Blueprint("public", __name__)
@@ -37,7 +38,7 @@ def home() -> ResponseReturnValue:
 @bp.get("/cases/")
 def cases() -> ResponseReturnValue:
     number = request.args.get("page", 1, type=int)
-    if number < 1:
+    if number < 1 or number > MAX_PAGE:
         abort(404)
     page = catalogue.published_cases(number)
     if number > page.pages:
@@ -135,5 +136,8 @@ def material_file(material_id: int, filename: str) -> ResponseReturnValue:
         download_name=material.original_filename or material.stored_name,
         max_age=3600,
     )
+    # Private: a shared cache would go on serving the file after its case is unpublished.
+    response.cache_control.public = False
+    response.cache_control.private = True
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -15,6 +15,7 @@ from kb.services import accounts, catalogue, invitations, programme, review, rev
 from kb.web.access import current_account, editor_required
 from kb.web.manage_forms import ConfirmForm
 from kb.web.menus import add_editor_link
+from kb.web.urls import as_id, id_arg
 
 bp = Blueprint("review", __name__, url_prefix="/editor")
 
@@ -157,9 +158,9 @@ def invite() -> ResponseReturnValue:
 
 
 def _preselected_place() -> str | None:
-    if (session_id := request.args.get("session_id", type=int)) is not None:
+    if (session_id := id_arg("session_id")) is not None:
         return f"s{session_id}"
-    if (event_id := request.args.get("event_id", type=int)) is not None:
+    if (event_id := id_arg("event_id")) is not None:
         return f"e{event_id}"
     return None
 
@@ -167,8 +168,8 @@ def _preselected_place() -> str | None:
 def _place(value: str) -> Session | Event:
     kind, number = value[:1], value[1:]
     place = None
-    if number.isdigit():
-        place = (programme.find_session if kind == "s" else programme.find_event)(int(number))
+    if (number_id := as_id(number)) is not None:
+        place = (programme.find_session if kind == "s" else programme.find_event)(number_id)
     if place is None:
         abort(400)
     return place

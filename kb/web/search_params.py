@@ -7,8 +7,10 @@ import re
 from werkzeug.datastructures import MultiDict
 
 from kb.i18n import _
+from kb.models import Vocabulary
 from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES
 from kb.search.backend import FACETS, SORTS, SearchRequest
+from kb.services.vocabulary import terms_by_key
 
 MAX_Q = 5000
 MAX_PAGE = 1000
@@ -16,6 +18,8 @@ MAX_PER_PAGE = 100
 KEY_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 YEAR_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)$"
 MAX_KEY = 120
+#: Facets whose values are the keys of a vocabulary: an unknown key is an error, not 0 hits.
+TERM_FACETS = {"theme": Vocabulary.THEME, "target_group": Vocabulary.TARGET_GROUP}
 
 
 class BadParameter(ValueError):
@@ -33,6 +37,8 @@ def value_schema(name: str) -> dict[str, object]:
         return {"type": "string", "enum": list(CONTENT_LANGUAGES)}
     if name == "year":
         return {"type": "string", "pattern": YEAR_PATTERN}
+    if name in TERM_FACETS:
+        return {"type": "string", "enum": sorted(terms_by_key(TERM_FACETS[name]))}
     return {"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY}
 
 

@@ -17,6 +17,7 @@ from kb.services.materials import MaterialRejected
 from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
 from kb.web.uploads import max_upload_mb, rejection_message
+from kb.web.urls import id_arg
 
 bp = Blueprint("submission", __name__, url_prefix="/submissions")
 
@@ -170,9 +171,9 @@ def _field_at(form: Any, path: str) -> Any:
 def _new_case_data(events: list[Event]) -> dict[str, Any]:
     """A new case from an invitation: its session chosen, the speaker as first contact."""
     place: Session | Event | None = None
-    if (session_id := request.args.get("session", type=int)) is not None:
+    if (session_id := id_arg("session")) is not None:
         place = programme.find_session(session_id)
-    elif (event_id := request.args.get("event", type=int)) is not None:
+    elif (event_id := id_arg("event")) is not None:
         place = programme.find_event(event_id)
     data: dict[str, Any] = {"contacts": [_contact_of(current_account(), place)]}
     if isinstance(place, Session):

@@ -27,8 +27,11 @@ def exchange_json(cases: list[Case]) -> str:
 
 
 def markdown_document(cases: list[Case]) -> str:
-    """The cases as one readable Markdown file, for notes, wikis and e-mail."""
-    return _render("exports/cases.md", cases)
+    """The cases as one readable Markdown file, for notes, wikis and e-mail: as safe as the
+    case page wherever it is rendered (raw HTML escaped, no ``javascript:`` links)."""
+    return _render(
+        "exports/cases.md", cases, markdown=toolkit.inert_markdown, text=toolkit.markdown_text
+    )
 
 
 def printable_page(cases: list[Case]) -> str:
@@ -36,12 +39,13 @@ def printable_page(cases: list[Case]) -> str:
     return _render("exports/printable.html", cases)
 
 
-def _render(template: str, cases: list[Case]) -> str:
+def _render(template: str, cases: list[Case], **helpers: object) -> str:
     return render_template(
         template,
         cases=cases,
         contacts=contacts,
         external_url=toolkit.external_url,
+        **helpers,
     )
 
 

@@ -32,6 +32,33 @@ FORMAT_VERSION = 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{4})?)?$")
 
+# The same rules as JSON Schema patterns, for the API's description (which must accept
+# exactly what the code accepts). Written with \u escapes and explicit classes, so they
+# mean the same in ECMA-262, Python and Rust: whitespace is what ``str.strip()`` removes; no
+# text holds NUL, and text refuses the other control characters.
+_WS = (
+    r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000"
+)
+_NEVER = r"\u0000"
+_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+TEXT_PATTERN = f"^[^{_CONTROLS}]*$"
+#: Something left after trimming, and no control character inside.
+LINE_PATTERN = f"^[{_WS}]*[^{_WS}{_CONTROLS}](?:[^{_CONTROLS}]*[^{_WS}{_CONTROLS}])?[{_WS}]*$"
+_EMAIL_CHAR = f"[^@{_WS}{_CONTROLS}]"
+EMAIL_PATTERN = rf"^[{_WS}]*{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+[{_WS}]*$"
+PHONE_PATTERN = (
+    rf"^[{_WS}]*(?:\+[0-9 ()./-]{{3,}}[0-9()./-]|[0-9()./-][0-9 ()./-]{{2,}}[0-9()./-])[{_WS}]*$"
+)
+URL_PATTERN = f"^[{_WS}]*[hH][tT][tT][pP][sS]?://[^{_WS}{_NEVER}/$.?#][^{_WS}{_NEVER}]*[{_WS}]*$"
+#: A period's form (that it does not end before it starts, JSON Schema cannot say).
+PERIOD_PATTERN = f"^[{_WS}]*[0-9]{{4}}(?:-(?:[0-9]{{4}})?)?[{_WS}]*$"
+MAX_TEXT = 100_000
+
+
+def _described(pattern: str) -> Any:
+    return Field(json_schema_extra={"pattern": pattern})
+
 
 def _clean_text(value: str) -> str:
     """Refuse NUL and other control characters (PostgreSQL refuses NUL in text too)."""
@@ -75,25 +102,49 @@ def _not_before(start_field: str) -> Any:
     return check
 
 
-Text = Annotated[str, AfterValidator(_clean_text)]
-Line = Annotated[str, BeforeValidator(_strip), AfterValidator(_clean_text), Field(min_length=1)]
+Text = Annotated[
+    str,
+    AfterValidator(_clean_text),
+    Field(json_schema_extra={"pattern": TEXT_PATTERN, "maxLength": MAX_TEXT}),
+]
+Line = Annotated[
+    str,
+    BeforeValidator(_strip),
+    AfterValidator(_clean_text),
+    Field(min_length=1, json_schema_extra={"pattern": LINE_PATTERN}),
+]
 Slug = Annotated[str, AfterValidator(_slug)]
-Url = Annotated[str, BeforeValidator(_strip), AfterValidator(_http_url), Field(max_length=1000)]
+Url = Annotated[
+    str,
+    BeforeValidator(_strip),
+    AfterValidator(_http_url),
+    Field(max_length=1000, json_schema_extra={"pattern": URL_PATTERN}),
+]
 Key = Annotated[str, BeforeValidator(_strip), AfterValidator(_clean_text)]
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_TEXT)
 
 
 class PersonIn(Record):
     name: Annotated[Line, Field(max_length=200)]
     title: Annotated[Line, Field(max_length=300)] | None = None
     organisation: Annotated[Line, Field(max_length=300)] | None = None
-    email: Annotated[Line, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
-        None
-    )
-    phone: Annotated[Line, Field(max_length=50, pattern=r"^\+?[0-9 ()./-]{4,}$")] | None = None
+    email: (
+        Annotated[
+            Line,
+            Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+            _described(EMAIL_PATTERN),
+        ]
+        | None
+    ) = None
+    phone: (
+        Annotated[
+            Line, Field(max_length=50, pattern=r"^\+?[0-9 ()./-]{4,}$"), _described(PHONE_PATTERN)
+        ]
+        | None
+    ) = None
     consent_to_publish_contact: bool | None = None
 
 
@@ -190,7 +241,7 @@ class CaseIn(Record):
     themes: list[Key] = []
     target_groups: list[Key] = []
     target_description: Text | None = None
-    period: str | None = None
+    period: Annotated[str, _described(PERIOD_PATTERN)] | None = None
     summary: Text = ""
     body: Text = ""
     outcomes: Text | None = None

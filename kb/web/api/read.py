@@ -26,6 +26,7 @@ from kb.web.search_params import (
     search_request,
     value_schema,
 )
+from kb.web.urls import as_id
 
 T = TypeVar("T")
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -130,14 +131,14 @@ def _listing() -> SearchRequest:
 def case(key: str) -> ResponseReturnValue:
     """With its sessions, key figures, materials, and contacts (details only with consent).
     With a token, also the unpublished cases its account may change."""
-    by_id = key.isascii() and key.isdigit()
-    if by_id:
-        found = next(iter(catalogue.published_by_ids([int(key)])), None)
+    number = as_id(key)
+    if number is not None:
+        found = next(iter(catalogue.published_by_ids([number])), None)
     else:
         found = catalogue.published_case(key)
     author = tokens.authenticate_header(request.headers.get("Authorization"))
-    if found is None and by_id and author is not None:
-        candidate = catalogue.any_case(int(key))
+    if found is None and number is not None and author is not None:
+        candidate = catalogue.any_case(number)
         found = candidate if candidate and submissions.may_edit(author, candidate) else None
     response = json_response(serialise.case(_found(found)))
     response.vary.add("Authorization")

@@ -15,6 +15,7 @@ from flask import Blueprint
 from pydantic import BaseModel
 
 from kb.web.api.schemas import Error
+from kb.web.urls import LARGEST_ID
 
 PREFIX = "/api/v1"
 JSON = "application/json"
@@ -139,7 +140,9 @@ class Api:
 def _openapi_path(rule: str) -> tuple[str, list[Param]]:
     params = []
     for converter, name in _RULE_ARG.findall(rule):
-        schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}
+        schema = {"type": "string"}
+        if converter == "int":
+            schema = {"type": "integer", "minimum": 0, "maximum": LARGEST_ID}
         params.append(Param(name, schema, "", location="path", required=True))
     # Relative to the server URL, which ends in the prefix.
     return _RULE_ARG.sub(r"{\2}", rule), params
@@ -163,6 +166,7 @@ _ERROR_TEXT = {
     413: "The upload is too large.",
     415: "The body is not of the media type this operation reads.",
     422: "The data breaks a rule; `details.fields` maps each field to what is wrong.",
+    414: "The address is too long (the server refuses request lines over about 4 KB).",
     429: "Too many writes; wait and try again (see `Retry-After`).",
 }
 
@@ -187,12 +191,15 @@ def _operation(operation: Operation, path_params: list[Param], schemas: dict[str
     }
     if operation.method == "get":
         responses["304"] = {"description": _ERROR_TEXT[304]}
-    # Any request can be malformed (the site refuses invalid UTF-8 and NUL bytes).
+    # Any request can be malformed (the site refuses invalid UTF-8, NUL bytes and JSON
+    # nested too deeply).
     for status in sorted({400, *operation.errors}):
         responses[str(status)] = {
             "description": _ERROR_TEXT.get(status, "Error"),
             "content": {JSON: {"schema": error}},
         }
+    # Any address can be too long; the HTTP server answers that itself, not in JSON.
+    responses["414"] = {"description": _ERROR_TEXT[414]}
     params = [*path_params, *operation.params()]
     described: dict[str, Any] = {
         "operationId": operation.endpoint.replace(".", "_"),

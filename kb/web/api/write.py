@@ -7,6 +7,7 @@ rate-limited per token and exempt from CSRF: they accept no cookies, only the to
 from __future__ import annotations
 
 import hashlib
+from pathlib import PurePath
 from typing import Any
 
 from flask import Response, abort, current_app, g, request
@@ -24,8 +25,13 @@ from kb.web.api import schemas, serialise
 from kb.web.api.http import error_response
 from kb.web.api.read import api, bp
 from kb.web.uploads import rejection_message
+from kb.web.urls import as_id
 
 WRITE_ERRORS = (401, 403, 413, 415, 422, 429)
+#: Form fields are UTF-8 text without NUL (the input guard refuses anything else).
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+#: A material's title, as its column holds it.
+MAX_TITLE = 300
 VOCABULARY_FIELDS = (("themes", Vocabulary.THEME), ("target_groups", Vocabulary.TARGET_GROUP))
 
 
@@ -62,7 +68,8 @@ def _json_body() -> dict[str, Any]:
 
 def _editable(key: str, author: User) -> Case:
     """The case with this id (as in the URL), if this token's account may change it."""
-    case = catalogue.any_case(int(key)) if key.isascii() and key.isdigit() else None
+    number = as_id(key)
+    case = catalogue.any_case(number) if number is not None else None
     if case is None:
         abort(404, description=_("There is no such item, or it is not public."))
     if not submissions.may_edit(author, case):
@@ -98,9 +105,13 @@ def _case_schema(*, partial: bool):
     def describe(components: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         schema = CaseIn.model_json_schema(ref_template="#/components/schemas/{model}")
         definitions = schema.pop("$defs", {})
-        material = definitions.get("MaterialIn", {}).get("properties", {})
+        material = definitions["MaterialIn"]
+        fields = material["properties"]
         for server_side in ("file", "original_filename"):
-            material.pop(server_side, None)
+            fields.pop(server_side)
+        # Without a file, a material is a link: its url is required (and not null).
+        fields["url"] = next(s for s in fields["url"]["anyOf"] if s.get("type") == "string")
+        material["required"] = sorted({*material.get("required", []), "url"})
         components.update(definitions)
         properties = {k: v for k, v in schema["properties"].items() if k in submissions.API_KEYS}
         for name, vocabulary in (
@@ -122,15 +133,19 @@ def _case_schema(*, partial: bool):
     return describe
 
 
+_UPLOAD_FIELDS: dict[str, dict[str, Any]] = {
+    "file": {"type": "string", "format": "binary"},
+    "title": {"type": "string", "maxLength": MAX_TITLE, "pattern": NO_NUL_PATTERN},
+    "kind": {"type": "string", "enum": [k.value for k in MaterialKind]},
+}
+
+
 def _upload_schema(_components: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "multipart/form-data", {
         "type": "object",
-        "properties": {
-            "file": {"type": "string", "format": "binary"},
-            "title": {"type": "string", "maxLength": 300},
-            "kind": {"type": "string", "enum": [k.value for k in MaterialKind]},
-        },
+        "properties": _UPLOAD_FIELDS,
         "required": ["file"],
+        "additionalProperties": False,
     }
 
 
@@ -185,6 +200,10 @@ def attach_material(key: str) -> ResponseReturnValue:
     """A slide deck, report or picture (PDF, PPTX, DOCX, ODP, ODT, PNG, JPEG, WebP, GIF)."""
     author = _author()
     case = _editable(key, author)
+    unknown = sorted({*request.form, *request.files} - set(_UPLOAD_FIELDS))
+    if unknown:
+        message = _("This field cannot be written.")
+        return error_response(422, message, {"fields": dict.fromkeys(unknown, message)})
     sent = request.files.get("file")
     if sent is None or not sent.filename:
         return error_response(422, _("Choose a file."), {"fields": {"file": _("Choose a file.")}})
@@ -192,6 +211,11 @@ def attach_material(key: str) -> ResponseReturnValue:
     if kind not in {k.value for k in MaterialKind}:
         return error_response(422, _("Unknown kind of material."), {"fields": {"kind": kind}})
     title = request.form.get("title", "")
+    if len(title) > MAX_TITLE:
+        message = _("At most %(max)d characters, please.", max=MAX_TITLE)
+        return error_response(422, message, {"fields": {"title": message}})
+    # Without a title, the file's name is shown (cut to what a title holds).
+    title = title or PurePath(sent.filename).name[:MAX_TITLE]
     upload = submissions.Upload(sent.stream, sent.filename, title, MaterialKind(kind))
     submissions.add_upload(case, upload, author)
     return _case_response(case, 201)
