@@ -366,3 +366,40 @@ def test_restoring_an_old_version_keeps_the_person_as_they_are_now(
     assert case.summary == CASE["summary"]
     assert [(c.person_id, c.person.name) for c in case.contacts] == [(person_id, "Ingrid Berg")]
     assert db.session.scalar(select(func.count()).select_from(Person)) == 1
+
+
+def test_a_speaker_who_names_someone_known_does_not_see_their_stored_details(
+    app: Flask, client: FlaskClient, secrets_: dict[str, str]
+) -> None:
+    """Naming a known person links them to the draft, but their phone, e-mail and title are
+    theirs: the speaker's form shows them empty, and saving it empty keeps them."""
+    known = CASE | {"contacts": [CONTACT], "status": "published", "ref": "vang-known"}
+    assert client.post("/api/v1/cases", json=known, headers=bearer(secrets_["editor"])).status_code
+    by_name = {"name": CONTACT["name"], "organisation": CONTACT["organisation"]}
+    draft = CASE | {"contacts": [by_name], "ref": "vang-draft"}
+    created = client.post("/api/v1/cases", json=draft, headers=bearer(secrets_["speaker"]))
+    assert created.status_code == 201, created.get_json()
+    case_id = created.get_json()["id"]
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 1
+
+    login(client, "speaker@example.org", PASSWORD)
+    form = client.get(f"/submissions/{case_id}").text
+    assert CONTACT["name"] in form
+    for detail in (CONTACT["email"], CONTACT["phone"], CONTACT["title"]):
+        assert detail not in form
+    saved = client.post(
+        f"/submissions/{case_id}",
+        data=with_values(form_values(form, f"/submissions/{case_id}"), save="y"),
+    )
+    assert saved.status_code in (200, 302, 303), saved.text
+    db.session.expire_all()
+    person = _person(CONTACT["name"])
+    assert (person.email, person.phone, person.title) == (
+        CONTACT["email"],
+        CONTACT["phone"],
+        CONTACT["title"],
+    )
+
+    client.post("/logout", data={"csrf_token": csrf_token(form)})
+    login(client, "editor@example.org", PASSWORD)
+    assert CONTACT["phone"] in client.get(f"/submissions/{case_id}").text

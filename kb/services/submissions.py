@@ -108,8 +108,12 @@ def may_edit(user: User, case: Case) -> bool:
     return case.owner_id == user.id and case.status in _SPEAKER_EDITABLE
 
 
-def _person_guard(user: User) -> Callable[[Person], bool]:
-    """Editors may correct anyone's details; a speaker only their own."""
+def may_change_person(user: User) -> Callable[[Person], bool]:
+    """Editors may correct anyone's details; a speaker only their own.
+
+    The same rule decides whose stored e-mail, phone and title a speaker's form shows: a
+    speaker who names someone already known must not read details they could not change.
+    """
     if is_editor(user):
         return lambda _person: True
     return lambda person: (
@@ -125,7 +129,7 @@ def _apply(case: Case, data: CaseIn, author: User) -> None:
             case,
             data,
             recorded_by=author,
-            may_update=_person_guard(author),
+            may_update=may_change_person(author),
             may_create_places=is_editor(author),
         )
     except UnknownPlace as unknown:

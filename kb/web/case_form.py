@@ -9,6 +9,7 @@ language; the exchange format's own validation stays the last word in the servic
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -30,7 +31,16 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kb.i18n import _l
-from kb.models import CONTENT_LANGUAGES, COUNTRIES, Case, Event, MaterialKind, VocabularyTerm
+from kb.models import (
+    CONTENT_LANGUAGES,
+    COUNTRIES,
+    Case,
+    CaseContact,
+    Event,
+    MaterialKind,
+    Person,
+    VocabularyTerm,
+)
 from kb.web.template_helpers import country_name, language_name, term_label
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -263,8 +273,15 @@ def add_blank_rows(form: CaseForm) -> None:
             rows.append_entry()
 
 
-def form_data(record: dict[str, Any], case: Case) -> dict[str, Any]:
-    """The form's initial data for a case (its exchange-format record)."""
+def form_data(
+    record: dict[str, Any], case: Case, *, shows_details: Callable[[Person], bool]
+) -> dict[str, Any]:
+    """The form's initial data for a case (its exchange-format record).
+
+    A contact's stored e-mail, phone, title and consent are filled in only where
+    ``shows_details`` allows; otherwise those fields start empty, and saving them empty
+    changes nothing (the importer keeps details the writer may not change).
+    """
     return {
         **{k: record.get(k) for k in ("title", "municipality", "region", "themes")},
         "target_groups": record.get("target_groups"),
@@ -284,18 +301,20 @@ def form_data(record: dict[str, Any], case: Case) -> dict[str, Any]:
             for k in case.key_figures
         ],
         "links": [{"url": link.url, "title": link.title or ""} for link in case.links],
-        "contacts": [
-            {
-                "name": c.person.name,
-                "role": c.role or "",
-                "title": c.person.title or "",
-                "organisation": c.person.organisation.name if c.person.organisation else "",
-                "email": c.person.email or "",
-                "phone": c.person.phone or "",
-                "consent": c.person.consent_to_publish_contact,
-            }
-            for c in case.contacts
-        ],
+        "contacts": [_contact_data(c, shows_details(c.person)) for c in case.contacts],
+    }
+
+
+def _contact_data(contact: CaseContact, details: bool) -> dict[str, Any]:
+    person = contact.person
+    return {
+        "name": person.name,
+        "role": contact.role or "",
+        "organisation": person.organisation.name if person.organisation else "",
+        "title": (person.title or "") if details else "",
+        "email": (person.email or "") if details else "",
+        "phone": (person.phone or "") if details else "",
+        "consent": person.consent_to_publish_contact if details else False,
     }
 
 

@@ -50,7 +50,15 @@ def edit(case_id: int) -> ResponseReturnValue:
 def _case_form(case: Case | None) -> ResponseReturnValue:
     events = catalogue.events_with_sessions()
     if request.method == "GET":
-        initial = form_data(revisions.snapshot(case), case) if case else _new_case_data(events)
+        initial = (
+            form_data(
+                revisions.snapshot(case),
+                case,
+                shows_details=submissions.may_change_person(current_account()),
+            )
+            if case
+            else _new_case_data(events)
+        )
         form = CaseForm(data=initial)
     else:
         form = CaseForm()
