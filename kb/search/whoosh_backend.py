@@ -59,6 +59,7 @@ from kb.search.common import (
     MIN_PREFIX,
     NO_SPLIT,
     PREFIX_BOOST,
+    specificity,
     split_candidates,
 )
 from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
@@ -612,10 +613,19 @@ class _QueryBuilder:
                 if len(unit.words) == 1:
                     options += self._compound_parts(unit.words[0], language)
             options.append(self._neutral(unit, loose=requirement.loose))
-        if expanded:
+        if expanded and requirement.expanded:
+            boost = EXPANDED_BOOST * self._specificity(requirement)
             for language, unit in requirement.expanded:
-                options.append(self._unit(unit, language, loose=True, boost=EXPANDED_BOOST))
+                options.append(self._unit(unit, language, loose=True, boost=boost))
         return _any(options)
+
+    def _specificity(self, requirement: Requirement) -> float:
+        """``specificity`` of a requirement's concepts, from the cases their terms match."""
+        terms = _any([self._unit(u, lang, loose=True) for lang, u in requirement.expanded])
+        if terms is NullQuery:
+            return 1.0
+        matched = int(np.count_nonzero(self.lexicon.evaluate(terms).mask))
+        return specificity(matched, int(np.count_nonzero(self.lexicon.live)))
 
     # -- terms, pruned to what the index holds (a tree of absent terms is costly) -----
 
