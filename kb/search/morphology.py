@@ -25,7 +25,7 @@ from typing import Any
 #: (pattern, replacement) applied to a lowercase word before Snowball, per language.
 _REWRITES: dict[str, list[tuple[re.Pattern[str], str]]] = {
     "nn": [
-        (re.compile(r"(?<=\w{3})heit(a|en|er|ane|ene)?$"), r"het\1"),
+        (re.compile(r"(?<=\w{3})heit(?:a|en|er|ane|ene)?$"), "het"),
         (re.compile(r"(?<=\w{3})leg(e|t)?$"), r"lig\1"),
     ],
     "sv": [
