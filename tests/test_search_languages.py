@@ -110,3 +110,16 @@ def test_a_compound_of_two_concepts_finds_both_in_other_languages(
     )
 
     assert strict_refs(search(client, "flyktningfamilier")) == ["s1"]
+
+
+def test_an_inflected_icelandic_word_is_not_taken_for_a_misspelling(
+    app: Flask, client: FlaskClient
+) -> None:
+    publish(
+        case_record("is1", "Móttaka á Höfn", "is", "IS", body="Flóttamanni var boðin íbúð."),
+    )
+
+    data = search(client, "flóttamanns", language="is")
+
+    assert refs(data) == ["is1"]
+    assert data["suggestion"] is None

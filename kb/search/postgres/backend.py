@@ -131,8 +131,9 @@ _KNOWN = text(
             SELECT 1 FROM {SCHEMA}.lexemes AS l
             JOIN (
                 SELECT DISTINCT c.lang, x.lexeme
-                FROM unnest(CAST(:langs AS text[]), CAST(:cfgs AS text[])) AS c(lang, cfg),
-                    unnest(tsvector_to_array(to_tsvector(CAST(c.cfg AS regconfig), :word)))
+                FROM unnest(CAST(:langs AS text[]), CAST(:cfgs AS text[]), CAST(:texts AS text[]))
+                    AS c(lang, cfg, t),
+                    unnest(tsvector_to_array(to_tsvector(CAST(c.cfg AS regconfig), c.t)))
                     AS x(lexeme)
             ) AS q ON l.language = q.lang AND l.lexeme = q.lexeme AND l.ndoc > 0
         )
@@ -598,6 +599,7 @@ class PostgresBackend(SearchBackend):
                     "word": word,
                     "langs": list(_LANGUAGE_CONFIGS),
                     "cfgs": list(_LANGUAGE_CONFIGS.values()),
+                    "texts": [prepare(cfg, word) for cfg in _LANGUAGE_CONFIGS.values()],
                 },
             )
         )
