@@ -123,3 +123,15 @@ def test_an_inflected_icelandic_word_is_not_taken_for_a_misspelling(
 
     assert refs(data) == ["is1"]
     assert data["suggestion"] is None
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("query", ["nainen", "naiset", "naisille"])
+def test_the_forms_of_a_finnish_nen_word_meet(app: Flask, client: FlaskClient, query: str) -> None:
+    """(Whoosh: PostgreSQL's Snowball has no such rule, see docs/search.md.)"""
+    publish(
+        case_record("f1", "Maahanmuuttajanaisten verkosto", "fi", "FI", body="Naisten ryhmä."),
+        case_record("f2", "Kirjasto kohtaamispaikkana", "fi", "FI", body="Lukupiiri."),
+    )
+
+    assert strict_refs(search(client, query, language="fi")) == ["f1"]

@@ -141,10 +141,7 @@ def stem(word: str, language: str) -> str:
     word = rewrite(word, language)
     if keep_whole(word, language):
         return fold(word)
-    root = trim(_stemmer(language).stemWord(word), language)
-    if language == "fi" and word.endswith("nen") and root.endswith("n"):
-        root = root[:-1] + "s"
-    return fold(root)
+    return fold(trim(_stemmer(language).stemWord(word), word, language))
 
 
 #: A word, as the index and the highlighter see it.

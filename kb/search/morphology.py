@@ -12,6 +12,7 @@ bring the forms of one word together before Snowball stems it.
   (*kombinere* -> *kombiner*); a stem left ending in *-er*, *-ern* or *-ar* loses that too.
 - Nynorsk: *-heit* is bokmål *-het*, *-leg* bokmål *-lig*; rewritten so that Snowball's
   bokmål rules apply and a bokmål query meets a Nynorsk text.
+- Finnish: the forms of a "-nen" word (*nainen*, *naiset*, *naisten*) meet on the "-s" stem.
 - Swedish: *-stad* words (*bostad*, *bostäder*, *bostaden*) stem to three different stems;
   they are brought to *-stad*.
 """
@@ -54,10 +55,28 @@ def rewrite(word: str, language: str) -> str:
     return word
 
 
-def trim(root: str, language: str) -> str:
-    """A Snowball stem with the endings it leaves on some forms and not others cut off."""
+def trim(root: str, word: str, language: str) -> str:
+    """A Snowball stem of ``word`` with the endings it leaves on some forms and not others
+    cut off."""
+    if language == "fi":
+        return _finnish_nen(root, word)
     pattern = _TRIM.get(language)
     return pattern.sub("", root) if pattern else root
+
+
+def _finnish_nen(root: str, word: str) -> str:
+    """Finnish "-nen" words inflect on a "-se-" stem that Snowball leaves apart from the
+    nominative: *pakolainen* -> *pakolain*, *nainen* -> *naine*, *naiset* -> *naise*,
+    *pakolaisten* -> *pakolaist*, where *pakolaisia* -> *pakolais*. All go to "-s"."""
+    if word.endswith("nen") and root.endswith("ne"):
+        return root[:-2] + "s"
+    if word.endswith("nen") and root.endswith("n"):
+        return root[:-1] + "s"
+    if word.endswith("set") and root.endswith("se"):
+        return root[:-1]
+    if word.endswith("sten") and root.endswith("st"):
+        return root[:-1]
+    return root
 
 
 def keep_whole(word: str, language: str) -> bool:
