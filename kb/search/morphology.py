@@ -1,5 +1,6 @@
-"""What Snowball does not do for our languages: Icelandic lemmas, and a few rewrites that
-bring the forms of one word together before Snowball stems it.
+"""What Snowball does not do for our languages: Icelandic lemmas, and a few rules that
+bring the forms of one word together, as rewrites of the word before Snowball stems it or
+as endings trimmed from the stem after.
 
 - Icelandic has no Snowball stemmer. Words are looked up in BÍN (the Database of Icelandic
   Morphology, ~6.5 million inflected forms, through the ``islenska`` package): *Hornafirði*
