@@ -633,8 +633,7 @@ class _QueryBuilder:
         terms = _any([self._unit(u, lang, loose=True) for lang, u in requirement.expanded])
         if terms is NullQuery:
             return 1.0
-        matched = int(np.count_nonzero(self.lexicon.evaluate(terms).mask))
-        return specificity(matched, int(np.count_nonzero(self.lexicon.live)))
+        return specificity(self.lexicon.count(terms), int(np.count_nonzero(self.lexicon.live)))
 
     # -- terms, pruned to what the index holds (a tree of absent terms is costly) -----
 
