@@ -2,8 +2,9 @@
 
 Each case is analysed in its own language. Stems come from PyStemmer (current Snowball,
 in C); Whoosh's bundled Snowball is an older port. Icelandic has no Snowball stemmer, so
-it is lemmatised with simplemma's small Icelandic dictionary; Nynorsk uses the Norwegian
-stemmer with extra Nynorsk stop words. Finnish "-nen" words are aligned with their
+it is lemmatised with BÍN (``kb.search.morphology``, which also rewrites the endings
+Snowball handles badly first); Nynorsk uses the Norwegian stemmer with its own rewrites
+and extra stop words. Finnish "-nen" words are aligned with their
 inflected "-se-" stem (pakolainen ~ pakolaiset), which Snowball leaves apart.
 Diacritics are folded after stemming, so "Nærøy" matches "Naeroy"; stored text is untouched.
 """
@@ -18,6 +19,7 @@ import Stemmer
 from whoosh.lang.stopwords import stoplists
 
 from kb.models.choices import CONTENT_LANGUAGES
+from kb.search.morphology import icelandic_lemma, keep_whole, rewrite, trim
 
 SNOWBALL = {
     "nb": "norwegian",
@@ -133,15 +135,13 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 def stem(word: str, language: str) -> str:
     """The folded stem of one lowercase word in ``language``."""
     if language == "is":
-        import simplemma  # its Icelandic dictionary is loaded on first use only
-
-        return fold(simplemma.lemmatize(word, lang="is"))
+        return fold(icelandic_lemma(word))
     if language not in SNOWBALL:
         return fold(word)
-    root = _stemmer(language).stemWord(word)
-    if language == "fi" and word.endswith("nen") and root.endswith("n"):
-        root = root[:-1] + "s"
-    return fold(root)
+    word = rewrite(word, language)
+    if keep_whole(word, language):
+        return fold(word)
+    return fold(trim(_stemmer(language).stemWord(word), word, language))
 
 
 #: A word, as the index and the highlighter see it.

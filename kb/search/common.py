@@ -5,10 +5,16 @@ Both backends read these so that they rank, split compounds and shorten text ali
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 #: Weight of a word found through the cross-language vocabulary.
 EXPANDED_BOOST = 0.5
+#: An expansion's weight is EXPANDED_BOOST times its specificity: the square root of the IDF
+#: of the cases the concept's terms match (in any language) over that of a single case, so a
+#: concept that nearly every case names (*refugee*) adds little and a rare one nearly all.
+#: Never below this floor, so a concept still finds the cases that use only its terms.
+MIN_SPECIFICITY = 0.1
 #: Weight of indexed words that merely start with the query word ("arbeid" -> "arbeids...").
 PREFIX_BOOST = 0.3
 #: Weight of the parts of a compound query word found written apart.
@@ -19,10 +25,20 @@ MIN_PREFIX = 5
 MIN_PART = 4
 #: Letters that may link the two parts of a compound ("glesbygd-s-kommuner").
 LINKING = "se"
-#: Languages whose compounds are not split (Finnish inflects too much for a naive split).
-NO_SPLIT = frozenset({"fi"})
+#: Languages whose compounds are not split: none. Finnish is split as the others are, against
+#: the index's own words (*maahanmuuttajanuoret* finds *maahanmuuttaja* ... *nuoret*).
+NO_SPLIT: frozenset[str] = frozenset()
 #: A "did you mean" proposes words at most this many edits away.
 MAX_EDITS = 2
+
+
+def specificity(matched: int, cases: int) -> float:
+    """How specific a concept is, from how many of ``cases`` its terms match (0-1]."""
+    if cases <= 1 or matched <= 0:
+        return 1.0
+    idf = math.log(1 + (cases - matched + 0.5) / (matched + 0.5))
+    rarest = math.log(1 + (cases - 0.5) / 1.5)
+    return max(MIN_SPECIFICITY, min(1.0, math.sqrt(idf / rarest)))
 
 
 def split_candidates(word: str) -> Iterator[tuple[str, str]]:

@@ -16,9 +16,13 @@ from importlib import resources
 from pathlib import Path
 
 from kb.search.analysis import ANALYZED_LANGUAGES, stem, stop_words, words
+from kb.search.common import split_candidates
 from kb.search.query import ParsedQuery, Unit
 
 MAX_SPAN = 4
+#: A compound whose two parts each name a concept (*flyktningfamilie*, *maahanmuuttajaperheet*)
+#: is expanded to pairs of the concepts' terms, this many terms of each concept per language.
+COMPOUND_TERMS = 3
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,37 @@ class Vocabulary:
                         result.append((language, unit))
         return result
 
+    def compound_expansions(self, word: str, language: str | None) -> list[tuple[str, Unit]]:
+        """A compound no concept names, whose head and tail each name one: pairs of the two
+        concepts' terms, in each language, both words required (*flyktningfamilie* ->
+        "refugee family", "pakolainen perhe", ...). Empty when no split names two concepts."""
+        for head, tail in split_candidates(word):
+            heads = self.concepts_for((head,), language)
+            tails = self.concepts_for((tail,), language) if heads else set()
+            if heads and tails:
+                return self._pairs(heads, tails)
+        return []
+
+    def _pairs(self, heads: set[int], tails: set[int]) -> list[tuple[str, Unit]]:
+        result: list[tuple[str, Unit]] = []
+        for language in ANALYZED_LANGUAGES:
+            firsts = self._terms(heads, language)
+            seconds = self._terms(tails, language)
+            pairs = [
+                (language, Unit(tuple(words(first)) + tuple(words(second))))
+                for first in firsts
+                for second in seconds
+            ]
+            result += pairs[: COMPOUND_TERMS**2]
+        return result
+
+    def _terms(self, numbers: set[int], language: str) -> list[str]:
+        return [
+            term
+            for number in sorted(numbers)
+            for term in self.concepts[number].terms.get(language, ())[:COMPOUND_TERMS]
+        ]
+
     def plan(
         self, query: ParsedQuery, language: str | None, *, join_spans: bool = True
     ) -> QueryPlan:
@@ -118,7 +153,11 @@ class Vocabulary:
             clause = clauses[i]
             expanded: list[tuple[str, Unit]] = []
             for unit in clause.alternatives:
-                expanded += self.expansions(self.concepts_for(unit.words, language), unit.words)
+                named = self.concepts_for(unit.words, language)
+                if named or len(unit.words) > 1:
+                    expanded += self.expansions(named, unit.words)
+                else:
+                    expanded += self.compound_expansions(unit.words[0], language)
             requirements.append(Requirement(direct=list(clause.alternatives), expanded=expanded))
             i += 1
         return QueryPlan(requirements=requirements, excluded=list(query.excluded))

@@ -56,9 +56,12 @@ from kb.search.backend import (
 from kb.search.common import (
     COMPOUND_BOOST,
     EXPANDED_BOOST,
+    MAX_EDITS,
     MIN_PREFIX,
     NO_SPLIT,
     PREFIX_BOOST,
+    edit_distance,
+    specificity,
     split_candidates,
 )
 from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
@@ -90,6 +93,8 @@ RELATED_MIN_STEM = 4
 RELATED_EXPANDED_BOOST = 0.5
 RELATED_FACETS = ("theme", "target_group")
 RELATED_FACET_BOOST = 0.5
+#: "Did you mean" ranks this many times the candidates it shows by edit distance.
+SPELLING_CANDIDATES = 5
 #: Cases whose related cases each thread remembers (until the index changes).
 RELATED_CACHE_SIZE = 2000
 
@@ -425,14 +430,19 @@ class WhooshBackend(SearchBackend):
         return self._spellings(self._matcher(), word, limit=limit)
 
     def _spellings(self, matcher: Matcher, word: str, limit: int) -> list[str]:
-        """Indexed words within two edits of ``word``, most frequent first, as written.
+        """Indexed words within two edits of ``word``, the closest first, then the most
+        frequent (as PostgreSQL's search ranks them), as written.
 
         The word list is the folded neutral field; a suggestion is shown as a case wrote it.
+        Whoosh ranks by frequency alone, so *bostäer* got *bostad* (two edits) rather than
+        *bostäder* (one): more candidates are asked for and ranked again.
         """
-        folded = matcher.searcher.suggest(
-            NEUTRAL_FIELD, fold(word), limit=limit, maxdist=2, prefix=1
+        typed = fold(word)
+        options = matcher.searcher.suggest(
+            NEUTRAL_FIELD, typed, limit=limit * SPELLING_CANDIDATES, maxdist=MAX_EDITS, prefix=1
         )
-        return [_as_written(matcher, option) for option in folded]
+        closest = sorted(options, key=lambda option: edit_distance(typed, option))[:limit]
+        return [_as_written(matcher, option) for option in closest]
 
 
 def _stop_helpers(writer: Any) -> None:
@@ -612,10 +622,18 @@ class _QueryBuilder:
                 if len(unit.words) == 1:
                     options += self._compound_parts(unit.words[0], language)
             options.append(self._neutral(unit, loose=requirement.loose))
-        if expanded:
+        if expanded and requirement.expanded:
+            boost = EXPANDED_BOOST * self._specificity(requirement)
             for language, unit in requirement.expanded:
-                options.append(self._unit(unit, language, loose=True, boost=EXPANDED_BOOST))
+                options.append(self._unit(unit, language, loose=True, boost=boost))
         return _any(options)
+
+    def _specificity(self, requirement: Requirement) -> float:
+        """``specificity`` of a requirement's concepts, from the cases their terms match."""
+        terms = _any([self._unit(u, lang, loose=True) for lang, u in requirement.expanded])
+        if terms is NullQuery:
+            return 1.0
+        return specificity(self.lexicon.count(terms), int(np.count_nonzero(self.lexicon.live)))
 
     # -- terms, pruned to what the index holds (a tree of absent terms is costly) -----
 

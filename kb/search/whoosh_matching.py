@@ -141,6 +141,14 @@ class Matcher:
             lambda f, p: tuple(self.searcher.reader().expand_prefix(f, p)),
         )
 
+    def count(self, query: q.Query) -> int:
+        """How many live documents ``query`` matches (a concept's specificity asks it on
+        every search naming the concept)."""
+        return self._remember(
+            ("count", repr(query), None),
+            lambda _key, _none: int(np.count_nonzero(self.evaluate(query).mask)),
+        )
+
     def _remember(self, key: tuple, lookup: Callable[[str, Any], Any]) -> Any:
         found = self._lexicon.get(key)
         if found is None:

@@ -28,7 +28,7 @@ from kb.search.backend import FACETS, IndexDocument
 
 #: Bump when the schema or the analysis changes: a new, empty index is created beside the
 #: old one and `kb search-check` reports every case missing until `kb reindex`.
-INDEX_NAME = "cases_v3"
+INDEX_NAME = "cases_v4"
 
 #: Per-language text fields and their weight: titles and summaries count more than bodies.
 TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}

@@ -33,7 +33,7 @@ from kb.search.backend import (
 from kb.search.common import MAX_EDITS, edit_distance, shorten
 from kb.search.concepts import QueryPlan, Vocabulary
 from kb.search.highlight import snippet
-from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES, config_for
+from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES, config_for, prepare
 from kb.search.postgres.tsquery import Compiled, Compiler, LeafCache
 from kb.search.query import Unit, parse
 
@@ -77,12 +77,12 @@ _INSERT = text(
     SELECT :id, :version, :ref, :slug, :language, c.cfg, :country, :title, :summary, :body,
         CAST(:facet_keys AS text[]), :published_at,
         CAST(:words AS text[]), h.head,
-        h.head || setweight(to_tsvector(c.cfg, :text), 'C')
-        || setweight(to_tsvector(c.cfg, :files), 'D')
+        h.head || setweight(to_tsvector(c.cfg, :text_terms), 'C')
+        || setweight(to_tsvector(c.cfg, :files_terms), 'D')
     FROM (SELECT CAST(:config AS regconfig) AS cfg) AS c
     CROSS JOIN LATERAL (
-        SELECT setweight(to_tsvector(c.cfg, :title), 'A')
-            || setweight(to_tsvector(c.cfg, :summary), 'B') AS head
+        SELECT setweight(to_tsvector(c.cfg, :title_terms), 'A')
+            || setweight(to_tsvector(c.cfg, :summary_terms), 'B') AS head
     ) AS h
     """
 )
@@ -131,8 +131,9 @@ _KNOWN = text(
             SELECT 1 FROM {SCHEMA}.lexemes AS l
             JOIN (
                 SELECT DISTINCT c.lang, x.lexeme
-                FROM unnest(CAST(:langs AS text[]), CAST(:cfgs AS text[])) AS c(lang, cfg),
-                    unnest(tsvector_to_array(to_tsvector(CAST(c.cfg AS regconfig), :word)))
+                FROM unnest(CAST(:langs AS text[]), CAST(:cfgs AS text[]), CAST(:texts AS text[]))
+                    AS c(lang, cfg, t),
+                    unnest(tsvector_to_array(to_tsvector(CAST(c.cfg AS regconfig), c.t)))
                     AS x(lexeme)
             ) AS q ON l.language = q.lang AND l.lexeme = q.lexeme AND l.ndoc > 0
         )
@@ -145,19 +146,23 @@ _LOCK = text(
 
 
 def _row(doc: IndexDocument) -> dict[str, Any]:
+    config = config_for(doc.language)
+    text = "\n".join(part for part in (doc.body, doc.places, doc.extra_text) if part)
     return {
         "id": doc.id,
         "version": doc.version,
         "ref": doc.ref,
         "slug": doc.slug,
         "language": doc.language,
-        "config": config_for(doc.language),
+        "config": config,
         "country": doc.country,
         "title": doc.title,
         "summary": doc.summary,
         "body": doc.body,
-        "text": "\n".join(part for part in (doc.body, doc.places, doc.extra_text) if part),
-        "files": doc.files_text,
+        "title_terms": prepare(config, doc.title),
+        "summary_terms": prepare(config, doc.summary),
+        "text_terms": prepare(config, text),
+        "files_terms": prepare(config, doc.files_text),
         "facet_keys": facet_keys(doc),
         "published_at": doc.published_at,
         "words": sorted(_spelling_words(doc)),
@@ -594,6 +599,7 @@ class PostgresBackend(SearchBackend):
                     "word": word,
                     "langs": list(_LANGUAGE_CONFIGS),
                     "cfgs": list(_LANGUAGE_CONFIGS.values()),
+                    "texts": [prepare(cfg, word) for cfg in _LANGUAGE_CONFIGS.values()],
                 },
             )
         )

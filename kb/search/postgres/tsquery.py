@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from kb.search.analysis import ANALYZED_LANGUAGES, stop_words
 from kb.search.common import EXPANDED_BOOST, MIN_PREFIX, NO_SPLIT, split_candidates
 from kb.search.concepts import QueryPlan, Requirement
-from kb.search.postgres.schema import SCHEMA, SIMPLE, config_for
+from kb.search.postgres.schema import SCHEMA, SIMPLE, config_for, prepare
 from kb.search.query import Unit
 
 #: Relaxing "all words but one" is spelled out as alternatives; beyond this many parts
@@ -38,9 +38,10 @@ _PREFIX = re.compile(r"'((?:[^'\\]|''|\\.)*)':\*")
 
 _LEAVES = text(
     """
-    SELECT x.i, CAST(CASE x.kind
-        WHEN 'plain' THEN plainto_tsquery(CAST(x.cfg AS regconfig), x.t)
-        WHEN 'phrase' THEN phraseto_tsquery(CAST(x.cfg AS regconfig), x.t)
+    SELECT x.i, CAST(CASE
+        WHEN x.t = '' THEN NULL
+        WHEN x.kind = 'plain' THEN plainto_tsquery(CAST(x.cfg AS regconfig), x.t)
+        WHEN x.kind = 'phrase' THEN phraseto_tsquery(CAST(x.cfg AS regconfig), x.t)
         ELSE to_tsquery(CAST(x.cfg AS regconfig), quote_literal(x.t) || ':*')
     END AS text)
     FROM unnest(CAST(:kinds AS text[]), CAST(:cfgs AS text[]), CAST(:texts AS text[]))
@@ -135,7 +136,7 @@ class LeafCache:
                 {
                     "kinds": [leaf.kind for leaf in missing],
                     "cfgs": [leaf.config for leaf in missing],
-                    "texts": [leaf.text for leaf in missing],
+                    "texts": [prepare(leaf.config, leaf.text) for leaf in missing],
                 },
             )
             for i, value in rows:
@@ -329,8 +330,8 @@ class Compiler:
             _SPLITS,
             {
                 "langs": [a[1] for a in asks],
-                "heads": [a[2] for a in asks],
-                "tails": [a[3] for a in asks],
+                "heads": [prepare(config_for(a[1]), a[2]) for a in asks],
+                "tails": [prepare(config_for(a[1]), a[3]) for a in asks],
                 "cfgs": [config_for(a[1]) for a in asks],
             },
         )
