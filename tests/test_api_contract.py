@@ -4,7 +4,6 @@ that no response is a server error or breaks the description (status, media type
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,30 +14,30 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from kb.cli import main
 from kb.extensions import db
 from kb.models import Role
 from kb.services import accounts, tokens
-from tests.conftest import instance_from, make_app
+from tests.conftest import ALL_PLUGINS, DemoTemplates, make_app
 
 #: Generated requests per operation.
 EXAMPLES = 30
 
 
 @pytest.fixture(scope="module")
-def api_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    instance = instance_from(sqlite_template, tmp_path_factory.mktemp("contract"))
-    # Many generated writes come from one token: the rate limit is not under test here.
-    app = make_app(instance, API_WRITE_LIMIT="100000 per minute")
-    with app.app_context():
-        result = app.test_cli_runner().invoke(main, ["demo"])
-        assert result.exit_code == 0, result.output
-        editor = accounts.create_user("editor@example.org", Role.EDITOR)
-        app.config["TEST_TOKEN"] = tokens.create_token(editor, "contract test")[1]
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def api_app(
+    demo_templates: DemoTemplates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("contract") / "instance"
+    with demo_templates.copy({}, ALL_PLUGINS, instance):
+        # Many generated writes come from one token: the rate limit is not under test here.
+        app = make_app(instance, API_WRITE_LIMIT="100000 per minute")
+        with app.app_context():
+            editor = accounts.create_user("editor@example.org", Role.EDITOR)
+            app.config["TEST_TOKEN"] = tokens.create_token(editor, "contract test")[1]
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 def _generated(strategy: Any, excluded: list[Any]) -> Callable[[], None]:
