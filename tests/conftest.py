@@ -256,6 +256,7 @@ def demo_templates(
 def app(
     request: pytest.FixtureRequest, database: dict[str, object], plugins: str, tmp_path: Path
 ) -> Iterator[Flask]:
+    """A fresh app on an empty database, or on a copy of the demo if the test asks for it."""
     instance = tmp_path / "instance"
     with ExitStack() as stack:
         from_demo = "demo" in request.fixturenames
