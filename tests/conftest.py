@@ -18,6 +18,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.message import Message
@@ -90,10 +91,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@contextmanager
-def throwaway_postgres(template: str | None = None) -> Iterator[str]:
+def create_postgres(template: str | None = None) -> str:
     """Create a new PostgreSQL database, empty or a copy of the database ``template`` (whose
-    URL is given); drop it afterwards. Yields its URL."""
+    URL is given); returns its URL. Skips the test when there is no server to use."""
     if not POSTGRES_URL:
         _unavailable("KB_TEST_POSTGRES_URL is not set, so the PostgreSQL variant is skipped")
     admin_url = make_url(POSTGRES_URL)
@@ -104,14 +104,29 @@ def throwaway_postgres(template: str | None = None) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     except Exception as exc:  # any connection failure means "not available"
-        admin.dispose()
         _unavailable(f"cannot create a database at {admin_url.render_as_string()}: {exc}")
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    return admin_url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    admin = create_engine(make_url(str(POSTGRES_URL)), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def throwaway_postgres(template: str | None = None) -> Iterator[str]:
+    """A new database (see ``create_postgres``), dropped afterwards. Yields its URL."""
+    url = create_postgres(template)
+    try:
+        yield url
+    finally:
+        drop_postgres(url)
 
 
 @pytest.fixture(scope="session")
@@ -200,12 +215,22 @@ class DemoTemplates:
     """One demo template per database configuration and plugin set, built on first use.
 
     The plugins are part of the key because they add to the index (``index_extras``).
+    A PostgreSQL copy is dropped in the background: a drop waits for a checkpoint, which
+    the next test need not wait for.
     """
 
     def __init__(self, folder: Path, cleanup: ExitStack) -> None:
         self._folder = folder
         self._cleanup = cleanup
         self._built: dict[tuple[object, ...], DemoTemplate] = {}
+        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+        self._drops: list[Future[None]] = []
+
+    def close(self) -> None:
+        """Wait for the background drops; a failed one fails the run here."""
+        self._dropper.shutdown(wait=True)
+        for drop in self._drops:
+            drop.result()
 
     @contextmanager
     def copy(
@@ -223,8 +248,11 @@ class DemoTemplates:
         if not url:
             yield template.config
             return
-        with throwaway_postgres(template=str(url)) as copy:
+        copy = create_postgres(template=str(url))
+        try:
             yield {**template.config, "SQLALCHEMY_DATABASE_URI": copy}
+        finally:
+            self._drops.append(self._dropper.submit(drop_postgres, copy))
 
     def _build(self, database: dict[str, object], plugins: str, number: int) -> DemoTemplate:
         instance = self._folder / f"demo-{number}" / "instance"
@@ -249,7 +277,9 @@ def demo_templates(
     folder = tmp_path_factory.mktemp("demo-templates")
     instance_from(sqlite_template, folder / "sqlite")
     with ExitStack() as cleanup:
-        yield DemoTemplates(folder, cleanup)
+        templates = DemoTemplates(folder, cleanup)
+        cleanup.callback(templates.close)
+        yield templates
 
 
 @pytest.fixture
