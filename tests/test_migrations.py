@@ -81,6 +81,7 @@ def test_files_stored_before_0008_wait_for_their_text_to_be_read(
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, text_status FROM material ORDER BY id")).all()
         assert [tuple(row) for row in rows] == [(1, "pending"), (2, None)]
+        db.engine.dispose()
 
 
 def _migrate(app: Flask, *args: str) -> None:
