@@ -7,7 +7,7 @@ PORT   ?= 5000
 UI_LANGUAGES := nb sv da fi is
 PLUGIN_DIRS  := $(filter-out plugins/__pycache__,$(wildcard plugins/*/))
 
-.PHONY: run serve loadtest loadtest-ceiling bench test lint format install clean translations translations-extract
+.PHONY: run serve loadtest loadtest-ceiling bench test test-all lint format install clean translations translations-extract
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ SLOW ?=
 test: install
 	$(BIN)/python -m pytest $(if $(SLOW),,-m "not slow") $(PYTEST_ARGS)
 
+## test-all: everything, the slow tests included (what CI runs)
+test-all:
+	$(MAKE) test SLOW=1
+
 ## translations: extract UI messages, merge them into every catalogue, compile (commit the result)
 translations-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file \
@@ -85,9 +89,11 @@ translations: install
 		fi; \
 	done
 
+## lint: ruff, and the layer rules of .importlinter (tests/test_layers.py shows they bite)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: install
 	$(BIN)/ruff format .

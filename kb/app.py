@@ -48,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR))
     i18n.init_app(app)
-    search.init_app(app)
+    search.init_app(app, plugins.search_extras(app))
     web.init_app(app)
     # After the web layer's request guard, so malformed input is refused before CSRF checks.
     csrf.init_app(app)

@@ -28,6 +28,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from kb import hookspecs
 from kb.config import ConfigurationError
 from kb.hookspecs import ExportFormat, Facet
+from kb.search import PluginExtras
+from kb.search.backend import FACETS
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,8 @@ def _register_blueprint(app: Flask, plugin_name: str, blueprint: Blueprint) -> N
 def _facets(hook: Any) -> tuple[Facet, ...]:
     facets: dict[str, Facet] = {}
     for facet in flatten(hook.search_facets()):
+        if facet.name in FACETS:
+            raise PluginError(f"A plugin's facet uses a core facet's name: {facet.name!r}.")
         if facet.name in facets:
             raise PluginError(f"Two facets are named {facet.name!r}.")
         facets[facet.name] = facet
@@ -285,6 +289,15 @@ def _as_list(result: Any) -> list[Any]:
 
 def facets() -> tuple[Facet, ...]:
     return state().facets
+
+
+def search_extras(app: Flask) -> PluginExtras:
+    """What the enabled plugins add to the search index, handed to ``kb.search.init_app``."""
+    caller = hook(app)
+    return PluginExtras(
+        facets=tuple(facet.name for facet in state(app).facets),
+        of=lambda case: list(flatten(caller.index_extras(case=case))),
+    )
 
 
 def export_formats() -> dict[str, ExportFormat]:

@@ -4,6 +4,9 @@ PostgreSQL runs when ``KB_TEST_POSTGRES_URL`` points at a server where we may cr
 throwaway database (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``);
 otherwise those tests are skipped with the reason. ``KB_REQUIRE_POSTGRES=1`` (set by CI)
 turns the skip into a failure.
+
+A test that asks for ``demo`` gets its own copy of a demo instance built once per run
+(``DemoTemplates``): importing the demo takes seconds, copying it a fraction of one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from email.message import Message
 from email.policy import default
 from pathlib import Path
@@ -34,6 +39,7 @@ from kb import create_app
 from kb.app import MIGRATIONS_DIR
 from kb.cli import main
 from kb.extensions import db
+from kb.search import get_backend
 from kb.search.postgres import schema as search_schema
 from kb.services.vocabulary import ensure_default_terms
 
@@ -85,26 +91,42 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """Create a new, empty PostgreSQL database; drop it afterwards. Yields its URL."""
+def create_postgres(template: str | None = None) -> str:
+    """Create a new PostgreSQL database, empty or a copy of the database ``template`` (whose
+    URL is given); returns its URL. Skips the test when there is no server to use."""
     if not POSTGRES_URL:
         _unavailable("KB_TEST_POSTGRES_URL is not set, so the PostgreSQL variant is skipped")
     admin_url = make_url(POSTGRES_URL)
     name = f"kb_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     except Exception as exc:  # any connection failure means "not available"
-        admin.dispose()
         _unavailable(f"cannot create a database at {admin_url.render_as_string()}: {exc}")
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    return admin_url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    admin = create_engine(make_url(str(POSTGRES_URL)), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def throwaway_postgres(template: str | None = None) -> Iterator[str]:
+    """A new database (see ``create_postgres``), dropped afterwards. Yields its URL."""
+    url = create_postgres(template)
+    try:
+        yield url
+    finally:
+        drop_postgres(url)
 
 
 @pytest.fixture(scope="session")
@@ -167,23 +189,126 @@ def plugins() -> str:
     return ALL_PLUGINS
 
 
-@pytest.fixture
-def app(database: dict[str, object], plugins: str, tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(tmp_path / "instance", PLUGINS=plugins, **database)
-    app.test_client_class = RequestIsolatingClient
-    if database:
-        _empty_postgres(app)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> None:
-    """The demo data (events from the seed announcements and the sample cases) in ``app``."""
-    result = runner.invoke(main, ["demo"])
+def load_demo(app: Flask) -> None:
+    """Import the demo data (events, sessions, people, the sample cases) into ``app``."""
+    result = app.test_cli_runner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
+
+
+def close_app(app: Flask) -> None:
+    """Let go of the app's database connections and index files (in an app context)."""
+    get_backend().close()
+    db.session.remove()
+    db.engine.dispose()
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """An instance folder with the demo loaded (database file or PostgreSQL database,
+    search index, uploaded files), copied for each test that asks for ``demo``."""
+
+    instance: Path
+    config: dict[str, object]
+
+
+class DemoTemplates:
+    """One demo template per database configuration and plugin set, built on first use.
+
+    The plugins are part of the key because they add to the index (``index_extras``).
+    A PostgreSQL copy is dropped in the background: a drop waits for a checkpoint, which
+    the next test need not wait for.
+    """
+
+    def __init__(self, folder: Path, cleanup: ExitStack) -> None:
+        self._folder = folder
+        self._cleanup = cleanup
+        self._built: dict[tuple[object, ...], DemoTemplate] = {}
+        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+        self._drops: list[Future[None]] = []
+
+    def close(self) -> None:
+        """Wait for the background drops; a failed one fails the run here."""
+        self._dropper.shutdown(wait=True)
+        for drop in self._drops:
+            drop.result()
+
+    @contextmanager
+    def copy(
+        self, database: dict[str, object], plugins: str, instance: Path
+    ) -> Iterator[dict[str, object]]:
+        """Put a copy of the demo instance for ``database`` and ``plugins`` in ``instance``
+        (replacing what is there); yields the database config that reaches the copy."""
+        key = (tuple(sorted(database.items())), plugins)
+        if key not in self._built:
+            self._built[key] = self._build(database, plugins, len(self._built))
+        template = self._built[key]
+        shutil.rmtree(instance, ignore_errors=True)
+        shutil.copytree(template.instance, instance)
+        url = template.config.get("SQLALCHEMY_DATABASE_URI")
+        if not url:
+            yield template.config
+            return
+        copy = create_postgres(template=str(url))
+        try:
+            yield {**template.config, "SQLALCHEMY_DATABASE_URI": copy}
+        finally:
+            self._drops.append(self._dropper.submit(drop_postgres, copy))
+
+    def _build(self, database: dict[str, object], plugins: str, number: int) -> DemoTemplate:
+        instance = self._folder / f"demo-{number}" / "instance"
+        config = dict(database)
+        if database.get("SQLALCHEMY_DATABASE_URI"):
+            url = self._cleanup.enter_context(throwaway_postgres())
+            migrate_and_seed(make_app(instance.with_name("migrate"), SQLALCHEMY_DATABASE_URI=url))
+            config["SQLALCHEMY_DATABASE_URI"] = url
+        else:
+            shutil.copytree(self._folder / "sqlite", instance)
+        app = make_app(instance, PLUGINS=plugins, **config)
+        with app.app_context():
+            load_demo(app)
+            close_app(app)
+        return DemoTemplate(instance, config)
+
+
+@pytest.fixture(scope="session")
+def demo_templates(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoTemplates]:
+    folder = tmp_path_factory.mktemp("demo-templates")
+    instance_from(sqlite_template, folder / "sqlite")
+    with ExitStack() as cleanup:
+        templates = DemoTemplates(folder, cleanup)
+        cleanup.callback(templates.close)
+        yield templates
+
+
+@pytest.fixture
+def app(
+    request: pytest.FixtureRequest, database: dict[str, object], plugins: str, tmp_path: Path
+) -> Iterator[Flask]:
+    """A fresh app on an empty database, or on a copy of the demo if the test asks for it."""
+    instance = tmp_path / "instance"
+    with ExitStack() as stack:
+        from_demo = "demo" in request.fixturenames
+        if from_demo:
+            templates: DemoTemplates = request.getfixturevalue("demo_templates")
+            database = stack.enter_context(templates.copy(database, plugins, instance))
+        app = make_app(instance, PLUGINS=plugins, **database)
+        app.test_client_class = RequestIsolatingClient
+        if database and not from_demo:
+            _empty_postgres(app)
+        with app.app_context():
+            yield app
+            close_app(app)
+
+
+@pytest.fixture
+def demo(app: Flask) -> None:
+    """The demo data (events from the seed announcements and the sample cases) in ``app``.
+
+    ``app`` starts from a copy of a demo instance when a test asks for this fixture, so a
+    test may change the data freely: the next one gets a fresh copy.
+    """
 
 
 @pytest.fixture

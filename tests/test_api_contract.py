@@ -5,7 +5,6 @@ accepted, invalid data refused, authentication, ...) on each response; 0 failure
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +15,10 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
-from kb.cli import main
 from kb.extensions import db
 from kb.models import Role
 from kb.services import accounts, tokens
-from tests.conftest import instance_from, make_app
+from tests.conftest import ALL_PLUGINS, DemoTemplates, make_app
 
 #: Generated requests per operation, mode and caller: enough to find each finding of
 #: issue 14 again, few enough for CI.
@@ -61,20 +59,21 @@ def _schema_can_say(caller: str) -> Callable[[schemathesis.Case], schemathesis.C
 
 
 @pytest.fixture(scope="module")
-def api_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    instance = instance_from(sqlite_template, tmp_path_factory.mktemp("contract"))
-    # Many generated writes come from one token: the rate limit is not under test here.
-    app = make_app(instance, API_WRITE_LIMIT="100000 per minute")
-    with app.app_context():
-        result = app.test_cli_runner().invoke(main, ["demo"])
-        assert result.exit_code == 0, result.output
-        for caller in CALLERS[1:]:
-            user = accounts.create_user(f"{caller}@example.org", Role(caller))
-            app.config[f"TOKEN_{caller}"] = tokens.create_token(user, "contract test")[1]
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def api_app(
+    demo_templates: DemoTemplates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("contract") / "instance"
+    with demo_templates.copy({}, ALL_PLUGINS, instance):
+        # Many generated writes come from one token: the rate limit is not under test here.
+        app = make_app(instance, API_WRITE_LIMIT="100000 per minute")
+        with app.app_context():
+            for caller in CALLERS[1:]:
+                user = accounts.create_user(f"{caller}@example.org", Role(caller))
+                app.config[f"TOKEN_{caller}"] = tokens.create_token(user, "contract test")[1]
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 def _generated(strategy: Any, headers: dict[str, str]) -> Callable[[], None]:

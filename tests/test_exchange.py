@@ -97,9 +97,8 @@ def test_reimport_updates_a_case_in_place_and_keeps_its_slug(app: Flask) -> None
 
 
 def test_export_then_import_into_an_empty_instance_gives_the_same_content(
-    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, demo: None
 ) -> None:
-    assert runner.invoke(main, ["demo"]).exit_code == 0
     exported = tmp_path / "export.json"
     result = runner.invoke(main, ["export", str(exported)])
     assert result.exit_code == 0, result.output
@@ -212,10 +211,7 @@ def _cases_in(session: Session) -> list[Case]:
     return [p.case for p in session.presentations]
 
 
-def test_public_export_leaves_out_contact_details_without_consent(
-    app: Flask, runner: FlaskCliRunner
-) -> None:
-    runner.invoke(main, ["demo"])
+def test_public_export_leaves_out_contact_details_without_consent(app: Flask, demo: None) -> None:
 
     people = {
         p["name"]: p

@@ -13,10 +13,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kb.cli import main
 from kb.extensions import db
 from kb.i18n import LANGUAGE_COOKIE
 from kb.models import Case, Person, Role, Vocabulary
@@ -170,8 +169,7 @@ def ui_text(html: str) -> str:
 
 
 @pytest.fixture
-def demo(app: Flask, runner: FlaskCliRunner) -> dict[str, str]:
-    assert runner.invoke(main, ["demo"]).exit_code == 0
+def demo_slugs(app: Flask, demo: None) -> dict[str, str]:
     case = db.session.scalar(select(Case.slug).where(Case.ref == "c04"))
     person = db.session.scalar(select(Person.slug).where(Person.name == "Marianne Solbakken"))
     return {"case": case, "person": person}
@@ -252,15 +250,15 @@ def _english_leftovers(
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_speaks_the_chosen_language(
-    client: FlaskClient, demo: dict[str, str], language: str
+    client: FlaskClient, demo_slugs: dict[str, str], language: str
 ) -> None:
-    leftovers = _english_leftovers(client, language, PAGES, demo)
+    leftovers = _english_leftovers(client, language, PAGES, demo_slugs)
     assert not leftovers, f"English left in {language}: {leftovers}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_editors_pages_speak_the_chosen_language(
-    client: FlaskClient, demo: dict[str, str], language: str
+    client: FlaskClient, demo_slugs: dict[str, str], language: str
 ) -> None:
     editor = accounts.create_user("editor@example.org", Role.EDITOR)
     accounts.set_password(editor, GOOD_PASSWORD)
@@ -274,7 +272,9 @@ def test_the_editors_pages_speak_the_chosen_language(
         "draft": str(draft.id),
         "event": str(event.id),
         "session": str(content.session(event.slug, "naeroy").id),
-        "person_id": str(db.session.scalar(select(Person.id).where(Person.slug == demo["person"]))),
+        "person_id": str(
+            db.session.scalar(select(Person.id).where(Person.slug == demo_slugs["person"]))
+        ),
         "organisation": str(content.organisation("nordregio").id),
         "term": str(content.term(Vocabulary.THEME, "employment").id),
     }

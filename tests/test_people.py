@@ -19,8 +19,9 @@ def _person(name: str) -> Person:
     return db.session.scalar(select(Person).where(Person.name == name))
 
 
-def test_export_holds_everything_about_a_person(app: Flask, runner: FlaskCliRunner) -> None:
-    runner.invoke(main, ["demo"])
+def test_export_holds_everything_about_a_person(
+    app: Flask, runner: FlaskCliRunner, demo: None
+) -> None:
     morch = _person("Lars Fredrik Mørch")
 
     result = runner.invoke(main, ["people", "export", str(morch.id)])
@@ -41,9 +42,8 @@ def test_export_holds_everything_about_a_person(app: Flask, runner: FlaskCliRunn
 
 
 def test_erasing_a_person_keeps_the_cases_and_sessions(
-    app: Flask, runner: FlaskCliRunner, client: FlaskClient
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient, demo: None
 ) -> None:
-    runner.invoke(main, ["demo"])
     person = _person("Marianne Solbakken")
     slug, person_id = person.slug, person.id
     user = accounts.create_user("marianne@example.org", Role.SPEAKER, person=person)
@@ -87,10 +87,9 @@ def _versions(case_refs: list[str]) -> dict[str, object]:
 
 
 def test_a_contacts_consent_or_erasure_gives_their_cases_a_new_version(
-    app: Flask, runner: FlaskCliRunner
+    app: Flask, runner: FlaskCliRunner, demo: None
 ) -> None:
     """Harvesters fetch what changed since their last visit: they must see the name go."""
-    runner.invoke(main, ["demo"])
     morch = _person("Lars Fredrik Mørch")
     before = _versions(["c04", "c05"])
 

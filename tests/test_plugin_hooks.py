@@ -6,7 +6,6 @@ no implementation in the recorder plugin.
 
 from __future__ import annotations
 
-import inspect
 import re
 import sys
 
@@ -15,13 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
-from kb import hookspecs
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, Role, User
 from kb.services import accounts, review, submissions
 from tests.conftest import ALL_PLUGINS, SEARCH_VARIANTS
-from tests.plugins import recorder
+from tests.plugins import hook_names, recorder
 from tests.plugins.recorder import MARKER_WORD, calls
 from tests.web_helpers import GOOD_PASSWORD, login
 
@@ -34,14 +32,6 @@ TEXT = (
 @pytest.fixture
 def plugins() -> str:
     return f"{ALL_PLUGINS},tests.plugins.recorder"
-
-
-def hook_names() -> list[str]:
-    return sorted(
-        name
-        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
-        if hasattr(function, f"{hookspecs.PROJECT}_spec")
-    )
 
 
 def _editor() -> User:

@@ -23,8 +23,8 @@ from kb.models import Case, CaseStatus, Role
 from kb.plugins import DEFAULT_PLUGINS, PluginError, configured_names, state
 from kb.services import accounts, review
 from tests.conftest import RequestIsolatingClient, instance_from, make_app
+from tests.plugins import hook_names
 from tests.plugins.recorder import calls
-from tests.test_plugin_hooks import hook_names
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = ("exports", "feeds", "ical", "oai_pmh", "related")

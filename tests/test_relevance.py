@@ -7,17 +7,19 @@ the queries are ``tests/data/queries*.json`` (see ``tests/search_eval.py``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from kb.cli import main
-from kb.extensions import db
-from kb.search import get_backend
-from tests.conftest import RequestIsolatingClient, make_app
+from tests.conftest import (
+    ALL_PLUGINS,
+    DemoTemplates,
+    RequestIsolatingClient,
+    close_app,
+    database_config,
+    make_app,
+)
 from tests.search_eval import evaluate, load_extra_cases, mean, report
-from tests.test_search import _demo_database
 
 #: Floors per group of queries (mean nDCG@10 and recall@10), the same on both backends.
 FLOORS = {
@@ -31,22 +33,19 @@ FLOORS = {
 @pytest.fixture(scope="module", params=["sqlite", "postgresql-pgsearch"])
 def judged_app(
     request: pytest.FixtureRequest,
-    sqlite_template: Path,
+    demo_templates: DemoTemplates,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Flask]:
     """The demo and the extra judged cases, published and indexed."""
-    instance = tmp_path_factory.mktemp("search-judged") / "instance"
-    with _demo_database(request.param, instance, sqlite_template) as config:
-        app = make_app(instance, **config)
+    folder = tmp_path_factory.mktemp("search-judged")
+    database = database_config(request, folder)
+    with demo_templates.copy(database, ALL_PLUGINS, folder / "instance") as config:
+        app = make_app(folder / "instance", **config)
         app.test_client_class = RequestIsolatingClient
         with app.app_context():
-            result = app.test_cli_runner().invoke(main, ["demo"])
-            assert result.exit_code == 0, result.output
             load_extra_cases()
             yield app
-            get_backend().close()
-            db.session.remove()
-            db.engine.dispose()
+            close_app(app)
 
 
 def test_relevance_stays_above_its_floors(judged_app: Flask) -> None:

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 from flask import Flask, url_for
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Material, Person, Role, Vocabulary
 from kb.services import accounts, catalogue, submissions, tokens
@@ -172,8 +171,7 @@ WRITE_METHODS = {"api.update_case": "PATCH"}
 
 
 @pytest.fixture
-def demo_values(app: Flask, runner: FlaskCliRunner) -> dict[str, str]:
-    assert runner.invoke(main, ["demo"]).exit_code == 0
+def demo_values(app: Flask, demo: None) -> dict[str, str]:
     for visitor in VISITORS[1:]:
         role = Role.SPEAKER if visitor == "owner" else Role(visitor)
         accounts.set_password(accounts.create_user(f"{visitor}@example.org", role), GOOD_PASSWORD)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,31 +28,17 @@ from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.materials import attach_file
 from kb.services.programme import remove_material
 from tests.conftest import (
+    ALL_PLUGINS,
     SEARCH_VARIANTS,
     WHOOSH_VARIANTS,
+    DemoTemplates,
     RequestIsolatingClient,
+    close_app,
     database_config,
-    instance_from,
     make_app,
-    migrate_and_seed,
-    throwaway_postgres,
 )
-from tests.test_extract import make_pdf
-
-
-def search(client: FlaskClient, q: str, **params: Any) -> dict[str, Any]:
-    response = client.get("/api/v1/search", query_string={"q": q, **params})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def refs(data: dict[str, Any]) -> list[str]:
-    return [hit["ref"] for hit in data["results"]]
-
-
-def strict_refs(data: dict[str, Any]) -> list[str]:
-    """Cases that match every word (partial matches may follow them)."""
-    return [hit["ref"] for hit in data["results"] if not hit["partial"]]
+from tests.factories import case_record, make_pdf
+from tests.web_helpers import refs, search, strict_refs
 
 
 @pytest.fixture(params=SEARCH_VARIANTS)
@@ -62,62 +47,27 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object
     return database_config(request, tmp_path)
 
 
-@contextmanager
-def _demo_database(variant: str, instance: Path, sqlite_template: Path) -> Iterator[dict]:
-    if variant == "sqlite":
-        instance_from(sqlite_template, instance)
-        yield {}
-        return
-    with throwaway_postgres() as url:
-        migrate_and_seed(make_app(instance.with_name("migrate"), SQLALCHEMY_DATABASE_URI=url))
-        yield {"SQLALCHEMY_DATABASE_URI": url, "SEARCH_BACKEND": "postgres"}
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql-pgsearch"])
 def demo_app(
     request: pytest.FixtureRequest,
-    sqlite_template: Path,
+    demo_templates: DemoTemplates,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Flask]:
     """One instance with the demo loaded, for the tests that only read (on Whoosh and on
     PostgreSQL's search; Whoosh on PostgreSQL reads like Whoosh on SQLite)."""
-    instance = tmp_path_factory.mktemp("search-demo") / "instance"
-    with _demo_database(request.param, instance, sqlite_template) as config:
-        app = make_app(instance, **config)
+    folder = tmp_path_factory.mktemp("search-demo")
+    database = database_config(request, folder)
+    with demo_templates.copy(database, ALL_PLUGINS, folder / "instance") as config:
+        app = make_app(folder / "instance", **config)
         app.test_client_class = RequestIsolatingClient
         with app.app_context():
-            result = app.test_cli_runner().invoke(main, ["demo"])
-            assert result.exit_code == 0, result.output
             yield app
-            get_backend().close()
-            db.session.remove()
-            db.engine.dispose()
+            close_app(app)
 
 
 @pytest.fixture
 def demo_client(demo_app: Flask) -> FlaskClient:
     return demo_app.test_client()
-
-
-def case_record(
-    ref: str,
-    title: str,
-    language: str,
-    country: str,
-    body: str = "",
-    status: str = "published",
-    **extra: Any,
-) -> dict[str, Any]:
-    return {
-        "ref": ref,
-        "title": title,
-        "language": language,
-        "country": country,
-        "summary": "",
-        "body": body,
-        "status": status,
-        **extra,
-    }
 
 
 # -- language-aware matching ---------------------------------------------------------------

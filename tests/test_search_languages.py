@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 
 from kb.services.exchange.importer import import_plan, plan_import
 from tests.conftest import database_config
-from tests.test_search import case_record, refs, search, strict_refs
+from tests.factories import case_record
+from tests.web_helpers import refs, search, strict_refs
 
 
 @pytest.fixture(params=["sqlite", "postgresql-pgsearch"])

@@ -26,7 +26,8 @@ from kb.search.documents import published_versions
 from kb.search.postgres import backend as postgres_backend
 from kb.services.exchange.importer import import_plan, plan_import
 from tests.conftest import make_app
-from tests.test_search import case_record, refs, search
+from tests.factories import case_record
+from tests.web_helpers import refs, search
 
 pytestmark = pytest.mark.parametrize("database", ["postgresql-pgsearch"], indirect=True)
 

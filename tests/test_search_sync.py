@@ -24,7 +24,8 @@ from kb.search import background, get_backend, sync
 from kb.services import accounts, tokens
 from kb.services.exchange.importer import import_plan, plan_import
 from tests.conftest import make_app
-from tests.test_search import case_record, refs, search
+from tests.factories import case_record
+from tests.web_helpers import refs, search
 
 CASE = {
     "language": "nb",

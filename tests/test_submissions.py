@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,20 +16,19 @@ from kb.models import Case, CaseRevision, CaseStatus, Material, Person, Role, Se
 from kb.services import accounts, catalogue, submissions
 from tests.conftest import Inbox
 from tests.web_helpers import (
+    CASE_BODY,
     GOOD_PASSWORD,
+    case_fields,
     csrf_token,
     form_values,
     login,
+    new_case_form,
     path_of,
     post_form,
     with_values,
 )
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-BODY = (
-    "Kommunen og bedriftene i regionen laget sammen et løp der flyktninger får språkpraksis "
-    "og fagopplæring i lokale bedrifter. Etter to år var de fleste i arbeid eller utdanning."
-)
 
 
 def _account(email: str, role: Role) -> None:
@@ -41,24 +39,6 @@ def _naeroy() -> Session:
     session = catalogue.session("nyanlanda-i-jobb", "naeroy")
     assert session is not None
     return session
-
-
-def _new_case_form(client: FlaskClient, url: str = "/submissions/new") -> list[tuple[str, str]]:
-    page = client.get(url)
-    assert page.status_code == 200
-    return form_values(page.text, "/submissions/")
-
-
-def _case_fields(**changes: Any) -> dict[str, Any]:
-    return {
-        "title": "Språkpraksis i lokale bedrifter",
-        "summary": "Flyktninger lærer norsk på jobb i lokale bedrifter.",
-        "body": BODY,
-        "country": "NO",
-        "themes": ["employment", "language-training"],
-        "contacts__0__name": "Kari Nordmann",
-        **changes,
-    }
 
 
 def _stored_files(app: Flask) -> set[str]:
@@ -98,7 +78,7 @@ def test_invite_submit_review_change_publish_and_find(
     landed = post_form(client, link, password=GOOD_PASSWORD, confirm=GOOD_PASSWORD)
     assert landed.status_code == 302
     assert landed.headers["Location"] == f"/submissions/new?session={session.id}"
-    fields = _new_case_form(client, landed.headers["Location"])
+    fields = new_case_form(client, landed.headers["Location"])
     assert (("presented_at", f"s{session.id}")) in fields
     assert ("contacts-0-email", "speaker@example.org") in fields
     assert ("country", "") in fields  # the event has no country; the speaker chooses
@@ -106,7 +86,7 @@ def test_invite_submit_review_change_publish_and_find(
     # They submit the case with an attachment.
     data = with_values(
         fields,
-        **_case_fields(contacts__0__name="Kari Nordmann"),
+        **case_fields(contacts__0__name="Kari Nordmann"),
         contacts__0__role="prosjektleder",
         key_figures__0__label="I arbeid eller utdanning etter to år",
         key_figures__0__value="64,5",
@@ -151,7 +131,7 @@ def test_invite_submit_review_change_publish_and_find(
     fields = form_values(edit_page.text, f"/submissions/{case.id}")
     resent = client.post(
         f"/submissions/{case.id}",
-        data=with_values(fields, body=BODY + " Det deltok 40 personer.", send="y"),
+        data=with_values(fields, body=CASE_BODY + " Det deltok 40 personer.", send="y"),
     )
     assert resent.status_code == 302
 
@@ -181,7 +161,7 @@ def test_a_failed_save_keeps_everything_typed_and_marks_the_fields(
 ) -> None:
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
-    fields = _new_case_form(client)
+    fields = new_case_form(client)
     response = client.post(
         "/submissions/new",
         data=with_values(
@@ -212,7 +192,7 @@ def test_the_language_is_proposed_from_the_text_and_can_be_changed(
 ) -> None:
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
-    fields = _new_case_form(client)
+    fields = new_case_form(client)
     swedish = (
         "Kommunen och företagen i regionen har tillsammans byggt en väg till arbete för nyanlända."
     )
@@ -225,7 +205,7 @@ def test_the_language_is_proposed_from_the_text_and_can_be_changed(
     assert "<p>Kommunen och företagen" in preview.text  # the Markdown preview
 
     chosen = with_values(
-        form_values(preview.text, "/submissions/"), **_case_fields(body=swedish), language="da"
+        form_values(preview.text, "/submissions/"), **case_fields(body=swedish), language="da"
     )
     assert client.post("/submissions/new", data=chosen).status_code == 302
     db.session.rollback()
@@ -242,11 +222,11 @@ def test_script_and_javascript_links_in_markdown_never_run(
         '<script>alert("x")</script>\n\n[klikk](javascript:alert(1)) '
         "<img src=x onerror=alert(1)> [ok](https://example.org)"
     )
-    fields = _new_case_form(client)
+    fields = new_case_form(client)
     preview = client.post(
-        "/submissions/new", data=with_values(fields, **_case_fields(body=hostile), preview="y")
+        "/submissions/new", data=with_values(fields, **case_fields(body=hostile), preview="y")
     )
-    saved = client.post("/submissions/new", data=with_values(fields, **_case_fields(body=hostile)))
+    saved = client.post("/submissions/new", data=with_values(fields, **case_fields(body=hostile)))
     assert saved.status_code == 302
     db.session.rollback()
     case = db.session.scalar(select(Case).where(Case.owner_id.is_not(None)))
@@ -281,7 +261,7 @@ def test_a_refused_upload_stores_nothing_and_keeps_the_form(
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
     before = _stored_files(app)
-    data = with_values(_new_case_form(client), **_case_fields())
+    data = with_values(new_case_form(client), **case_fields())
     data["attachment"] = (io.BytesIO(content), filename)
     response = client.post("/submissions/new", data=data)
     assert response.status_code == 422
@@ -296,7 +276,7 @@ def test_a_path_traversal_file_name_is_only_a_label(
 ) -> None:
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
-    data = with_values(_new_case_form(client), **_case_fields())
+    data = with_values(new_case_form(client), **case_fields())
     data["attachment"] = (io.BytesIO(PDF), "../../../../etc/cron.d/evil.pdf")
     assert client.post("/submissions/new", data=data).status_code == 302
     db.session.rollback()
@@ -311,7 +291,7 @@ def test_a_forged_csrf_token_is_refused_and_nothing_changes(
 ) -> None:
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
-    data = with_values(_new_case_form(client), **_case_fields(), csrf_token="forged")
+    data = with_values(new_case_form(client), **case_fields(), csrf_token="forged")
     response = client.post("/submissions/new", data=data)
     assert response.status_code == 400
     assert "did not come from this site" in response.text
@@ -324,9 +304,9 @@ def test_speakers_edit_only_their_own_unpublished_cases(
     _account("one@example.org", Role.SPEAKER)
     _account("two@example.org", Role.SPEAKER)
     login(client, "one@example.org", GOOD_PASSWORD)
-    fields = _new_case_form(client)
+    fields = new_case_form(client)
     assert (
-        client.post("/submissions/new", data=with_values(fields, **_case_fields())).status_code
+        client.post("/submissions/new", data=with_values(fields, **case_fields())).status_code
         == 302
     )
     db.session.rollback()
@@ -340,7 +320,7 @@ def test_speakers_edit_only_their_own_unpublished_cases(
         f"/submissions/{case.id}",
         data=with_values(
             fields,
-            **_case_fields(title="Overtatt"),
+            **case_fields(title="Overtatt"),
             csrf_token=csrf_token(other.get("/submissions/new").text),
         ),
     )
@@ -357,8 +337,8 @@ def test_a_speaker_cannot_rewrite_someone_elses_contact_details(
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
     data = with_values(
-        _new_case_form(client),
-        **_case_fields(contacts__0__name="Helena Lagercrantz"),
+        new_case_form(client),
+        **case_fields(contacts__0__name="Helena Lagercrantz"),
         contacts__0__organisation="Nordregio",
         contacts__0__email="helena.lagercrantz@nordregio.se",
         contacts__0__phone="+46 000 00 00",
@@ -376,8 +356,8 @@ def test_consent_records_when_and_by_whom(app: Flask, client: FlaskClient, demo:
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
     data = with_values(
-        _new_case_form(client),
-        **_case_fields(contacts__0__name="Ola Testperson"),
+        new_case_form(client),
+        **case_fields(contacts__0__name="Ola Testperson"),
         contacts__0__email="ola@example.org",
         contacts__0__consent="y",
         contacts__1__name="Kari Testperson",
@@ -476,8 +456,8 @@ def test_erasing_a_person_removes_them_from_kept_revisions(
     _account("speaker@example.org", Role.SPEAKER)
     login(client, "speaker@example.org", GOOD_PASSWORD)
     data = with_values(
-        _new_case_form(client),
-        **_case_fields(contacts__0__name="Ola Testperson"),
+        new_case_form(client),
+        **case_fields(contacts__0__name="Ola Testperson"),
         contacts__0__email="ola@example.org",
     )
     client.post("/submissions/new", data=data)
@@ -498,7 +478,7 @@ def test_an_editor_deletes_a_case_with_its_files_after_confirming(
     _account("editor@example.org", Role.EDITOR)
     speaker = accounts.find_user("speaker@example.org")
     upload = submissions.Upload(io.BytesIO(PDF), "rapport.pdf", "Rapport")
-    fields = _case_fields(language="nb")
+    fields = case_fields(language="nb")
     case = submissions.save(
         None, submissions.Submission(fields, submit=True, upload=upload), speaker
     )

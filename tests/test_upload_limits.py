@@ -26,9 +26,17 @@ from kb.search import extraction
 from kb.search.extract import DOCX
 from kb.services import accounts, tokens
 from kb.services.materials import kept_upload
-from tests.test_extract import W_NS, make_docx, make_pdf, pdf_with_stream
-from tests.test_submissions import _case_fields, _new_case_form
-from tests.web_helpers import GOOD_PASSWORD, csrf_token, form_values, login, post_form, with_values
+from tests.factories import W_NS, make_docx, make_pdf, pdf_with_stream
+from tests.web_helpers import (
+    GOOD_PASSWORD,
+    case_fields,
+    csrf_token,
+    form_values,
+    login,
+    new_case_form,
+    post_form,
+    with_values,
+)
 
 EDITOR = "editor@example.org"
 CASE = {
@@ -183,7 +191,7 @@ def test_a_speaker_uploading_on_the_case_form_sees_the_note_there(
 ) -> None:
     accounts.set_password(accounts.create_user("speaker@example.org", Role.SPEAKER), GOOD_PASSWORD)
     assert login(client, "speaker@example.org", GOOD_PASSWORD).status_code == 302
-    fields = with_values(_new_case_form(client), **_case_fields(), attachment_title="Rapport")
+    fields = with_values(new_case_form(client), **case_fields(), attachment_title="Rapport")
     good = make_pdf(tmp_path / "ok.pdf", "Bolystvenner").read_bytes()
     first = client.post(
         "/submissions/new", data={**fields, "attachment": (io.BytesIO(good), "ok.pdf")}

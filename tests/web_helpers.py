@@ -1,4 +1,4 @@
-"""Helpers for tests that use forms and accounts through the web, as a browser would."""
+"""Helpers for tests that use forms, accounts and search through the web, as a browser would."""
 
 from __future__ import annotations
 
@@ -111,3 +111,49 @@ def with_values(fields: list[tuple[str, str]], **changes: Any) -> dict[str, Any]
             continue
         data.setdefault(name, []).append(value)
     return data | changes
+
+
+# -- the submission form ------------------------------------------------------------------
+
+CASE_BODY = (
+    "Kommunen og bedriftene i regionen laget sammen et løp der flyktninger får språkpraksis "
+    "og fagopplæring i lokale bedrifter. Etter to år var de fleste i arbeid eller utdanning."
+)
+
+
+def new_case_form(client: FlaskClient, url: str = "/submissions/new") -> list[tuple[str, str]]:
+    page = client.get(url)
+    assert page.status_code == 200
+    return form_values(page.text, "/submissions/")
+
+
+def case_fields(**changes: Any) -> dict[str, Any]:
+    """A case a speaker would submit, with ``changes`` (``contacts__0__name`` for dashes)."""
+    return {
+        "title": "Språkpraksis i lokale bedrifter",
+        "summary": "Flyktninger lærer norsk på jobb i lokale bedrifter.",
+        "body": CASE_BODY,
+        "country": "NO",
+        "themes": ["employment", "language-training"],
+        "contacts__0__name": "Kari Nordmann",
+        **changes,
+    }
+
+
+# -- search -------------------------------------------------------------------------------
+
+
+def search(client: FlaskClient, q: str, **params: Any) -> dict[str, Any]:
+    """The JSON API's answer to a search (which must succeed)."""
+    response = client.get("/api/v1/search", query_string={"q": q, **params})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def refs(data: dict[str, Any]) -> list[str]:
+    return [hit["ref"] for hit in data["results"]]
+
+
+def strict_refs(data: dict[str, Any]) -> list[str]:
+    """Cases that match every word (partial matches may follow them)."""
+    return [hit["ref"] for hit in data["results"] if not hit["partial"]]

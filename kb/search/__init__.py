@@ -14,13 +14,13 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 
-from kb import plugins
 from kb.config import ConfigurationError
 from kb.database import on_commit
 from kb.extensions import db
 from kb.search import sync
 from kb.search.backend import FACETS, SearchBackend
 from kb.search.concepts import Vocabulary, default_vocabulary
+from kb.search.documents import PLUGIN_EXTRAS, PluginExtras, plugin_extras
 from kb.search.postgres import PostgresBackend
 from kb.search.whoosh_backend import WhooshBackend
 
@@ -28,15 +28,24 @@ EXTENSION = "kb.search"
 
 BACKENDS = ("whoosh", "postgres")
 
-__all__ = ["BACKENDS", "EXTENSION", "SearchBackend", "facet_names", "get_backend", "init_app"]
+__all__ = [
+    "BACKENDS",
+    "EXTENSION",
+    "PluginExtras",
+    "SearchBackend",
+    "facet_names",
+    "get_backend",
+    "init_app",
+]
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, extras: PluginExtras | None = None) -> None:
     """One backend per app; the outbox is drained into it after every commit, within a
-    budget in web requests (and, for PostgreSQL, applied inside the committing transaction)."""
-    taken = [f.name for f in plugins.state(app).facets if f.name in FACETS]
-    if taken:
-        raise plugins.PluginError(f"A plugin's facet uses a core facet's name: {taken[0]!r}.")
+    budget in web requests (and, for PostgreSQL, applied inside the committing transaction).
+
+    ``extras`` is what the enabled plugins add to the index (the app factory asks them).
+    """
+    app.extensions[PLUGIN_EXTRAS] = extras or PluginExtras()
     concepts = app.config.get("SEARCH_CONCEPTS_FILE")
     vocabulary = Vocabulary.load(Path(concepts)) if concepts else default_vocabulary()
     sync.Budget.from_config(app.config)  # a wrong setting stops the start, not each write
@@ -80,4 +89,4 @@ def get_backend() -> SearchBackend:
 
 def facet_names() -> tuple[str, ...]:
     """The core's facets, then those the enabled plugins add."""
-    return FACETS + tuple(f.name for f in plugins.facets())
+    return FACETS + plugin_extras().facets

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from kb import plugins
 from kb.extensions import db
+from kb.hookspecs import IndexExtras
 from kb.models import Case, CasePresentation, CaseStatus, Material, Session
 from kb.search.backend import IndexDocument
 
 #: A still-running case counts in every year up to this one; earlier years are capped too.
 FIRST_YEAR = 1980
+#: Where ``kb.search.init_app`` keeps the app's ``PluginExtras``.
+PLUGIN_EXTRAS = "kb.search.plugin_extras"
+
+
+def _no_extras(case: Case) -> Iterable[IndexExtras]:
+    return ()
+
+
+@dataclass(frozen=True)
+class PluginExtras:
+    """What enabled plugins add to the index: their facets' names and, per case, their
+    ``index_extras``. The app factory hands it in, so search never calls the plugin manager."""
+
+    facets: tuple[str, ...] = ()
+    of: Callable[[Case], Iterable[IndexExtras]] = _no_extras
+
+
+def plugin_extras() -> PluginExtras:
+    return current_app.extensions.get(PLUGIN_EXTRAS) or PluginExtras()
 
 
 def version_of(updated_at: datetime | None) -> str:
@@ -44,10 +65,11 @@ def _files_text(case: Case) -> str:
 
 def _extras(case: Case) -> tuple[str, dict[str, tuple[str, ...]]]:
     """What enabled plugins add; values for facets no plugin declared are dropped."""
-    declared = {facet.name for facet in plugins.facets()}
+    added = plugin_extras()
+    declared = set(added.facets)
     texts: list[str] = []
     facets: dict[str, list[str]] = {}
-    for extras in plugins.flatten(plugins.hook().index_extras(case=case)):
+    for extras in added.of(case):
         if extras.text:
             texts.append(extras.text)
         for name, values in extras.facets.items():

@@ -1,5 +1,10 @@
 """Read-only queries: public pages show only published cases; ``any_case`` and
-``cases_owned_by`` serve the authors and editors, behind their access checks."""
+``cases_owned_by`` serve the authors and editors, behind their access checks.
+
+A public query loads everything its page shows in a fixed number of queries, and ends with
+``NO_LAZY``: a template reaching for a relationship nobody loaded fails (in the tests, by
+tests/test_query_counts.py) instead of querying once per item on the page.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from datetime import date
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, raiseload, selectinload
 
 from kb.extensions import db
 from kb.models import (
@@ -39,6 +44,8 @@ _public_person = or_(
     Person.id.in_(select(SessionPerson.person_id)),
 )
 T = TypeVar("T")
+#: No lazy load that would query: what a public page shows is loaded with its query.
+NO_LAZY = raiseload("*", sql_only=True)
 
 #: Loader options for everything a case page or an export shows, in a fixed number of queries.
 WHOLE_CASE = (
@@ -54,7 +61,7 @@ WHOLE_CASE = (
 
 
 #: What a case card shows besides the case's own columns.
-CARD = (selectinload(Case.themes),)
+CARD = (selectinload(Case.themes), NO_LAZY)
 
 
 @dataclass
@@ -86,7 +93,7 @@ def published_cases(page: int = 1, per_page: int = 20) -> Page[Case]:
     items = db.session.scalars(
         select(Case)
         .where(_published)
-        .options(selectinload(Case.themes))
+        .options(*CARD)
         .order_by(Case.title)
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -95,7 +102,9 @@ def published_cases(page: int = 1, per_page: int = 20) -> Page[Case]:
 
 
 def published_case(slug: str) -> Case | None:
-    return db.session.scalar(select(Case).where(Case.slug == slug, _published).options(*WHOLE_CASE))
+    return db.session.scalar(
+        select(Case).where(Case.slug == slug, _published).options(*WHOLE_CASE, NO_LAZY)
+    )
 
 
 def published_by_ids(ids: list[int], *, whole: bool = True) -> list[Case]:
@@ -110,7 +119,7 @@ def published_by_ids(ids: list[int], *, whole: bool = True) -> list[Case]:
         for case in db.session.scalars(
             select(Case)
             .where(Case.id.in_(ids), _published)
-            .options(*(WHOLE_CASE if whole else CARD))
+            .options(*((*WHOLE_CASE, NO_LAZY) if whole else CARD))
         )
     }
     return [found[i] for i in ids if i in found]
@@ -127,13 +136,15 @@ def found_cases(request: SearchRequest) -> tuple[list[Case], int]:
 
 def events(upcoming_from: date | None = None) -> list[Event]:
     """All events, newest first; with ``upcoming_from`` only those not yet over."""
-    query = select(Event).options(selectinload(Event.organisers))
+    query = select(Event).options(selectinload(Event.organisers), NO_LAZY)
     if upcoming_from is not None:
         query = query.where(func.coalesce(Event.end_date, Event.start_date) >= upcoming_from)
     return list(db.session.scalars(query.order_by(Event.start_date.desc(), Event.title)))
 
 
 def event(slug: str) -> Event | None:
+    """An event with its programme: sessions, their people (for the API, with their
+    organisations) and materials."""
     return db.session.scalar(
         select(Event)
         .where(Event.slug == slug)
@@ -141,8 +152,10 @@ def event(slug: str) -> Event | None:
             selectinload(Event.organisers),
             selectinload(Event.sessions)
             .selectinload(Session.participants)
-            .selectinload(SessionPerson.person),
+            .selectinload(SessionPerson.person)
+            .selectinload(Person.organisation),
             selectinload(Event.sessions).selectinload(Session.materials),
+            NO_LAZY,
         )
     )
 
@@ -153,10 +166,12 @@ def session(event_slug: str, slug: str) -> Session | None:
         .join(Session.event)
         .where(Event.slug == event_slug, Session.slug == slug)
         .options(
+            contains_eager(Session.event),
             selectinload(Session.participants)
             .selectinload(SessionPerson.person)
             .selectinload(Person.organisation),
             selectinload(Session.materials),
+            NO_LAZY,
         )
     )
 
@@ -168,7 +183,7 @@ def cases_presented(*, event: Event | None = None, session: Session | None = Non
         query = query.where(CasePresentation.session_id == session.id)
     elif event is not None:
         query = query.where(CasePresentation.event_id == event.id)
-    return list(db.session.scalars(query.distinct().order_by(Case.title)))
+    return list(db.session.scalars(query.options(*CARD).distinct().order_by(Case.title)))
 
 
 def person(slug: str) -> Person | None:
@@ -176,7 +191,7 @@ def person(slug: str) -> Person | None:
     return db.session.scalar(
         select(Person)
         .where(Person.slug == slug, _public_person)
-        .options(selectinload(Person.organisation))
+        .options(selectinload(Person.organisation), NO_LAZY)
     )
 
 
@@ -186,7 +201,7 @@ def people(page: int = 1, per_page: int = 50) -> Page[Person]:
     items = db.session.scalars(
         select(Person)
         .where(_public_person)
-        .options(selectinload(Person.organisation))
+        .options(selectinload(Person.organisation), NO_LAZY)
         .order_by(Person.name, Person.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -200,6 +215,7 @@ def cases_with_contact(person: Person) -> list[Case]:
             select(Case)
             .join(Case.contacts)
             .where(CaseContact.person_id == person.id, _published)
+            .options(*CARD)
             .order_by(Case.title)
         )
     )
@@ -211,7 +227,7 @@ def sessions_with(person: Person) -> list[Session]:
             select(Session)
             .join(Session.participants)
             .where(SessionPerson.person_id == person.id)
-            .options(selectinload(Session.event))
+            .options(selectinload(Session.event), NO_LAZY)
             .distinct()
             .order_by(Session.starts_at, Session.title)
         )
@@ -219,7 +235,7 @@ def sessions_with(person: Person) -> list[Session]:
 
 
 def organisation(slug: str) -> Organisation | None:
-    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    return db.session.scalar(select(Organisation).where(Organisation.slug == slug).options(NO_LAZY))
 
 
 def people_of(organisation: Organisation) -> list[Person]:
@@ -228,6 +244,7 @@ def people_of(organisation: Organisation) -> list[Person]:
         db.session.scalars(
             select(Person)
             .where(Person.organisation_id == organisation.id, _public_person)
+            .options(NO_LAZY)
             .order_by(Person.name, Person.id)
         )
     )
@@ -248,7 +265,7 @@ def cases_with_term(term: VocabularyTerm) -> list[Case]:
         db.session.scalars(
             select(Case)
             .where(_published, relationship.any(VocabularyTerm.id == term.id))
-            .options(selectinload(Case.themes))
+            .options(*CARD)
             .order_by(Case.published_at.desc(), Case.id.desc())
         )
     )
