@@ -7,6 +7,7 @@ Order of precedence (last wins): the defaults below, ``<instance>/config.py``,
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -121,12 +122,44 @@ def _ensure_base_url(app: Flask) -> None:
         )
 
 
+#: In debug mode without a configured key, the key kept here (in the instance folder).
+DEBUG_KEY_FILE = "secret_key"
+
+
+def _debug_secret_key(instance: Path) -> str:
+    """One key for every process of a local trial (server and CLI alike), made on first use,
+    so that links printed by `kb invite` and `kb users create` work in the running server."""
+    path = instance / DEBUG_KEY_FILE
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    instance.mkdir(parents=True, exist_ok=True)
+    candidate = instance / f".{DEBUG_KEY_FILE}-{os.getpid()}"
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        # A hard link never replaces: when two processes start at once, the first key wins.
+        os.link(candidate, path)
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    log.warning("No SECRET_KEY configured; debug mode uses the one kept in %s.", path)
+    return path.read_text().strip()
+
+
 def _ensure_secret_key(app: Flask) -> None:
     key = app.config.get("SECRET_KEY")
-    if app.debug or app.testing:
+    if app.testing and not key:
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        return
+    if app.debug:
         if not key:
-            log.warning("No SECRET_KEY configured; using a random one for this process.")
-            app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+            app.config["SECRET_KEY"] = _debug_secret_key(Path(app.instance_path))
         return
     if not key:
         raise ConfigurationError(
