@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # Whole request bodies; a single uploaded file has its own, smaller limit.
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "MATERIAL_MAX_BYTES": 50 * 1024 * 1024,
+    # A file chosen on the case form is stored at once and held for its uploader until the
+    # case is saved, so Preview and form errors never lose it; unsaved, it is deleted after
+    # this many hours (docs/editorial.md).
+    "PENDING_UPLOAD_HOURS": 24,
     "SEARCH_INDEX_DIR": "search-index",
     # Processes indexing at once in `kb reindex` (2 halves the time on two cores).
     "SEARCH_REBUILD_PROCS": 2,

@@ -19,6 +19,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -40,6 +41,10 @@ _PHONE = re.compile(r"^\+?[0-9 ()./-]{4,}$")
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 
 BLANK_ROWS = 2
+#: What the file picker offers; the server decides by content (kb.services.materials).
+ACCEPTED_FILES = ",".join(
+    [".pdf", ".pptx", ".docx", ".odp", ".odt", ".png", ".jpg", ".jpeg", ".webp", ".gif"]
+)
 
 
 def _max(n: int) -> Length:
@@ -195,6 +200,9 @@ class CaseForm(FlaskForm):
         _l("Attach a file"),
         description=_l("PDF, PowerPoint, Word, OpenDocument or an image; at most %(mb)d MB."),
     )
+    #: The signed reference to a file stored on an earlier post (kb.services.pending_uploads).
+    pending_upload = HiddenField()
+    discard_upload = BooleanField(_l("remove"))
     attachment_title = _text(_l("Title of the file"), 300)
     attachment_kind = SelectField(_l("Kind of file"), validate_choice=True)
     remove_materials = _Checkboxes(_l("Remove attached files"), coerce=int)
@@ -230,7 +238,7 @@ def fill_choices(
     themes: list[VocabularyTerm],
     target_groups: list[VocabularyTerm],
     case: Case | None,
-    max_mb: int,
+    max_bytes: int,
 ) -> None:
     """Choices in the reader's language, and the data the form needs from the database."""
     form.language.choices = [("", _l("Detect from the text"))] + [
@@ -254,7 +262,14 @@ def fill_choices(
     form.remove_materials.choices = [
         (m.id, m.title) for m in (case.materials if case is not None else [])
     ]
+    max_mb = max_bytes // (1024 * 1024)
     form.attachment.description = form.attachment.description % {"mb": max_mb}
+    # The browser refuses a file of the wrong type or size before sending it (static/forms.js).
+    form.attachment.render_kw = {
+        "accept": ACCEPTED_FILES,
+        "data-max-bytes": str(max_bytes),
+        "data-too-large": _l("The file is larger than %(mb)d MB.") % {"mb": max_mb},
+    }
 
 
 def add_blank_rows(form: CaseForm) -> None:

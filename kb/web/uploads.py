@@ -8,8 +8,12 @@ from kb.i18n import _
 from kb.services.materials import MaterialRejected
 
 
+def max_upload_bytes() -> int:
+    return int(current_app.config["MATERIAL_MAX_BYTES"])
+
+
 def max_upload_mb() -> int:
-    return int(current_app.config["MATERIAL_MAX_BYTES"]) // (1024 * 1024)
+    return max_upload_bytes() // (1024 * 1024)
 
 
 def rejection_message(rejected: MaterialRejected) -> str:
