@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # Whole request bodies; a single uploaded file has its own, smaller limit.
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "MATERIAL_MAX_BYTES": 50 * 1024 * 1024,
+    # The case form reads bodies up to this size, keeping only the first MATERIAL_MAX_BYTES
+    # of a file, so a too-large file is answered with the form and the user's text rather
+    # than a bare error page (kb/web/uploads.py).
+    "FORM_MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
     # A file chosen on the case form is stored at once and held for its uploader until the
     # case is saved, so Preview and form errors never lose it; unsaved, it is deleted after
     # this many hours (docs/editorial.md).

@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from kb.database import write_transaction
 from kb.extensions import db
@@ -57,7 +59,8 @@ def _slides(tmp_path: Path) -> tuple[io.BytesIO, str]:
 
 
 def _files(app: Flask) -> set[str]:
-    return {p.name for p in Path(app.config["UPLOAD_DIR"]).iterdir()}
+    folder = Path(app.config["UPLOAD_DIR"])
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
 
 
 def _saved_case() -> Case:
@@ -223,3 +226,71 @@ def test_the_error_summary_speaks_the_users_language_and_takes_focus(
     assert "Nothing was saved yet" not in summary.group(0)
     assert "Mitään ei ole vielä tallennettu" in summary.group(0)
     assert 'href="#title"' in summary.group(0)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _limits(app: Flask) -> None:
+    """The real limits scaled down (50 MB file, 64 MiB body, 512 MiB form body)."""
+    app.config.update(
+        MATERIAL_MAX_BYTES=50 * 1024,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        FORM_MAX_CONTENT_LENGTH=512 * 1024,
+    )
+
+
+def test_a_file_over_the_body_limit_comes_back_with_the_text_and_a_message(
+    app: Flask, client: FlaskClient
+) -> None:
+    _limits(app)
+    _speaker(client)
+    data = with_values(_form(client), **_complete(body=BODY + " Et avsnitt som ikke går tapt."))
+    data["attachment"] = (io.BytesIO(b"%PDF-1.4\n" + b"0" * 200 * 1024), "stor.pdf")
+
+    refused = client.post("/submissions/new", data=data)
+
+    assert refused.status_code == 422
+    assert "Et avsnitt som ikke går tapt." in refused.text
+    assert 'id="attachment-errors"' in refused.text and "The file is larger than" in refused.text
+    assert _files(app) == set()
+    assert db.session.scalar(select(Case)) is None
+
+
+def test_a_body_beyond_even_the_form_limit_gives_the_form_not_a_bare_error_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    _limits(app)
+    _speaker(client)
+    client.set_cookie(LANGUAGE_COOKIE, "nb")
+    data = with_values(_form(client), **_complete())
+    fields = MultiDict([(k, v) for k, values in data.items() for v in _as_list(values)])
+    fields["attachment"] = FileStorage(io.BytesIO(b"%PDF-1.4\n" + b"0" * 1024**2), "enorm.pdf")
+    # Encoded in memory: the test client would spool it to a file the app never reads.
+    boundary, body = encode_multipart(fields)
+    assert len(body) > 1024**2
+
+    refused = client.post(
+        "/submissions/new", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+
+    assert refused.status_code == 413
+    assert 'id="attachment-errors"' in refused.text
+    assert "Filen er større enn" in refused.text
+    assert "Ingenting ble lagret: opplastingen var for stor" in refused.text
+    assert form_values(refused.text, "/submissions/")  # the form, ready to fill in again
+    assert _files(app) == set()
+
+
+def test_the_file_field_tells_the_browser_the_types_and_the_size_limit(
+    app: Flask, client: FlaskClient
+) -> None:
+    _speaker(client)
+    page = client.get("/submissions/new").text
+
+    field = re.search(r'<input[^>]*id="attachment"[^>]*>', page)
+    assert field is not None
+    assert 'accept=".pdf,.pptx,.docx' in field.group(0)
+    assert f'data-max-bytes="{50 * 1024 * 1024}"' in field.group(0)
+    assert "forms.js" in page

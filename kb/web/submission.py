@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from kb.i18n import _
 from kb.markdown import render_markdown
@@ -14,9 +15,11 @@ from kb.models import Case, Event, MaterialKind, PendingUpload, Session, User, V
 from kb.services import catalogue, pending_uploads, programme, review, revisions, submissions
 from kb.services.language import propose_language
 from kb.services.materials import MaterialRejected
+from kb.web import uploads
 from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
-from kb.web.uploads import max_upload_bytes, rejection_message
+from kb.web.errors import render_error
+from kb.web.uploads import FILE_FORMS, max_upload_bytes, rejection_message
 
 bp = Blueprint("submission", __name__, url_prefix="/submissions")
 
@@ -41,16 +44,28 @@ def edit(case_id: int) -> ResponseReturnValue:
     case = catalogue.any_case(case_id)
     if case is None:
         abort(404)
-    if not submissions.may_edit(current_account(), case):
+    if not may_edit(case):
         abort(403, _("Only the editors can change a case once it is published."))
     return _case_form(case)
 
 
-def _case_form(case: Case | None) -> ResponseReturnValue:
+@bp.errorhandler(RequestEntityTooLarge)
+def body_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A body beyond ``FORM_MAX_CONTENT_LENGTH`` is not read at all: the form as last saved,
+    with the reason next to the file field, instead of a bare error page."""
+    case_id = (request.view_args or {}).get("case_id")
+    case = catalogue.any_case(case_id) if case_id is not None else None
+    allowed = current_user.is_authenticated and request.endpoint in FILE_FORMS
+    if not allowed or (case_id is not None and (case is None or not may_edit(case))):
+        return render_error(error)
+    return _case_form(case, body_refused=True)
+
+
+def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseReturnValue:
     events = catalogue.events_with_sessions()
-    if request.method == "GET":
+    if request.method == "GET" or body_refused:
         initial = form_data(revisions.snapshot(case), case) if case else _new_case_data(events)
-        form = CaseForm(data=initial)
+        form = CaseForm(formdata=None, data=initial)
     else:
         form = CaseForm()
     fill_choices(
@@ -65,8 +80,11 @@ def _case_form(case: Case | None) -> ResponseReturnValue:
     failed = False
     proposed = None
     held = None
-    if request.method == "GET":
+    if request.method == "GET" or body_refused:
         add_blank_rows(form)
+        if body_refused:
+            form.attachment.errors = [rejection_message(MaterialRejected("", "too_large"))]
+            failed = True
     else:
         held, file_errors = _held_upload(form)
         proposed = propose_language(
@@ -89,8 +107,13 @@ def _case_form(case: Case | None) -> ResponseReturnValue:
         proposed=proposed,
         held=held,
         failed=failed,
+        body_refused=body_refused,
         request_for_changes=review.latest_request(case) if case else None,
-    ), (422 if failed else 200)
+    ), (413 if body_refused else 422 if failed else 200)
+
+
+def may_edit(case: Case) -> bool:
+    return submissions.may_edit(current_account(), case)
 
 
 def _held_upload(form: CaseForm) -> tuple[PendingUpload | None, list[str]]:
@@ -241,4 +264,5 @@ def _contact_of(user: User, place: Session | Event | None) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
+    uploads.init_app(app)
     app.register_blueprint(bp)
