@@ -294,3 +294,19 @@ def test_the_file_field_tells_the_browser_the_types_and_the_size_limit(
     assert 'accept=".pdf,.pptx,.docx' in field.group(0)
     assert f'data-max-bytes="{50 * 1024 * 1024}"' in field.group(0)
     assert "forms.js" in page
+
+
+def test_the_form_libraries_own_messages_are_in_the_users_language_too(
+    app: Flask, client: FlaskClient
+) -> None:
+    """WTForms has no Danish or Icelandic: its messages come from our catalogues."""
+    _speaker(client)
+    client.set_cookie(LANGUAGE_COOKIE, "da")
+    failed = client.post(
+        "/submissions/new",
+        data=with_values(_form(client), **_complete(start_year="tjue", country="XX")),
+    )
+
+    assert failed.status_code == 422
+    assert "Skriv et helt tal." in failed.text and "Vælg en af mulighederne." in failed.text
+    assert "Not a valid" not in failed.text

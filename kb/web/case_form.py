@@ -32,6 +32,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from kb.i18n import _l
 from kb.models import CONTENT_LANGUAGES, COUNTRIES, Case, Event, MaterialKind, VocabularyTerm
+from kb.web.form_messages import TranslatedMeta
 from kb.web.template_helpers import country_name, language_name, term_label
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -150,6 +151,8 @@ class _Checkboxes(SelectMultipleField):
 
 
 class CaseForm(FlaskForm):
+    Meta = TranslatedMeta
+
     title = _text(
         _l("Title"),
         300,
