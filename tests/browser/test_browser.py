@@ -315,6 +315,8 @@ def test_a_speaker_from_invitation_through_errors_and_a_refused_file_to_submissi
         assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
         assert "slides.pdf" in page.locator("#held-upload").inner_text()
         shoot(page, f"case-form-errors-{language}")
+        summary.locator("a[href='#summary']").click()
+        assert page.evaluate("document.activeElement.id") == "summary"
         violations = axe_module.Axe().run(page).response["violations"]
         assert violations == [], [(v["id"], v["help"]) for v in violations]
 
