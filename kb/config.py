@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     # case is saved, so Preview and form errors never lose it; unsaved, it is deleted after
     # this many hours (docs/editorial.md).
     "PENDING_UPLOAD_HOURS": 24,
+    # ...and each user has at most this many held at once (the oldest goes first).
+    "PENDING_UPLOADS_PER_USER": 5,
     "SEARCH_INDEX_DIR": "search-index",
     # Processes indexing at once in `kb reindex` (2 halves the time on two cores).
     "SEARCH_REBUILD_PROCS": 2,

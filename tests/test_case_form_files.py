@@ -310,3 +310,26 @@ def test_the_form_libraries_own_messages_are_in_the_users_language_too(
     assert failed.status_code == 422
     assert "Skriv et helt tal." in failed.text and "Vælg en af mulighederne." in failed.text
     assert "Not a valid" not in failed.text
+
+
+def test_a_user_holds_only_the_newest_few_files(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    app.config["PENDING_UPLOADS_PER_USER"] = 2
+    _speaker(client)
+    references = []
+    for _round in range(3):
+        data = with_values(_form(client), **_complete(), preview="y")
+        data["attachment"] = _slides(tmp_path)
+        page = client.post("/submissions/new", data=data).text
+        references.append(dict(form_values(page, "/submissions/"))["pending_upload"])
+
+    assert len(_files(app)) == 2
+    first = with_values(_form(client), **_complete(), pending_upload=references[0])
+    assert (
+        "The file chosen earlier is no longer kept"
+        in client.post("/submissions/new", data=first).text
+    )
+    last = with_values(_form(client), **_complete(), pending_upload=references[2])
+    assert client.post("/submissions/new", data=last).status_code == 302
+    assert [m.original_filename for m in _saved_case().materials] == ["slides.pdf"]

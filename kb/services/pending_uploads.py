@@ -61,7 +61,24 @@ def hold(stream: BinaryIO, filename: str, owner: User) -> PendingUpload:
     except BaseException:
         _delete_file(stored.stored_name)
         raise
+    _keep_newest(owner)
     return pending
+
+
+def _keep_newest(owner: User) -> None:
+    """At most ``PENDING_UPLOADS_PER_USER`` held files each (one per open form is the
+    usual need), so Preview cannot be used to fill the disk for a day."""
+    keep = int(current_app.config["PENDING_UPLOADS_PER_USER"])
+    surplus = list(
+        db.session.scalars(
+            select(PendingUpload)
+            .where(PendingUpload.user_id == owner.id)
+            .order_by(PendingUpload.created_at.desc(), PendingUpload.id.desc())
+            .offset(keep)
+        )
+    )
+    for old in surplus:
+        release(old)
 
 
 def reference(pending: PendingUpload) -> str:
