@@ -17,11 +17,13 @@ $(BIN)/kb: pyproject.toml
 
 install: $(BIN)/kb
 
-## run: the demo on SQLite in ./instance (debug server, random per-process secret key)
+## run: the demo on SQLite in ./instance (debug server; the secret key is made once and kept in
+## instance/secret_key, so links printed by `kb invite` in another shell work here)
 run: install
 	FLASK_DEBUG=1 $(BIN)/kb init
 	FLASK_DEBUG=1 $(BIN)/kb demo
-	FLASK_DEBUG=1 $(BIN)/kb run --host $(HOST) --port $(PORT)
+	FLASK_DEBUG=1 KB_BASE_URL="$${KB_BASE_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/kb run --host $(HOST) --port $(PORT)
 
 ## serve: gunicorn with $(WORKERS) workers on the embedded defaults (SQLite + Whoosh in ./instance)
 WORKERS ?= 4

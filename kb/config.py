@@ -7,6 +7,7 @@ Order of precedence (last wins): the defaults below, ``<instance>/config.py``,
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,16 @@ DEFAULTS: dict[str, Any] = {
     # Whole request bodies; a single uploaded file has its own, smaller limit.
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "MATERIAL_MAX_BYTES": 50 * 1024 * 1024,
+    # The case form reads bodies up to this size, keeping only the first MATERIAL_MAX_BYTES
+    # of a file, so a too-large file is answered with the form and the user's text rather
+    # than a bare error page (kb/web/uploads.py).
+    "FORM_MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
+    # A file chosen on the case form is stored at once and held for its uploader until the
+    # case is saved, so Preview and form errors never lose it; unsaved, it is deleted after
+    # this many hours (docs/editorial.md).
+    "PENDING_UPLOAD_HOURS": 24,
+    # ...and each user has at most this many held at once (the oldest goes first).
+    "PENDING_UPLOADS_PER_USER": 5,
     "SEARCH_INDEX_DIR": "search-index",
     # Processes indexing at once in `kb reindex` (2 halves the time on two cores).
     "SEARCH_REBUILD_PROCS": 2,
@@ -121,12 +132,44 @@ def _ensure_base_url(app: Flask) -> None:
         )
 
 
+#: In debug mode without a configured key, the key kept here (in the instance folder).
+DEBUG_KEY_FILE = "secret_key"
+
+
+def _debug_secret_key(instance: Path) -> str:
+    """One key for every process of a local trial (server and CLI alike), made on first use,
+    so that links printed by `kb invite` and `kb users create` work in the running server."""
+    path = instance / DEBUG_KEY_FILE
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    instance.mkdir(parents=True, exist_ok=True)
+    candidate = instance / f".{DEBUG_KEY_FILE}-{os.getpid()}"
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        # A hard link never replaces: when two processes start at once, the first key wins.
+        os.link(candidate, path)
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    log.warning("No SECRET_KEY configured; debug mode uses the one kept in %s.", path)
+    return path.read_text().strip()
+
+
 def _ensure_secret_key(app: Flask) -> None:
     key = app.config.get("SECRET_KEY")
-    if app.debug or app.testing:
+    if app.testing and not key:
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        return
+    if app.debug:
         if not key:
-            log.warning("No SECRET_KEY configured; using a random one for this process.")
-            app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+            app.config["SECRET_KEY"] = _debug_secret_key(Path(app.instance_path))
         return
     if not key:
         raise ConfigurationError(

@@ -43,6 +43,26 @@ def test_a_strong_secret_key_from_the_environment_is_accepted(
     assert app.config["BASE_URL"] == "https://kb.example.org"
 
 
+def test_in_debug_mode_every_process_signs_with_one_key_kept_in_the_instance(
+    tmp_path: Path,
+) -> None:
+    server = create_app({"INSTANCE_PATH": str(tmp_path), "DEBUG": True})
+    cli = create_app({"INSTANCE_PATH": str(tmp_path), "DEBUG": True})
+
+    kept = tmp_path / "secret_key"
+    assert server.config["SECRET_KEY"] == cli.config["SECRET_KEY"] == kept.read_text().strip()
+    assert len(server.config["SECRET_KEY"]) >= 48
+    assert kept.stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".secret_key")] == []
+
+
+def test_a_configured_key_wins_over_the_kept_one_in_debug_mode(tmp_path: Path) -> None:
+    create_app({"INSTANCE_PATH": str(tmp_path), "DEBUG": True})
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DEBUG": True, "SECRET_KEY": STRONG_KEY})
+
+    assert app.config["SECRET_KEY"] == STRONG_KEY
+
+
 def test_without_a_base_url_outside_debug_the_app_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="KB_BASE_URL"):
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": STRONG_KEY})

@@ -15,6 +15,7 @@ from kb.models.choices import (
 from kb.models.event import Event, Session, SessionPerson
 from kb.models.invitation import Invitation
 from kb.models.material import Material
+from kb.models.pending_upload import PendingUpload
 from kb.models.people import Organisation, Person, PublicContact
 from kb.models.revision import CaseRevision, RevisionAction
 from kb.models.search_outbox import SearchOutbox
@@ -39,6 +40,7 @@ __all__ = [
     "Material",
     "MaterialKind",
     "Organisation",
+    "PendingUpload",
     "Person",
     "PublicContact",
     "RevisionAction",

@@ -23,6 +23,13 @@ def external_url(endpoint: str, **values: Any) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
+def console_text(message: EmailMessage) -> str:
+    """The message as a person reads it: headers and the decoded body, so that a link copied
+    from the console is whole (the wire form breaks long lines with quoted-printable ``=``)."""
+    headers = "\n".join(f"{name}: {message[name]}" for name in ("From", "To", "Subject"))
+    return f"--- e-mail (KB_MAIL_SERVER is not set) ---\n{headers}\n\n{message.get_content()}"
+
+
 def send_mail(to: str, subject: str, template: str, **context: Any) -> EmailMessage:
     """Render ``templates/mail/<template>.txt`` in the current language and send it."""
     config = current_app.config
@@ -33,7 +40,7 @@ def send_mail(to: str, subject: str, template: str, **context: Any) -> EmailMess
     message.set_content(render_template(f"mail/{template}.txt", **context))
     server = config.get("MAIL_SERVER")
     if not server:
-        print(f"--- e-mail (KB_MAIL_SERVER is not set) ---\n{message}", file=sys.stderr)
+        print(console_text(message), file=sys.stderr)
         return message
     with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=15) as smtp:
         if config.get("MAIL_USE_TLS"):

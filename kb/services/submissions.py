@@ -22,6 +22,7 @@ from kb.models import (
     Case,
     CaseStatus,
     MaterialKind,
+    PendingUpload,
     Person,
     RevisionAction,
     Role,
@@ -29,7 +30,7 @@ from kb.models import (
     Vocabulary,
 )
 from kb.models.base import utcnow
-from kb.services import revisions
+from kb.services import pending_uploads, revisions
 from kb.services.exchange.exporter import case_record, material_record
 from kb.services.exchange.importer import UnknownPlace, apply_case
 from kb.services.exchange.schema import CaseIn
@@ -88,12 +89,22 @@ class Upload:
 
 
 @dataclass
+class HeldAttachment:
+    """A file the form stored before (``kb.services.pending_uploads``), to attach on saving."""
+
+    upload_id: int
+    title: str
+    kind: MaterialKind = MaterialKind.OTHER
+
+
+@dataclass
 class Submission:
     """What the form sends: the record's form keys, and changes to the attachments."""
 
     fields: dict[str, Any]
     submit: bool = False
     upload: Upload | None = None
+    held: HeldAttachment | None = None
     remove_materials: set[int] = field(default_factory=set)
 
 
@@ -162,8 +173,19 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
         _apply(case, data, author)
         if submission.upload is not None and stored is not None:
             _attach(case, submission.upload, stored, data.language)
+        if submission.held is not None:
+            _adopt(case, submission.held, author, data.language)
         revisions.record(case, action, author)
     return case
+
+
+def _adopt(case: Case, held: HeldAttachment, author: User, language: str) -> None:
+    pending = db.session.get(PendingUpload, held.upload_id)
+    if pending is None or pending.user_id != author.id:
+        raise SubmissionInvalid(
+            {"attachment": _("The file chosen earlier is no longer kept; choose it again.")}
+        )
+    pending_uploads.adopt(pending, case, title=held.title, kind=held.kind, language=language)
 
 
 def save_record(case: Case | None, fields: dict[str, Any], author: User) -> Case:

@@ -20,6 +20,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -41,6 +42,7 @@ from kb.models import (
     Person,
     VocabularyTerm,
 )
+from kb.web.form_messages import TranslatedMeta
 from kb.web.template_helpers import country_name, language_name, term_label
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -50,6 +52,10 @@ _PHONE = re.compile(r"^\+?[0-9 ()./-]{4,}$")
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 
 BLANK_ROWS = 2
+#: What the file picker offers; the server decides by content (kb.services.materials).
+ACCEPTED_FILES = ",".join(
+    [".pdf", ".pptx", ".docx", ".odp", ".odt", ".png", ".jpg", ".jpeg", ".webp", ".gif"]
+)
 
 
 def _max(n: int) -> Length:
@@ -155,6 +161,8 @@ class _Checkboxes(SelectMultipleField):
 
 
 class CaseForm(FlaskForm):
+    Meta = TranslatedMeta
+
     title = _text(
         _l("Title"),
         300,
@@ -205,6 +213,9 @@ class CaseForm(FlaskForm):
         _l("Attach a file"),
         description=_l("PDF, PowerPoint, Word, OpenDocument or an image; at most %(mb)d MB."),
     )
+    #: The signed reference to a file stored on an earlier post (kb.services.pending_uploads).
+    pending_upload = HiddenField()
+    discard_upload = BooleanField(_l("remove"))
     attachment_title = _text(_l("Title of the file"), 300)
     attachment_kind = SelectField(_l("Kind of file"), validate_choice=True)
     remove_materials = _Checkboxes(_l("Remove attached files"), coerce=int)
@@ -240,7 +251,7 @@ def fill_choices(
     themes: list[VocabularyTerm],
     target_groups: list[VocabularyTerm],
     case: Case | None,
-    max_mb: int,
+    max_bytes: int,
 ) -> None:
     """Choices in the reader's language, and the data the form needs from the database."""
     form.language.choices = [("", _l("Detect from the text"))] + [
@@ -264,7 +275,14 @@ def fill_choices(
     form.remove_materials.choices = [
         (m.id, m.title) for m in (case.materials if case is not None else [])
     ]
+    max_mb = max_bytes // (1024 * 1024)
     form.attachment.description = form.attachment.description % {"mb": max_mb}
+    # The browser refuses a file of the wrong type or size before sending it (static/forms.js).
+    form.attachment.render_kw = {
+        "accept": ACCEPTED_FILES,
+        "data-max-bytes": str(max_bytes),
+        "data-too-large": _l("The file is larger than %(mb)d MB.") % {"mb": max_mb},
+    }
 
 
 def add_blank_rows(form: CaseForm) -> None:

@@ -6,17 +6,20 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from kb.i18n import _
 from kb.markdown import render_markdown
-from kb.models import Case, Event, Session, User, Vocabulary
-from kb.services import catalogue, programme, review, revisions, submissions
+from kb.models import Case, Event, MaterialKind, PendingUpload, Session, User, Vocabulary
+from kb.services import catalogue, pending_uploads, programme, review, revisions, submissions
 from kb.services.language import propose_language
 from kb.services.materials import MaterialRejected
+from kb.web import uploads
 from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
-from kb.web.uploads import max_upload_mb, rejection_message
+from kb.web.errors import render_error
+from kb.web.uploads import FILE_FORMS, max_upload_bytes, rejection_message
 from kb.web.urls import id_arg
 
 bp = Blueprint("submission", __name__, url_prefix="/submissions")
@@ -42,14 +45,26 @@ def edit(case_id: int) -> ResponseReturnValue:
     case = catalogue.any_case(case_id)
     if case is None:
         abort(404)
-    if not submissions.may_edit(current_account(), case):
+    if not may_edit(case):
         abort(403, _("Only the editors can change a case once it is published."))
     return _case_form(case)
 
 
-def _case_form(case: Case | None) -> ResponseReturnValue:
+@bp.errorhandler(RequestEntityTooLarge)
+def body_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A body beyond ``FORM_MAX_CONTENT_LENGTH`` is not read at all: the form as last saved,
+    with the reason next to the file field, instead of a bare error page."""
+    case_id = (request.view_args or {}).get("case_id")
+    case = catalogue.any_case(case_id) if case_id is not None else None
+    allowed = current_user.is_authenticated and request.endpoint in FILE_FORMS
+    if not allowed or (case_id is not None and (case is None or not may_edit(case))):
+        return render_error(error)
+    return _case_form(case, body_refused=True)
+
+
+def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseReturnValue:
     events = catalogue.events_with_sessions()
-    if request.method == "GET":
+    if request.method == "GET" or body_refused:
         initial = (
             form_data(
                 revisions.snapshot(case),
@@ -59,7 +74,7 @@ def _case_form(case: Case | None) -> ResponseReturnValue:
             if case
             else _new_case_data(events)
         )
-        form = CaseForm(data=initial)
+        form = CaseForm(formdata=None, data=initial)
     else:
         form = CaseForm()
     fill_choices(
@@ -68,22 +83,28 @@ def _case_form(case: Case | None) -> ResponseReturnValue:
         themes=catalogue.vocabulary(Vocabulary.THEME),
         target_groups=catalogue.vocabulary(Vocabulary.TARGET_GROUP),
         case=case,
-        max_mb=max_upload_mb(),
+        max_bytes=max_upload_bytes(),
     )
     preview = None
     failed = False
     proposed = None
-    if request.method == "GET":
+    held = None
+    if request.method == "GET" or body_refused:
         add_blank_rows(form)
+        if body_refused:
+            form.attachment.errors = [rejection_message(MaterialRejected("", "too_large"))]
+            failed = True
     else:
+        held, file_errors = _held_upload(form)
         proposed = propose_language(
             " ".join(f.data or "" for f in (form.title, form.summary, form.body, form.outcomes))
         )
         if form.preview.data:
             preview = {k: render_markdown(form[k].data) for k in ("summary", "body", "outcomes")}
             form.language.data = form.language.data or proposed or ""
+            form.attachment.errors = file_errors
         else:
-            saved = _save(form, case, events, proposed)
+            saved = _save(form, case, events, proposed, held, file_errors)
             if saved is not None:
                 return saved
             failed = True
@@ -93,42 +114,84 @@ def _case_form(case: Case | None) -> ResponseReturnValue:
         case=case,
         preview=preview,
         proposed=proposed,
+        held=held,
+        failed=failed,
+        body_refused=body_refused,
         request_for_changes=review.latest_request(case) if case else None,
-    ), (422 if failed else 200)
+    ), (413 if body_refused else 422 if failed else 200)
+
+
+def may_edit(case: Case) -> bool:
+    return submissions.may_edit(current_account(), case)
+
+
+def _held_upload(form: CaseForm) -> tuple[PendingUpload | None, list[str]]:
+    """The file this form carries: one stored on an earlier post, or the one chosen now
+    (stored at once, so it survives Preview and errors). Returns it and the file's errors."""
+    account = current_account()
+    errors: list[str] = []
+    held = None
+    if form.pending_upload.data:
+        held = pending_uploads.find(form.pending_upload.data, account)
+        if held is None:
+            errors.append(_("The file chosen earlier is no longer kept; choose it again."))
+    if held is not None and form.discard_upload.data:
+        pending_uploads.release(held)
+        held = None
+    file = form.attachment.data
+    if file and file.filename:
+        try:
+            chosen = pending_uploads.hold(file.stream, file.filename, account)
+        except MaterialRejected as rejected:
+            errors.append(rejection_message(rejected))
+        else:
+            if held is not None:
+                pending_uploads.release(held)
+            held = chosen
+    form.pending_upload.data = pending_uploads.reference(held) if held else ""
+    form.discard_upload.data = False
+    return held, errors
 
 
 def _save(
-    form: CaseForm, case: Case | None, events: list[Event], proposed: str | None
+    form: CaseForm,
+    case: Case | None,
+    events: list[Event],
+    proposed: str | None,
+    held: PendingUpload | None,
+    file_errors: list[str],
 ) -> ResponseReturnValue | None:
-    """Save and redirect, or put every problem next to its field and return None."""
-    if not form.validate():
-        return None
+    """Save and redirect, or put every problem next to its field and return None.
+
+    Every check runs before returning, so all problems show in one round."""
+    valid = form.validate()
+    form.attachment.errors = [*form.attachment.errors, *file_errors]
     language = form.language.data or proposed
     if language is None:
-        form.language.errors = [_("The language could not be told from the text; choose it.")]
+        form.language.errors = [
+            *form.language.errors,
+            _("The language could not be told from the text; choose it."),
+        ]
+    if not valid or file_errors or language is None:
         return None
-    upload = None
-    if form.attachment.data and form.attachment.data.filename:
-        file = form.attachment.data
-        upload = submissions.Upload(
-            stream=file.stream,
-            filename=file.filename,
-            title=form.attachment_title.data or "",
-            kind=form.attachment_kind.data,
-        )
     submission = submissions.Submission(
         fields=record_fields(form, language, _places(events)),
         submit=bool(form.send.data),
-        upload=upload,
+        held=(
+            submissions.HeldAttachment(
+                upload_id=held.id,
+                title=form.attachment_title.data or "",
+                kind=MaterialKind(form.attachment_kind.data),
+            )
+            if held is not None
+            else None
+        ),
         remove_materials=set(form.remove_materials.data or []),
     )
     try:
         saved = submissions.save(case, submission, current_account())
     except submissions.SubmissionInvalid as invalid:
         _show_problems(form, invalid.problems)
-        return None
-    except MaterialRejected as rejected:
-        form.attachment.errors = [rejection_message(rejected)]
         return None
     if submission.submit and saved.status == "submitted":
         flash(_("Thank you! Your case was sent to the editors for review."))
@@ -210,4 +273,5 @@ def _contact_of(user: User, place: Session | Event | None) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
+    uploads.init_app(app)
     app.register_blueprint(bp)

@@ -9,6 +9,7 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from kb.i18n import NATIVE_NAMES
 from kb.markdown import render_markdown
 from kb.models import VocabularyTerm
+from kb.web.form_errors import form_problems
 
 
 def term_label(term: VocabularyTerm) -> str:
@@ -55,4 +56,6 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         format_datetime=format_datetime,
     )
-    app.jinja_env.globals.update(current_locale=_ui_locale, language_links=language_links)
+    app.jinja_env.globals.update(
+        current_locale=_ui_locale, language_links=language_links, form_problems=form_problems
+    )

@@ -15,15 +15,17 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from kb.cli import main
 from kb.extensions import db
-from kb.models import Role
+from kb.models import Case, Role
 from kb.search import get_backend
-from kb.services import accounts
+from kb.services import accounts, catalogue, invitations
 from tests.conftest import instance_from, make_app
-from tests.web_helpers import GOOD_PASSWORD
+from tests.factories import make_pdf
+from tests.web_helpers import GOOD_PASSWORD, path_of
 
 CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,14 @@ axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 
 @pytest.fixture(scope="module")
-def live_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_app(served: tuple[Flask, str]) -> str:
+    return served[1]
+
+
+@pytest.fixture(scope="module")
+def served(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Flask, str]]:
     """The demo served on a free localhost port, from a thread of this process."""
     app: Flask = make_app(instance_from(sqlite_template, tmp_path_factory.mktemp("browser")))
     with app.app_context():
@@ -62,7 +71,7 @@ def live_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield app, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     with app.app_context():
         get_backend().close()
@@ -222,3 +231,138 @@ def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
         assert editor.locator(".hit h3 a", has_text="Språkvenner i Bygdeby").count() == 1
     finally:
         editor.context.close()
+
+
+SPEAKER_LANGUAGES = {"nb": "nb-NO", "fi": "fi-FI"}
+
+
+def _invitation_path(app: Flask, email: str) -> str:
+    with app.app_context():
+        session = catalogue.session("nyanlanda-i-jobb", "naeroy")
+        link = invitations.invite(email, session)
+        db.session.remove()
+    return path_of(link)
+
+
+def _case_with(app: Flask, title: str) -> Case:
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.title == title))
+        assert case is not None
+        case.materials  # noqa: B018 (loaded while the session is open)
+        db.session.expunge_all()
+        db.session.remove()
+    return case
+
+
+def _sixty_megabytes(folder: Path) -> Path:
+    big = folder / "opptak.pdf"
+    with big.open("wb") as out:
+        out.write(b"%PDF-1.4\n")
+        out.truncate(60 * 1000 * 1000)
+    return big
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", SPEAKER_LANGUAGES)
+def test_a_speaker_from_invitation_through_errors_and_a_refused_file_to_submission(
+    browser: Any, served: tuple[Flask, str], tmp_path: Path, language: str
+) -> None:
+    app, live = served
+    title = f"Språkpraksis i bedrifter ({language})"
+    slides = make_pdf(tmp_path / "slides.pdf", "Lysbilder om språkpraksis")
+    context = browser.new_context(
+        locale=SPEAKER_LANGUAGES[language],
+        viewport={"width": 390, "height": 844} if language == "fi" else None,
+    )
+    page = context.new_page()
+    try:
+        # The invitation: a password, then the case form linked to the session.
+        page.goto(live + _invitation_path(app, f"speaker-{language}@example.org"))
+        assert page.locator("html").get_attribute("lang") == language
+        page.locator("#password").fill(GOOD_PASSWORD)
+        page.locator("#confirm").fill(GOOD_PASSWORD)
+        page.locator("#confirm").press("Enter")
+        page.wait_for_url("**/submissions/new?session=*")
+
+        # Text and a file, then Preview: the file is kept, shown by name and size.
+        page.locator("#title").fill(title)
+        page.locator("#summary").fill("Nyankomne lærer norsk på jobb i lokale bedrifter.")
+        page.locator("#body").fill(
+            "Kommunen og bedriftene laget et løp der flyktninger får språkpraksis. "
+            "Etter to år var de fleste i arbeid eller utdanning."
+        )
+        page.locator("#country").select_option("NO")
+        page.locator("input[name=themes][value=employment]").check()
+        page.locator("#contacts-0-name").fill("Kari Nordmann")
+        page.locator("#attachment").set_input_files(str(slides))
+        page.locator("#attachment_title").fill("Lysbilder")
+        page.locator("#preview").click()
+        page.wait_for_load_state()
+        assert "slides.pdf" in page.locator("#held-upload").inner_text()
+
+        # A validation error: the summary, in the user's language, has the focus.
+        page.locator("#summary").fill("")
+        page.locator("#send").click()
+        page.wait_for_load_state()
+        summary = page.locator("[data-error-summary]")
+        expected = translated(
+            language,
+            "Nothing was saved yet. Please correct the fields "
+            "marked below; everything you wrote is still here.",
+        )
+        assert expected in summary.inner_text()
+        assert summary.locator("a[href='#summary']").count() == 1
+        assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+        assert "slides.pdf" in page.locator("#held-upload").inner_text()
+        shoot(page, f"case-form-errors-{language}")
+        summary.locator("a[href='#summary']").click()
+        assert page.evaluate("document.activeElement.id") == "summary"
+        violations = axe_module.Axe().run(page).response["violations"]
+        assert violations == [], [(v["id"], v["help"]) for v in violations]
+
+        # A 60 MB file is refused before it is sent; the file chosen before stays.
+        page.locator("#attachment").set_input_files(str(_sixty_megabytes(tmp_path)))
+        refusal = page.locator("#attachment-size-error")
+        assert refusal.is_visible()
+        assert refusal.inner_text() == translated(
+            language, "The file is larger than %(mb)d MB."
+        ) % {"mb": 50}
+        assert page.locator("#attachment").input_value() == ""
+
+        page.locator("#summary").fill("Nyankomne lærer norsk på jobb i lokale bedrifter.")
+        page.locator("#send").click()
+        page.wait_for_url("**/submissions/*")
+        assert page.locator("[data-error-summary]").count() == 0
+    finally:
+        context.close()
+
+    case = _case_with(app, title)
+    assert case.status == "submitted"
+    assert [(m.original_filename, m.title) for m in case.materials] == [("slides.pdf", "Lysbilder")]
+
+
+@pytest.mark.slow
+def test_without_javascript_a_60_mb_file_comes_back_with_the_text_kept(
+    browser: Any, served: tuple[Flask, str], tmp_path: Path
+) -> None:
+    app, live = served
+    context = browser.new_context(locale="nb-NO", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live + _invitation_path(app, "speaker-nojs@example.org"))
+        page.locator("#password").fill(GOOD_PASSWORD)
+        page.locator("#confirm").fill(GOOD_PASSWORD)
+        page.locator("#confirm").press("Enter")
+        page.wait_for_url("**/submissions/new?session=*")
+        page.locator("#title").fill("Et eksempel som ikke går tapt")
+        page.locator("#attachment").set_input_files(str(_sixty_megabytes(tmp_path)))
+        page.locator("#save").click()
+        page.wait_for_load_state()
+
+        assert page.locator("#title").input_value() == "Et eksempel som ikke går tapt"
+        assert (
+            translated("nb", "The file is larger than %(mb)d MB.") % {"mb": 50}
+            in page.locator("#attachment-errors").inner_text()
+        )
+    finally:
+        context.close()
