@@ -282,6 +282,21 @@ def demo_templates(
         yield templates
 
 
+@contextmanager
+def shared_demo_app(
+    request: pytest.FixtureRequest, templates: DemoTemplates, folder: Path
+) -> Iterator[Flask]:
+    """One app on a copy of the demo for a module of tests that only read, in an app context
+    (``request.param`` names the database variant)."""
+    database = database_config(request, folder)
+    with templates.copy(database, ALL_PLUGINS, folder / "instance") as config:
+        app = make_app(folder / "instance", **config)
+        app.test_client_class = RequestIsolatingClient
+        with app.app_context():
+            yield app
+            close_app(app)
+
+
 @pytest.fixture
 def app(
     request: pytest.FixtureRequest, database: dict[str, object], plugins: str, tmp_path: Path

@@ -12,12 +12,8 @@ import pytest
 from flask import Flask
 
 from tests.conftest import (
-    ALL_PLUGINS,
     DemoTemplates,
-    RequestIsolatingClient,
-    close_app,
-    database_config,
-    make_app,
+    shared_demo_app,
 )
 from tests.search_eval import evaluate, load_extra_cases, mean, report
 
@@ -37,15 +33,9 @@ def judged_app(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Flask]:
     """The demo and the extra judged cases, published and indexed."""
-    folder = tmp_path_factory.mktemp("search-judged")
-    database = database_config(request, folder)
-    with demo_templates.copy(database, ALL_PLUGINS, folder / "instance") as config:
-        app = make_app(folder / "instance", **config)
-        app.test_client_class = RequestIsolatingClient
-        with app.app_context():
-            load_extra_cases()
-            yield app
-            close_app(app)
+    with shared_demo_app(request, demo_templates, tmp_path_factory.mktemp("search-judged")) as app:
+        load_extra_cases()
+        yield app
 
 
 def test_relevance_stays_above_its_floors(judged_app: Flask) -> None:

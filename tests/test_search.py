@@ -28,14 +28,11 @@ from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.materials import attach_file
 from kb.services.programme import remove_material
 from tests.conftest import (
-    ALL_PLUGINS,
     SEARCH_VARIANTS,
     WHOOSH_VARIANTS,
     DemoTemplates,
-    RequestIsolatingClient,
-    close_app,
     database_config,
-    make_app,
+    shared_demo_app,
 )
 from tests.factories import case_record, make_pdf
 from tests.web_helpers import refs, search, strict_refs
@@ -55,14 +52,8 @@ def demo_app(
 ) -> Iterator[Flask]:
     """One instance with the demo loaded, for the tests that only read (on Whoosh and on
     PostgreSQL's search; Whoosh on PostgreSQL reads like Whoosh on SQLite)."""
-    folder = tmp_path_factory.mktemp("search-demo")
-    database = database_config(request, folder)
-    with demo_templates.copy(database, ALL_PLUGINS, folder / "instance") as config:
-        app = make_app(folder / "instance", **config)
-        app.test_client_class = RequestIsolatingClient
-        with app.app_context():
-            yield app
-            close_app(app)
+    with shared_demo_app(request, demo_templates, tmp_path_factory.mktemp("search-demo")) as app:
+        yield app
 
 
 @pytest.fixture

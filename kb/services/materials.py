@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import select
@@ -142,6 +142,17 @@ class StoredFile:
     size: int
     text: Extraction
 
+    def columns(self) -> dict[str, Any]:
+        """The file's columns, the same on a material and on an upload held for a form."""
+        return {
+            "stored_name": self.stored_name,
+            "original_filename": self.original_filename,
+            "content_type": self.kind.content_type,
+            "size_bytes": self.size,
+            "text_status": self.text.status,
+            "extracted_text": self.text.text,
+        }
+
 
 def store_upload(stream: BinaryIO, original_filename: str) -> StoredFile:
     """Write an upload under a generated name, check its type, and read its text.
@@ -206,17 +217,7 @@ def attach_stored(
     language: str | None = None,
 ) -> Material:
     """Attach a stored upload to a case or session (joining an open write transaction)."""
-    material = Material(
-        kind=kind,
-        title=title,
-        language=language,
-        stored_name=stored.stored_name,
-        original_filename=stored.original_filename,
-        content_type=stored.kind.content_type,
-        size_bytes=stored.size,
-        text_status=stored.text.status,
-        extracted_text=stored.text.text,
-    )
+    material = Material(kind=kind, title=title, language=language, **stored.columns())
     with write_transaction():
         db.session.add(owner)
         owner.materials.append(material)

@@ -48,15 +48,7 @@ def hold(stream: BinaryIO, filename: str, owner: User) -> PendingUpload:
     stored = store_upload(stream, filename)
     try:
         with write_transaction():
-            pending = PendingUpload(
-                user_id=owner.id,
-                stored_name=stored.stored_name,
-                original_filename=stored.original_filename,
-                content_type=stored.kind.content_type,
-                size_bytes=stored.size,
-                text_status=stored.text.status,
-                extracted_text=stored.text.text,
-            )
+            pending = PendingUpload(user_id=owner.id, **stored.columns())
             db.session.add(pending)
     except BaseException:
         _delete_file(stored.stored_name)
