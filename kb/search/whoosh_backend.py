@@ -64,6 +64,7 @@ from kb.search.common import (
 from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
 from kb.search.highlight import Highlighter
 from kb.search.query import Unit, parse
+from kb.search.results import facet_order, relaxations_taken, wants_suggestion
 from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
 from kb.search.whoosh_schema import (
     INDEX_NAME,
@@ -245,76 +246,84 @@ class WhooshBackend(SearchBackend):
     # -- searching ----------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResults:
+        """The result set of ``kb.search.results``: decided on the whole index (the query
+        is analysed in every language, whatever the filters), then filtered and paged."""
         parsed = parse(request.q)
         matcher = self._matcher()
         matcher.matched_terms = set()
-        language = request.query_language
         notices = ["truncated"] if parsed.truncated else []
         relaxations: list[Query] = []
-        builder = _QueryBuilder(language, matcher)
+        builder = _QueryBuilder(None, matcher)
         if parsed.is_empty:
             plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
             full = direct = Every()
         else:
-            plan = self.vocabulary.plan(parsed, language)
+            plan = self.vocabulary.plan(parsed, None)
             full = _all(builder.parts(plan, expanded=True))
             direct = _all(builder.parts(plan, expanded=False))
-            word_plan = self.vocabulary.plan(parsed, language, join_spans=False)
+            word_plan = self.vocabulary.plan(parsed, None, join_spans=False)
             relaxations = builder.relaxations(plan, word_plan)
         excluded = _any([builder.any_language(u) for u in plan.excluded])
         if excluded is not NullQuery:
             full, direct = AndNot(full, excluded), AndNot(direct, excluded)
             relaxations = [AndNot(q, excluded) for q in relaxations]
+        found = matcher.evaluate(full)
+        in_set, extra = found.mask.copy(), []
+
+        def widened() -> Iterator[int]:
+            for relaxed in relaxations:
+                more = matcher.evaluate(relaxed)
+                more.mask &= ~in_set
+                in_set[more.mask] = True
+                extra.append(more)
+                yield int(np.count_nonzero(in_set))
+
+        relaxations_taken(int(np.count_nonzero(found.mask)), widened())
         filter_query = _filter_query(request.filters)
-        allowed = matcher.evaluate(filter_query).mask if filter_query else None
-        found = _within(matcher.evaluate(full), allowed)
-        count = int(np.count_nonzero(found.mask))
-        start = (request.page - 1) * request.per_page
-        wanted = start + request.per_page
+        if filter_query:
+            in_set &= matcher.evaluate(filter_query).mask
+        level = np.zeros(matcher.size, np.int8)
+        score = found.score.copy()
+        for number, more in enumerate(extra, 1):
+            level[more.mask] = number
+            score[more.mask] = more.score[more.mask]
+        matches = Found(in_set, score * in_set)
+        strict = int(np.count_nonzero(in_set & found.mask))
+        wanted = request.page * request.per_page
         if request.sort == "newest":
             is_direct = found.mask
-            order = ranked(found, limit=wanted, by=matcher.sortable("published"))
+            order = ranked(matches, limit=wanted, by=matcher.sortable("published"))
         else:
             is_direct = found.mask if direct == full else matcher.evaluate(direct).mask
-            order = ranked(found, first_by=is_direct, limit=wanted)
-        partial: list[int] = []
-        if request.sort != "newest":
-            # Too few cases match every word: follow with those that match most of them.
-            seen = found.mask.copy()
-            for relaxed in relaxations:
-                if count + len(partial) >= request.per_page:
-                    break
-                more = _within(matcher.evaluate(relaxed), allowed)
-                more.mask &= ~seen
-                seen |= more.mask
-                partial += ranked(more).tolist()
-        total = count + len(partial)
-        page = order[start:].tolist()
-        if len(page) < request.per_page and partial:
-            page += partial[max(0, start - count) :][: request.per_page - len(page)]
+            is_direct = is_direct & found.mask
+            order = _by_relevance(matches, is_direct, level, wanted)
         marker = Highlighter(_highlight_terms(matcher.matched_terms))
         hits = [
             self._hit(
                 matcher.searcher,
                 docnum,
-                float(found.score[docnum]) if found.mask[docnum] else 0.0,
-                bool(is_direct[docnum]) and bool(found.mask[docnum]),
-                not found.mask[docnum],
+                float(matches.score[docnum]),
+                bool(is_direct[docnum]),
+                bool(level[docnum]),
                 marker,
             )
-            for docnum in page
+            for docnum in order[wanted - request.per_page :].tolist()
         ]
-        suggestion = self._suggestion(matcher, parsed.units, total) if parsed.units else None
+        total = int(np.count_nonzero(in_set))
+        suggestion = None
+        if parsed.units and wants_suggestion(strict):
+            suggestion = self._suggestion(matcher, parsed.units)
         return SearchResults(
             request=request,
             total=total,
             hits=hits,
             facets={
-                name: _counts(matcher.facet_counts(facet_field(name), found.mask))
+                name: facet_order(name, matcher.facet_counts(facet_field(name), in_set))
                 for name in request.facets
             },
             suggestion=suggestion,
             notices=notices,
+            partial_total=total - strict,
         )
 
     def related(self, case_id: int, limit: int = 4) -> list[SearchHit]:
@@ -391,10 +400,8 @@ class WhooshBackend(SearchBackend):
             partial=is_partial,
         )
 
-    def _suggestion(self, matcher: Matcher, units: list[Unit], total: int) -> str | None:
-        """A "did you mean" for words the index does not know (or when nothing matched)."""
-        if total >= 3:
-            return None
+    def _suggestion(self, matcher: Matcher, units: list[Unit]) -> str | None:
+        """A "did you mean" for the words the index does not know."""
         reader = matcher.searcher.reader()
         changed = False
         corrected = []
@@ -484,9 +491,16 @@ def _values_of(reader: IndexReader, field: str, docnum: int) -> list[str]:
     return found
 
 
-def _counts(counts: dict[str, int]) -> dict[str, int]:
-    counts = {key: n for key, n in counts.items() if key not in (None, "")}
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+def _by_relevance(
+    matches: Found, is_direct: np.ndarray, level: np.ndarray, limit: int
+) -> np.ndarray:
+    """Cases matching every word first (direct hits before cross-language ones), then
+    those of each relaxation in turn; by score within each."""
+    if not level.any():
+        return ranked(matches, first_by=is_direct, limit=limit)
+    docs = np.flatnonzero(matches.mask)
+    keys = [docs, -matches.score[docs], ~is_direct[docs], level[docs]]
+    return docs[np.lexsort(keys)][:limit]
 
 
 class _QueryBuilder:
