@@ -2,11 +2,14 @@
 the exports, the feed and the API. Both backends follow these rules (docs/search.md).
 
 The set is decided from the query alone, before filters, sort and paging: the cases that
-match every word (directly or through the cross-language vocabulary) and, when fewer than
-``RELAX_BELOW`` of those exist in the whole index, the cases that match some of the words
-(the backend's relaxations, loosest last, each taken whole) until there are that many.
-Filters then narrow that set, so a filter shows exactly the count its facet value showed,
-and a page size never changes which cases are found.
+match every word (directly or through the cross-language vocabulary) and, in each language
+where fewer than ``RELAX_BELOW`` cases match every word, the cases of that language that
+match some of the words (the backend's relaxations, loosest last, each taken whole) until
+that language has that many. Filters then narrow that set, so a filter shows exactly the
+count its facet value showed, and a page size never changes which cases are found.
+Deciding per language keeps what a search within one language finds (a Swedish compound
+split into its parts) even when other languages match the whole word through the
+vocabulary.
 """
 
 from __future__ import annotations
@@ -21,18 +24,26 @@ SUGGEST_BELOW = 3
 BY_VALUE_DESCENDING = frozenset({"year"})
 
 
-def relaxations_taken(strict: int, widened: Iterator[int]) -> int:
-    """How many relaxations the result set takes.
+def relaxations_taken(
+    strict: Mapping[str, int], widened: Iterator[Mapping[str, int]]
+) -> dict[str, int]:
+    """How many relaxations the result set takes in each language.
 
-    ``strict`` is how many cases match every word (no filters); ``widened`` yields, one
-    relaxation at a time and only when asked, how many cases the set holds with it added.
+    ``strict`` counts, for every language of the index (0 where none), the cases that
+    match every word, without filters; ``widened`` yields, one relaxation at a time and
+    only when asked, the same counts with that relaxation added to those before it.
     """
-    taken, size = 0, strict
-    while size < RELAX_BELOW:
+    sizes = dict(strict)
+    taken = dict.fromkeys(sizes, 0)
+    level = 0
+    while any(taken[lang] == level and sizes[lang] < RELAX_BELOW for lang in sizes):
         following = next(widened, None)
         if following is None:
             break
-        taken, size = taken + 1, following
+        level += 1
+        for lang in sizes:
+            if taken[lang] == level - 1 and sizes[lang] < RELAX_BELOW:
+                taken[lang], sizes[lang] = level, following.get(lang, 0)
     return taken
 
 

@@ -268,25 +268,15 @@ class WhooshBackend(SearchBackend):
             full, direct = AndNot(full, excluded), AndNot(direct, excluded)
             relaxations = [AndNot(q, excluded) for q in relaxations]
         found = matcher.evaluate(full)
-        in_set, extra = found.mask.copy(), []
-
-        def widened() -> Iterator[int]:
-            for relaxed in relaxations:
-                more = matcher.evaluate(relaxed)
-                more.mask &= ~in_set
-                in_set[more.mask] = True
-                extra.append(more)
-                yield int(np.count_nonzero(in_set))
-
-        relaxations_taken(int(np.count_nonzero(found.mask)), widened())
+        in_set, score = found.mask.copy(), found.score.copy()
+        levels = np.zeros(matcher.size, np.int8)
+        for number, more in enumerate(self._relaxed(matcher, found, relaxations), 1):
+            in_set |= more.mask
+            levels[more.mask] = number
+            score[more.mask] = more.score[more.mask]
         filter_query = _filter_query(request.filters)
         if filter_query:
             in_set &= matcher.evaluate(filter_query).mask
-        level = np.zeros(matcher.size, np.int8)
-        score = found.score.copy()
-        for number, more in enumerate(extra, 1):
-            level[more.mask] = number
-            score[more.mask] = more.score[more.mask]
         matches = Found(in_set, score * in_set)
         strict = int(np.count_nonzero(in_set & found.mask))
         wanted = request.page * request.per_page
@@ -296,7 +286,7 @@ class WhooshBackend(SearchBackend):
         else:
             is_direct = found.mask if direct == full else matcher.evaluate(direct).mask
             is_direct = is_direct & found.mask
-            order = _by_relevance(matches, is_direct, level, wanted)
+            order = _by_relevance(matches, is_direct, levels, wanted)
         marker = Highlighter(_highlight_terms(matcher.matched_terms))
         hits = [
             self._hit(
@@ -304,7 +294,7 @@ class WhooshBackend(SearchBackend):
                 docnum,
                 float(matches.score[docnum]),
                 bool(is_direct[docnum]),
-                bool(level[docnum]),
+                bool(levels[docnum]),
                 marker,
             )
             for docnum in order[wanted - request.per_page :].tolist()
@@ -325,6 +315,30 @@ class WhooshBackend(SearchBackend):
             notices=notices,
             partial_total=total - strict,
         )
+
+    def _relaxed(self, matcher: Matcher, found: Found, relaxations: list[Query]) -> list[Found]:
+        """The cases each relaxation of the result set adds (``kb.search.results``), each
+        only in the languages that take it; evaluated only as far as a language needs."""
+        language = facet_field("language")
+        union = found.mask.copy()
+        added: list[Found] = []
+
+        def widened() -> Iterator[dict[str, int]]:
+            for relaxed in relaxations:
+                more = matcher.evaluate(relaxed)
+                more.mask &= ~union
+                np.logical_or(union, more.mask, out=union)
+                added.append(more)
+                yield matcher.facet_counts(language, union)
+
+        every = dict.fromkeys(matcher.facet_counts(language, matcher.live), 0)
+        taken = relaxations_taken(
+            {**every, **matcher.facet_counts(language, found.mask)}, widened()
+        )
+        for number, more in enumerate(added, 1):
+            languages = [Term(language, lang) for lang, n in taken.items() if n >= number]
+            more.mask &= matcher.evaluate(Or(languages)).mask if languages else False
+        return added
 
     def related(self, case_id: int, limit: int = 4) -> list[SearchHit]:
         """More like this (``_QueryBuilder.like``), among the cases that share a theme.

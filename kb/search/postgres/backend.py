@@ -134,6 +134,18 @@ _KNOWN = text(
         )
     """
 )
+#: The languages of the indexed cases, by skipping along the index on ``language``.
+_LANGUAGES = text(
+    f"""
+    WITH RECURSIVE l AS (
+        SELECT min(language) AS language FROM {_DOCUMENTS}
+        UNION ALL
+        SELECT (SELECT min(d.language) FROM {_DOCUMENTS} AS d WHERE d.language > l.language)
+        FROM l WHERE l.language IS NOT NULL
+    )
+    SELECT language FROM l WHERE language IS NOT NULL
+    """
+)
 _LOCK = text(
     "SELECT pg_advisory_xact_lock(:namespace, s.id) FROM "
     "(SELECT id FROM unnest(CAST(:ids AS integer[])) AS id ORDER BY id) AS s"
@@ -227,19 +239,25 @@ class _Query:
     where: list[str]
     params: dict[str, Any]
     compiled: Compiled | None
-    #: The relaxations in the result set (their cases follow those matching every word).
-    relaxed: list[str] = field(default_factory=list)
+    #: The relaxations in the result set, each with the languages that take it (their
+    #: cases follow those matching every word).
+    relaxed: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def matching(self) -> list[str]:
+        """Conditions of which a case of the result set meets the first it can (in order)."""
+        return [f"d.vector @@ {_FULL}"] + [
+            f"(d.language = ANY(CAST(:relaxed_languages{i} AS text[])) "
+            f"AND d.vector @@ CAST(:relaxed{i} AS tsquery))"
+            for i in range(len(self.relaxed))
+        ]
 
     def level(self) -> str:
-        """0 for a case matching every word, else the number of the first relaxation it
-        matches (as the Whoosh backend numbers them)."""
+        """0 for a case matching every word, else the number of the first relaxation
+        that adds it (as the Whoosh backend numbers them)."""
         if not self.relaxed:
             return "0"
-        steps = " ".join(
-            f"WHEN d.vector @@ CAST(:relaxed{i} AS tsquery) THEN {i + 1}"
-            for i in range(len(self.relaxed))
-        )
-        return f"CASE WHEN d.vector @@ {_FULL} THEN 0 {steps} END"
+        steps = " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(self.matching()))
+        return f"CASE {steps} END"
 
 
 class PostgresBackend(SearchBackend):
@@ -389,34 +407,42 @@ class PostgresBackend(SearchBackend):
             return None
         params["full"] = compiled.full
         query.relaxed = self._relaxations_taken(connection, compiled)
-        where.append("d.vector @@ CAST(:matching AS tsquery)")
-        params["matching"] = " | ".join(f"({q})" for q in [compiled.full, *query.relaxed])
-        for i, relaxed in enumerate(query.relaxed):
-            params[f"relaxed{i}"] = relaxed
+        for i, (relaxed, languages) in enumerate(query.relaxed):
+            params[f"relaxed{i}"], params[f"relaxed_languages{i}"] = relaxed, languages
+        where.append(f"({' OR '.join(query.matching())})")
         return query
 
-    def _relaxations_taken(self, connection: Connection, compiled: Compiled) -> list[str]:
-        """The relaxations in the result set, counted over the whole index (no filters)."""
+    def _relaxations_taken(
+        self, connection: Connection, compiled: Compiled
+    ) -> list[tuple[str, list[str]]]:
+        """The relaxations in the result set, each with the languages that take it,
+        counted per language over the whole index (no filters)."""
         clauses = ["d.vector @@ CAST(:q AS tsquery)"]
         params: dict[str, Any] = {}
         if compiled.excluded:
             clauses.append("NOT (d.vector @@ CAST(:excluded AS tsquery))")
             params["excluded"] = compiled.excluded
-        count = text(f"SELECT count(*) FROM {_DOCUMENTS} AS d WHERE {' AND '.join(clauses)}")
-
-        def size(queries: list[str]) -> int:
-            matching = " | ".join(f"({q})" for q in queries)
-            return int(connection.scalar(count, dict(params, q=matching)) or 0)
-
+        count = text(
+            f"SELECT d.language, count(*) FROM {_DOCUMENTS} AS d "
+            f"WHERE {' AND '.join(clauses)} GROUP BY d.language"
+        )
         queries = [compiled.full]
 
-        def widened() -> Iterator[int]:
+        def sizes() -> dict[str, int]:
+            matching = " | ".join(f"({q})" for q in queries)
+            return dict(connection.execute(count, dict(params, q=matching)).all())
+
+        def widened() -> Iterator[dict[str, int]]:
             for relaxed in compiled.relaxations:
                 queries.append(relaxed)
-                yield size(queries)
+                yield sizes()
 
-        taken = relaxations_taken(size(queries), widened())
-        return compiled.relaxations[:taken]
+        every = dict.fromkeys(connection.scalars(_LANGUAGES), 0)
+        taken = relaxations_taken({**every, **sizes()}, widened())
+        return [
+            (relaxed, sorted(lang for lang, n in taken.items() if n > i))
+            for i, relaxed in enumerate(compiled.relaxations[: max(taken.values(), default=0)])
+        ]
 
     def _score(self, query: _Query, vector: str) -> str:
         compiled = query.compiled
