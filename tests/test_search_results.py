@@ -1,0 +1,219 @@
+"""One result set behind every number of a search (docs/search.md, "What a search returns").
+
+The total, each facet count, the pages, the downloads, the Atom feed and the case list of
+the API must all describe the same cases, on Whoosh and on PostgreSQL's search alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kb.data
+from kb.cli import main
+from kb.extensions import db
+from kb.search import get_backend
+from tests.conftest import RequestIsolatingClient, make_app
+from tests.test_search import _demo_database
+
+VARIANTS = ["sqlite", "postgresql-pgsearch"]
+#: One value per case: their counts add up to the total.
+SINGLE_VALUED = ("country", "language")
+ALL = 100  # more than the demo's 52 cases: one page holds every result
+BOM = "\ufeff"
+
+
+def _demo_words() -> list[str]:
+    """Words of the demo cases' titles, in every language they are written in."""
+    cases = json.loads((Path(kb.data.__file__).parent / "cases.json").read_text("utf-8"))
+    found = {
+        word.lower()
+        for case in cases
+        for word in re.findall(r"\w+", case["title"])
+        if len(word) >= 5 and not word.isdigit()
+    }
+    return [*sorted(found), "refugee", "volunteer", "mentoring", "employment", "housing"]
+
+
+WORDS = _demo_words()
+
+
+def _misspelt(word: str, at: int) -> str:
+    """The word with one letter left out (what a hurried typist does)."""
+    cut = 1 + at % (len(word) - 1)
+    return word[:cut] + word[cut + 1 :]
+
+
+_WORD = st.one_of(
+    st.sampled_from(WORDS),
+    st.builds(_misspelt, st.sampled_from(WORDS), st.integers(0, 20)),
+)
+_QUERY = st.one_of(st.just(""), st.lists(_WORD, min_size=1, max_size=3).map(" ".join))
+_FILTERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "country": st.lists(
+            st.sampled_from(["NO", "SE", "DK", "FI", "IS"]), min_size=1, max_size=2, unique=True
+        ),
+        "language": st.lists(
+            st.sampled_from(["nb", "sv", "da", "fi", "en"]), min_size=1, max_size=1
+        ),
+        "theme": st.lists(
+            st.sampled_from(["employment", "housing", "mentoring"]), min_size=1, max_size=1
+        ),
+    },
+)
+
+
+def _app(
+    variant: str, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """An instance with the demo loaded, for tests that only read."""
+    instance = tmp_path_factory.mktemp(f"results-{variant}") / "instance"
+    with _demo_database(variant, instance, sqlite_template) as config:
+        app = make_app(instance, **config)
+        app.test_client_class = RequestIsolatingClient
+        with app.app_context():
+            result = app.test_cli_runner().invoke(main, ["demo"])
+            assert result.exit_code == 0, result.output
+        yield app
+        with app.app_context():
+            get_backend().close()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def sqlite_demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    yield from _app("sqlite", sqlite_template, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def pgsearch_demo(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    yield from _app("postgresql-pgsearch", sqlite_template, tmp_path_factory)
+
+
+@pytest.fixture(params=VARIANTS)
+def results_client(request: pytest.FixtureRequest) -> FlaskClient:
+    name = "sqlite_demo" if request.param == "sqlite" else "pgsearch_demo"
+    return request.getfixturevalue(name).test_client()
+
+
+def api(client: FlaskClient, url: str, **params: Any) -> dict[str, Any]:
+    response = client.get(url, query_string=params)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def ids(data: dict[str, Any], key: str = "results") -> list[int]:
+    return [item["id"] for item in data[key]]
+
+
+def export_ids(client: FlaskClient, **params: Any) -> list[int]:
+    response = client.get("/search/export/csv", query_string=params)
+    assert response.status_code == 200
+    rows = csv.DictReader(io.StringIO(response.text.removeprefix(BOM), newline=""))
+    return [int(row["id"]) for row in rows]
+
+
+def feed_ids(client: FlaskClient, **params: Any) -> list[int]:
+    response = client.get("/feeds/cases.atom", query_string=params)
+    assert response.status_code == 200
+    return [int(found) for found in re.findall(r"<id>tag:[^<]*:case:(\d+)</id>", response.text)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(q=_QUERY, filters=_FILTERS, sort=st.sampled_from(["relevance", "newest"]), data=st.data())
+def test_every_number_describes_the_same_cases(
+    results_client: FlaskClient,
+    q: str,
+    filters: dict[str, list[str]],
+    sort: str,
+    data: st.DataObject,
+) -> None:
+    client = results_client
+    params: dict[str, Any] = {"q": q, "sort": sort, **filters}
+    found = api(client, "/api/v1/search", per_page=ALL, **params)
+    listed = ids(found)
+    total = found["total"]
+
+    assert total == len(listed) == len(set(listed))
+    for name in SINGLE_VALUED:
+        assert sum(found["facets"][name].values()) == total, name
+    # Clicking a facet value gives exactly the count it showed (every country and
+    # language, one value of each other facet); a country's cases keep their order.
+    by_country = {hit["id"]: hit["country"] for hit in found["results"]}
+    for name, counts in found["facets"].items():
+        assert all(0 < n <= total for n in counts.values()), (name, counts)
+        if name in filters or not counts:
+            continue
+        values = (
+            counts
+            if name in SINGLE_VALUED
+            else [data.draw(st.sampled_from(sorted(counts)), label=name)]
+        )
+        for value in values:
+            clicked = api(client, "/api/v1/search", per_page=ALL, **params, **{name: value})
+            assert clicked["total"] == counts[value], (name, value)
+            if name == "country":
+                assert ids(clicked) == [i for i in listed if by_country[i] == value]
+    # Pages of any size, one after another, are the whole list.
+    size = data.draw(st.integers(3, 25), label="per_page")
+    paged: list[int] = []
+    for page in range(1, max(1, -(-total // size)) + 1):
+        part = api(client, "/api/v1/search", per_page=size, page=page, **params)
+        assert part["total"] == total
+        paged += ids(part)
+    assert paged == listed
+    # The downloads, the case list of the API and the feed hold exactly these cases.
+    assert export_ids(client, **params, page=2) == listed
+    cases = api(client, "/api/v1/cases", per_page=ALL, **params)
+    assert (cases["total"], ids(cases, "items")) == (total, listed)
+    if sort == "newest":
+        assert feed_ids(client, **params) == listed[:50]
+
+
+QUERIES = [
+    "volunteer mentoring",
+    "kotoutuminen työ",
+    "flyktninger arbied",
+    "glesbygdskommuner",
+    "refugee employment",
+    "flyktninger i arbeid",
+    "pakolaiset maaseudulla",
+    "language training combined with work placement",
+    "housing",
+    "-refugee employment",
+]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_both_backends_find_the_same_cases_and_count_them_alike(
+    sqlite_demo: Flask, pgsearch_demo: Flask, q: str
+) -> None:
+    """The backends rank differently (BM25 against ts_rank), but a query means the same
+    set of cases to both, with the same facets."""
+    whoosh, postgres = (
+        api(app.test_client(), "/api/v1/search", q=q, per_page=ALL)
+        for app in (sqlite_demo, pgsearch_demo)
+    )
+    refs = [
+        {(hit["ref"], hit["partial"]) for hit in found["results"]} for found in (whoosh, postgres)
+    ]
+
+    assert whoosh["total"] == postgres["total"]
+    assert refs[0] == refs[1]
+    assert whoosh["facets"] == postgres["facets"]
