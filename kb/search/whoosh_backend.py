@@ -287,7 +287,7 @@ class WhooshBackend(SearchBackend):
             is_direct = found.mask if direct == full else matcher.evaluate(direct).mask
             is_direct = is_direct & found.mask
             order = _by_relevance(matches, is_direct, levels, wanted)
-        marker = Highlighter(_highlight_terms(matcher.matched_terms))
+        marker = Highlighter(_highlight_terms(builder.highlighted(matcher.matched_terms)))
         hits = [
             self._hit(
                 matcher.searcher,
@@ -524,6 +524,25 @@ class _QueryBuilder:
         self.languages = (language,) if language else ANALYZED_LANGUAGES
         #: Term lookups, remembered while the index is unchanged.
         self.lexicon = lexicon
+        #: (field, stem) of the terms built for what a reader should see marked (the words
+        #: typed, their compounds, one-word concept terms), and of those built only to
+        #: find cases: the words of a multi-word concept term ("refugee background",
+        #: "employment rate"), which need not stand together, and excluded words.
+        self.marked: set[tuple[str, str]] = set()
+        self.unmarked: set[tuple[str, str]] = set()
+        self._marking = True
+
+    @contextmanager
+    def _not_marked(self) -> Iterator[None]:
+        self._marking = False
+        try:
+            yield
+        finally:
+            self._marking = True
+
+    def highlighted(self, matched: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of the terms that matched, those a reader should see marked."""
+        return matched - (self.unmarked - self.marked)
 
     def parts(self, plan: QueryPlan, *, expanded: bool) -> list[Query]:
         """One query per requirement; requirements of stop words only are left out."""
@@ -642,7 +661,11 @@ class _QueryBuilder:
             options.append(self._neutral(unit, loose=requirement.loose))
         if expanded:
             for language, unit in requirement.expanded:
-                options.append(self._unit(unit, language, loose=True, boost=EXPANDED_BOOST))
+                if len(unit.words) == 1:
+                    options.append(self._unit(unit, language, loose=True, boost=EXPANDED_BOOST))
+                    continue
+                with self._not_marked():
+                    options.append(self._unit(unit, language, loose=True, boost=EXPANDED_BOOST))
         return _any(options)
 
     # -- terms, pruned to what the index holds (a tree of absent terms is costly) -----
@@ -667,6 +690,8 @@ class _QueryBuilder:
                     Term(name, t, boost=weight * boost * PREFIX_BOOST)
                     for t in longer[:MAX_PREFIX_TERMS]
                 ]
+        built = self.marked if self._marking else self.unmarked
+        built.update((q.fieldname, _text(q.text)) for q in queries if isinstance(q, Term))
         return _any(queries)
 
     def _unit(self, unit: Unit, language: str, *, loose: bool, boost: float = 1.0) -> Query:
@@ -697,8 +722,9 @@ class _QueryBuilder:
 
     def any_language(self, unit: Unit) -> Query:
         """The unit in any language (for exclusions)."""
-        options = [self._neutral(unit, loose=False)]
-        options += [self._unit(unit, language, loose=False) for language in ANALYZED_LANGUAGES]
+        with self._not_marked():
+            options = [self._neutral(unit, loose=False)]
+            options += [self._unit(unit, language, loose=False) for language in ANALYZED_LANGUAGES]
         return _any(options)
 
     def _known(self, word_stem: str, language: str, *, as_prefix: bool = False) -> int:
@@ -749,6 +775,10 @@ class _Feature:
     typed: Unit
     count: float = 0.0
     concepts: set[int] = dataclasses.field(default_factory=set)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def _stems(unit: Unit, language: str) -> list[str]:
