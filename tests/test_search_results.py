@@ -247,3 +247,113 @@ def test_both_backends_find_the_same_cases_and_count_them_alike(
     assert whoosh["total"] == postgres["total"]
     assert refs[0] == refs[1]
     assert whoosh["facets"] == postgres["facets"]
+
+
+# -- the small things a reader notices ---------------------------------------------------------
+
+
+def search(client: FlaskClient, q: str, **params: Any) -> dict[str, Any]:
+    return api(client, "/api/v1/search", q=q, **params)
+
+
+def test_a_misspelt_word_is_corrected_although_other_words_match(
+    results_client: FlaskClient,
+) -> None:
+    found = search(results_client, "flyktninger arbied")
+
+    assert found["total"] > 0  # cases with "flyktninger" alone follow as partial matches
+    assert found["suggestion"] == "flyktninger arbeid"
+
+
+def test_years_are_offered_newest_first(results_client: FlaskClient) -> None:
+    years = list(search(results_client, "")["facets"]["year"])
+
+    assert len(years) > 5
+    assert years == sorted(years, key=int, reverse=True)
+
+
+def _fragments(snippet: str) -> list[str]:
+    plain = re.sub("</?mark>", "", snippet).replace("&#39;", "'").replace("&amp;", "&")
+    return [part.strip() for part in plain.removesuffix(" …").split(" … ") if part.strip()]
+
+
+@pytest.mark.parametrize("q", ["forankret", "læring", "kommuneplanen", "flyktning"])
+def test_a_snippet_shows_whole_words(results_client: FlaskClient, q: str) -> None:
+    """A window never starts or ends inside a word, however long ("olketallsutviklingen.")."""
+    cases = json.loads((Path(kb.data.__file__).parent / "cases.json").read_text("utf-8"))
+    # The indexed body also holds the outcomes and other texts of the case.
+    bodies = {
+        case["ref"]: "\n".join(v for v in case.values() if isinstance(v, str)) for case in cases
+    }
+    found = search(results_client, q, per_page=ALL)
+
+    assert found["results"]
+    for hit in found["results"]:
+        body = bodies[hit["ref"]]
+        for fragment in _fragments(hit["snippet"]):
+            lines = fragment.splitlines()
+            at = body.find(lines[0])
+            end = body.find(lines[-1]) + len(lines[-1])
+            assert at >= 0 and end >= len(lines[-1]), fragment
+            assert at == 0 or not body[at - 1].isalnum(), (hit["ref"], fragment[:40])
+            assert end == len(body) or not body[end].isalnum(), (hit["ref"], fragment[-40:])
+
+
+@pytest.mark.parametrize("q", ["flyktninger i arbeid", "refugee employment", "kotoutuminen työ"])
+def test_cross_language_hits_mark_no_stray_words_of_concept_terms(
+    results_client: FlaskClient, q: str
+) -> None:
+    """ "refugee background" and "employment rate" find cases as concept terms; their words
+    alone are not what the reader asked for."""
+    found = search(results_client, q, per_page=ALL)
+    marked = {
+        word.lower()
+        for hit in found["results"]
+        for word in re.findall(r"<mark>([^<]*)</mark>", hit["snippet"] + hit["title"])
+    }
+
+    assert not marked & {"background", "get", "rate", "two", "getting"}, marked
+
+
+def test_a_page_past_the_end_shows_the_last_page(results_client: FlaskClient) -> None:
+    pages = -(-search(results_client, "flyktning")["total"] // 20)
+    response = results_client.get("/search?q=flyktning&country=NO&page=99")
+    last = search(results_client, "flyktning", country="NO")
+    last_pages = max(1, -(-last["total"] // 20))
+
+    assert pages > 1
+    assert response.status_code == 302
+    expected = "/search?q=flyktning&country=NO" + (f"&page={last_pages}" if last_pages > 1 else "")
+    assert response.headers["Location"] == expected
+    page = results_client.get(response.headers["Location"]).text
+    assert "Next page" not in page
+    assert results_client.get("/search?q=flyktning&page=99").headers["Location"] == (
+        f"/search?q=flyktning&page={pages}"
+    )
+
+
+def test_hits_show_municipality_period_and_themes_in_the_readers_language(
+    results_client: FlaskClient,
+) -> None:
+    html = results_client.get(
+        "/search?q=Herøy frivilligsentral", headers={"Accept-Language": "nb"}
+    ).text
+
+    assert '<span lang="nb">Herøy kommune, Helgeland (Nordland)</span>' in html
+    assert ">2011-2014</span>" in html
+    assert "<li>Frivillighet</li>" in html  # the theme "volunteering", in Norwegian
+
+
+def test_partial_matches_are_counted_under_their_own_heading(
+    results_client: FlaskClient,
+) -> None:
+    found = search(results_client, "volunteer mentoring", per_page=ALL)
+    html = results_client.get("/search?q=volunteer+mentoring").text
+    partial = sum(hit["partial"] for hit in found["results"])
+    whole = found["total"] - partial
+
+    assert whole > 0 and partial > 0
+    assert found["results"][-1]["partial"] and not found["results"][0]["partial"]
+    assert f"{whole} case{'s' if whole > 1 else ''} match" in html
+    assert f"{partial} more match some of them." in html
+    assert "Cases that match some of your words" in html

@@ -58,6 +58,9 @@ SNIPPET_OPTIONS = TITLE_OPTIONS
 #: it is given, for each of the shown hits).
 SNIPPET_SOURCE = 20_000
 SUGGESTION_CANDIDATES = 40
+#: pg_trgm's similarity above which a word is a candidate (its default, 0.3, misses a
+#: swap of two letters in a short word: "arbied" and "arbeid" share 3 of 11 trigrams).
+SUGGESTION_SIMILARITY = 0.2
 
 _DOCUMENTS = f"{SCHEMA}.documents"
 _FULL = "CAST(:full AS tsquery)"
@@ -607,6 +610,10 @@ class PostgresBackend(SearchBackend):
     def _candidates(self, connection: Connection, word: str) -> list[tuple[str, int]]:
         """Indexed words within MAX_EDITS of ``word`` with the same first letter, the
         closest and most frequent first (pg_trgm finds the candidates)."""
+        connection.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :threshold, true)"),
+            {"threshold": str(SUGGESTION_SIMILARITY)},
+        )
         rows = connection.execute(
             text(
                 f"SELECT word, ndoc FROM {SCHEMA}.words WHERE word % :word AND ndoc > 0 "
