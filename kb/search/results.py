@@ -14,7 +14,7 @@ vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 #: Fewer cases than this match every word: those matching some of them are added.
 RELAX_BELOW = 20
@@ -25,25 +25,25 @@ BY_VALUE_DESCENDING = frozenset({"year"})
 
 
 def relaxations_taken(
-    strict: Mapping[str, int], widened: Iterator[Mapping[str, int]]
+    strict: Mapping[str, int], widen: Callable[[int, list[str]], Mapping[str, int] | None]
 ) -> dict[str, int]:
     """How many relaxations the result set takes in each language.
 
     ``strict`` counts, for every language of the index (0 where none), the cases that
-    match every word, without filters; ``widened`` yields, one relaxation at a time and
-    only when asked, the same counts with that relaxation added to those before it.
+    match every word, without filters. ``widen(step, languages)`` counts, in those
+    languages (the ones still short of cases), the cases that match every word or one of
+    the first ``step`` relaxations; ``None`` when there is no such relaxation.
     """
     sizes = dict(strict)
     taken = dict.fromkeys(sizes, 0)
     level = 0
-    while any(taken[lang] == level and sizes[lang] < RELAX_BELOW for lang in sizes):
-        following = next(widened, None)
+    while growing := [lang for lang in sizes if taken[lang] == level and sizes[lang] < RELAX_BELOW]:
+        following = widen(level + 1, growing)
         if following is None:
             break
         level += 1
-        for lang in sizes:
-            if taken[lang] == level - 1 and sizes[lang] < RELAX_BELOW:
-                taken[lang], sizes[lang] = level, following.get(lang, 0)
+        for lang in growing:
+            taken[lang], sizes[lang] = level, following.get(lang, 0)
     return taken
 
 

@@ -323,18 +323,17 @@ class WhooshBackend(SearchBackend):
         union = found.mask.copy()
         added: list[Found] = []
 
-        def widened() -> Iterator[dict[str, int]]:
-            for relaxed in relaxations:
-                more = matcher.evaluate(relaxed)
-                more.mask &= ~union
-                np.logical_or(union, more.mask, out=union)
-                added.append(more)
-                yield matcher.facet_counts(language, union)
+        def widen(step: int, _languages: list[str]) -> dict[str, int] | None:
+            if step > len(relaxations):
+                return None
+            more = matcher.evaluate(relaxations[step - 1])
+            more.mask &= ~union
+            np.logical_or(union, more.mask, out=union)
+            added.append(more)
+            return matcher.facet_counts(language, union)
 
         every = dict.fromkeys(matcher.facet_counts(language, matcher.live), 0)
-        taken = relaxations_taken(
-            {**every, **matcher.facet_counts(language, found.mask)}, widened()
-        )
+        taken = relaxations_taken({**every, **matcher.facet_counts(language, found.mask)}, widen)
         for number, more in enumerate(added, 1):
             languages = [Term(language, lang) for lang, n in taken.items() if n >= number]
             more.mask &= matcher.evaluate(Or(languages)).mask if languages else False

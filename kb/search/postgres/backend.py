@@ -419,8 +419,12 @@ class PostgresBackend(SearchBackend):
         self, connection: Connection, compiled: Compiled
     ) -> list[tuple[str, list[str]]]:
         """The relaxations in the result set, each with the languages that take it,
-        counted per language over the whole index (no filters)."""
-        clauses = ["d.vector @@ CAST(:q AS tsquery)"]
+        counted per language over the whole index (no filters), each step only in the
+        languages still short of cases."""
+        clauses = [
+            "d.vector @@ CAST(:q AS tsquery)",
+            "d.language = ANY(CAST(:languages AS text[]))",
+        ]
         params: dict[str, Any] = {}
         if compiled.excluded:
             clauses.append("NOT (d.vector @@ CAST(:excluded AS tsquery))")
@@ -429,19 +433,17 @@ class PostgresBackend(SearchBackend):
             f"SELECT d.language, count(*) FROM {_DOCUMENTS} AS d "
             f"WHERE {' AND '.join(clauses)} GROUP BY d.language"
         )
-        queries = [compiled.full]
 
-        def sizes() -> dict[str, int]:
-            matching = " | ".join(f"({q})" for q in queries)
-            return dict(connection.execute(count, dict(params, q=matching)).all())
+        def size(step: int, languages: list[str]) -> dict[str, int] | None:
+            if step > len(compiled.relaxations):
+                return None
+            matching = " | ".join(f"({q})" for q in [compiled.full, *compiled.relaxations[:step]])
+            found = connection.execute(count, dict(params, q=matching, languages=languages))
+            return dict(found.all())
 
-        def widened() -> Iterator[dict[str, int]]:
-            for relaxed in compiled.relaxations:
-                queries.append(relaxed)
-                yield sizes()
-
-        every = dict.fromkeys(connection.scalars(_LANGUAGES), 0)
-        taken = relaxations_taken({**every, **sizes()}, widened())
+        every = list(connection.scalars(_LANGUAGES))
+        strict = size(0, every) or {}
+        taken = relaxations_taken({**dict.fromkeys(every, 0), **strict}, size)
         return [
             (relaxed, sorted(lang for lang, n in taken.items() if n > i))
             for i, relaxed in enumerate(compiled.relaxations[: max(taken.values(), default=0)])
