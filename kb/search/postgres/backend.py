@@ -419,12 +419,10 @@ class PostgresBackend(SearchBackend):
         self, connection: Connection, compiled: Compiled
     ) -> list[tuple[str, list[str]]]:
         """The relaxations in the result set, each with the languages that take it,
-        counted per language over the whole index (no filters), each step only in the
-        languages still short of cases."""
-        clauses = [
-            "d.vector @@ CAST(:q AS tsquery)",
-            "d.language = ANY(CAST(:languages AS text[]))",
-        ]
+        counted per language over the whole index (no filters). Every language is counted
+        at each step: a condition on the language leads PostgreSQL to scan the cases of
+        those languages rather than the full-text index (measured three times slower)."""
+        clauses = ["d.vector @@ CAST(:q AS tsquery)"]
         params: dict[str, Any] = {}
         if compiled.excluded:
             clauses.append("NOT (d.vector @@ CAST(:excluded AS tsquery))")
@@ -434,12 +432,11 @@ class PostgresBackend(SearchBackend):
             f"WHERE {' AND '.join(clauses)} GROUP BY d.language"
         )
 
-        def size(step: int, languages: list[str]) -> dict[str, int] | None:
+        def size(step: int, _languages: list[str]) -> dict[str, int] | None:
             if step > len(compiled.relaxations):
                 return None
             matching = " | ".join(f"({q})" for q in [compiled.full, *compiled.relaxations[:step]])
-            found = connection.execute(count, dict(params, q=matching, languages=languages))
-            return dict(found.all())
+            return dict(connection.execute(count, dict(params, q=matching)).all())
 
         every = list(connection.scalars(_LANGUAGES))
         strict = size(0, every) or {}
