@@ -241,12 +241,12 @@ def test_a_search_download_holds_exactly_the_search_matches(
 
 
 def test_the_search_page_links_to_downloads_of_its_results(client: FlaskClient, demo: None) -> None:
-    html = client.get("/search?q=flyktning&country=NO&page=2").text
+    html = client.get("/search?q=flyktning&country=NO&per_page=5&page=2").text
     empty = client.get("/search?q=zzzzqqq").text
 
     assert "Download these results as:" in html
     for key in FORMATS:
-        assert f'href="/search/export/{key}?q=flyktning&amp;country=NO"' in html
+        assert f'href="/search/export/{key}?q=flyktning&amp;country=NO&amp;per_page=5"' in html
     assert "/search/export/" not in empty
 
 

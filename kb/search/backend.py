@@ -60,12 +60,6 @@ class SearchRequest:
     #: The facets to count: the core's and those plugins add.
     facets: tuple[str, ...] = FACETS
 
-    @property
-    def query_language(self) -> str | None:
-        """The language to analyse the query in: the language filter, when it is one."""
-        languages = self.filters.get("language", ())
-        return languages[0] if len(languages) == 1 else None
-
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -88,12 +82,17 @@ class SearchHit:
 
 @dataclass
 class SearchResults:
+    """One page of a search's result set (``kb.search.results``) and what counts it."""
+
     request: SearchRequest
+    #: Every case of the set within the filters: hits on all pages, every facet sums to it.
     total: int
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
     suggestion: str | None = None
     notices: list[str] = field(default_factory=list)
+    #: Of ``total``, the cases that match only some of the words (they come last).
+    partial_total: int = 0
 
     @property
     def pages(self) -> int:

@@ -8,6 +8,8 @@ matches are shown.
 
 from __future__ import annotations
 
+import re
+
 from markupsafe import Markup, escape
 
 from kb.search.analysis import WORD, stem, stop_words
@@ -21,6 +23,7 @@ SCAN = 2000
 BEFORE = 60
 FRAGMENTS = 2
 SEPARATOR = " … "
+_SPACE = re.compile(r"\s+")
 
 
 class Highlighter:
@@ -105,7 +108,7 @@ def _windows(text: str, found: list[tuple[int, int, str]]) -> list[tuple[int, in
     windows: list[tuple[int, int, set[str]]] = []
     i, floor = 0, 0
     while i < len(found):
-        start = max(floor, _word_start(text, max(0, found[i][0] - BEFORE)))
+        start = max(floor, min(_word_start(text, max(0, found[i][0] - BEFORE)), found[i][0]))
         limit = start + WINDOW
         j = i
         while j + 1 < len(found) and found[j + 1][1] <= limit:
@@ -133,19 +136,24 @@ def _parts(text: str) -> list[tuple[int, int]]:
 
 
 def _word_start(text: str, index: int) -> int:
-    """Move a cut forward to the start of a word, so no word is shown in part."""
-    if index == 0:
-        return 0
-    space = text.find(" ", index)
-    return index if space == -1 or space - index > 20 else space + 1
+    """Move a cut forward to the start of a word, so no word is shown in part (however
+    long the word: a window shows less context rather than "olketallsutviklingen")."""
+    if index == 0 or text[index - 1].isspace():
+        return index
+    space = _SPACE.search(text, index)
+    return space.end() if space else len(text)
 
 
 def _word_end(text: str, index: int, after: int) -> int:
-    """Move a cut back to the end of a word, but not before the last match."""
-    if index >= len(text):
-        return len(text)
-    space = text.rfind(" ", after, index)
-    return index if space == -1 or index - space > 20 else space
+    """Move a cut back to the end of a word, but not before the last match (then on to
+    the end of the word it falls in)."""
+    if index >= len(text) or text[index].isspace():
+        return index
+    space = max(text.rfind(" ", after, index), text.rfind("\n", after, index))
+    if space != -1:
+        return space
+    following = _SPACE.search(text, index)
+    return following.start() if following else len(text)
 
 
 def _marked(text: str, start: int, end: int, found: list[tuple[int, int, str]]) -> str:

@@ -67,6 +67,7 @@ from kb.search.common import (
 from kb.search.concepts import MAX_SPAN, QueryPlan, Requirement, Vocabulary
 from kb.search.highlight import Highlighter
 from kb.search.query import Unit, parse
+from kb.search.results import facet_order, relaxations_taken, wants_suggestion
 from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
 from kb.search.whoosh_schema import (
     INDEX_NAME,
@@ -250,77 +251,98 @@ class WhooshBackend(SearchBackend):
     # -- searching ----------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResults:
+        """The result set of ``kb.search.results``: decided on the whole index (the query
+        is analysed in every language, whatever the filters), then filtered and paged."""
         parsed = parse(request.q)
         matcher = self._matcher()
         matcher.matched_terms = set()
-        language = request.query_language
         notices = ["truncated"] if parsed.truncated else []
         relaxations: list[Query] = []
-        builder = _QueryBuilder(language, matcher)
+        builder = _QueryBuilder(None, matcher)
         if parsed.is_empty:
             plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
             full = direct = Every()
         else:
-            plan = self.vocabulary.plan(parsed, language)
+            plan = self.vocabulary.plan(parsed, None)
             full = _all(builder.parts(plan, expanded=True))
             direct = _all(builder.parts(plan, expanded=False))
-            word_plan = self.vocabulary.plan(parsed, language, join_spans=False)
+            word_plan = self.vocabulary.plan(parsed, None, join_spans=False)
             relaxations = builder.relaxations(plan, word_plan)
         excluded = _any([builder.any_language(u) for u in plan.excluded])
         if excluded is not NullQuery:
             full, direct = AndNot(full, excluded), AndNot(direct, excluded)
             relaxations = [AndNot(q, excluded) for q in relaxations]
+        found = matcher.evaluate(full)
+        in_set, score = found.mask.copy(), found.score.copy()
+        levels = np.zeros(matcher.size, np.int8)
+        for number, more in enumerate(self._relaxed(matcher, found, relaxations), 1):
+            in_set |= more.mask
+            levels[more.mask] = number
+            score[more.mask] = more.score[more.mask]
         filter_query = _filter_query(request.filters)
-        allowed = matcher.evaluate(filter_query).mask if filter_query else None
-        found = _within(matcher.evaluate(full), allowed)
-        count = int(np.count_nonzero(found.mask))
-        start = (request.page - 1) * request.per_page
-        wanted = start + request.per_page
+        if filter_query:
+            in_set &= matcher.evaluate(filter_query).mask
+        matches = Found(in_set, score * in_set)
+        strict = int(np.count_nonzero(in_set & found.mask))
+        wanted = request.page * request.per_page
         if request.sort == "newest":
             is_direct = found.mask
-            order = ranked(found, limit=wanted, by=matcher.sortable("published"))
+            order = ranked(matches, limit=wanted, by=matcher.sortable("published"))
         else:
             is_direct = found.mask if direct == full else matcher.evaluate(direct).mask
-            order = ranked(found, first_by=is_direct, limit=wanted)
-        partial: list[int] = []
-        if request.sort != "newest":
-            # Too few cases match every word: follow with those that match most of them.
-            seen = found.mask.copy()
-            for relaxed in relaxations:
-                if count + len(partial) >= request.per_page:
-                    break
-                more = _within(matcher.evaluate(relaxed), allowed)
-                more.mask &= ~seen
-                seen |= more.mask
-                partial += ranked(more).tolist()
-        total = count + len(partial)
-        page = order[start:].tolist()
-        if len(page) < request.per_page and partial:
-            page += partial[max(0, start - count) :][: request.per_page - len(page)]
-        marker = Highlighter(_highlight_terms(matcher.matched_terms))
+            is_direct = is_direct & found.mask
+            order = _by_relevance(matches, is_direct, levels, wanted)
+        marker = Highlighter(_highlight_terms(builder.highlighted(matcher.matched_terms)))
         hits = [
             self._hit(
                 matcher.searcher,
                 docnum,
-                float(found.score[docnum]) if found.mask[docnum] else 0.0,
-                bool(is_direct[docnum]) and bool(found.mask[docnum]),
-                not found.mask[docnum],
+                float(matches.score[docnum]),
+                bool(is_direct[docnum]),
+                bool(levels[docnum]),
                 marker,
             )
-            for docnum in page
+            for docnum in order[wanted - request.per_page :].tolist()
         ]
-        suggestion = self._suggestion(matcher, parsed.units, total) if parsed.units else None
+        total = int(np.count_nonzero(in_set))
+        suggestion = None
+        if parsed.units and wants_suggestion(strict):
+            suggestion = self._suggestion(matcher, parsed.units)
         return SearchResults(
             request=request,
             total=total,
             hits=hits,
             facets={
-                name: _counts(matcher.facet_counts(facet_field(name), found.mask))
+                name: facet_order(name, matcher.facet_counts(facet_field(name), in_set))
                 for name in request.facets
             },
             suggestion=suggestion,
             notices=notices,
+            partial_total=total - strict,
         )
+
+    def _relaxed(self, matcher: Matcher, found: Found, relaxations: list[Query]) -> list[Found]:
+        """The cases each relaxation of the result set adds (``kb.search.results``), each
+        only in the languages that take it; evaluated only as far as a language needs."""
+        language = facet_field("language")
+        union = found.mask.copy()
+        added: list[Found] = []
+
+        def widen(step: int, _languages: list[str]) -> dict[str, int] | None:
+            if step > len(relaxations):
+                return None
+            more = matcher.evaluate(relaxations[step - 1])
+            more.mask &= ~union
+            np.logical_or(union, more.mask, out=union)
+            added.append(more)
+            return matcher.facet_counts(language, union)
+
+        every = dict.fromkeys(matcher.facet_counts(language, matcher.live), 0)
+        taken = relaxations_taken({**every, **matcher.facet_counts(language, found.mask)}, widen)
+        for number, more in enumerate(added, 1):
+            languages = [Term(language, lang) for lang, n in taken.items() if n >= number]
+            more.mask &= matcher.evaluate(Or(languages)).mask if languages else False
+        return added
 
     def related(self, case_id: int, limit: int = 4) -> list[SearchHit]:
         """More like this (``_QueryBuilder.like``), among the cases that share a theme.
@@ -396,10 +418,8 @@ class WhooshBackend(SearchBackend):
             partial=is_partial,
         )
 
-    def _suggestion(self, matcher: Matcher, units: list[Unit], total: int) -> str | None:
-        """A "did you mean" for words the index does not know (or when nothing matched)."""
-        if total >= 3:
-            return None
+    def _suggestion(self, matcher: Matcher, units: list[Unit]) -> str | None:
+        """A "did you mean" for the words the index does not know."""
         reader = matcher.searcher.reader()
         changed = False
         corrected = []
@@ -494,9 +514,16 @@ def _values_of(reader: IndexReader, field: str, docnum: int) -> list[str]:
     return found
 
 
-def _counts(counts: dict[str, int]) -> dict[str, int]:
-    counts = {key: n for key, n in counts.items() if key not in (None, "")}
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+def _by_relevance(
+    matches: Found, is_direct: np.ndarray, level: np.ndarray, limit: int
+) -> np.ndarray:
+    """Cases matching every word first (direct hits before cross-language ones), then
+    those of each relaxation in turn; by score within each."""
+    if not level.any():
+        return ranked(matches, first_by=is_direct, limit=limit)
+    docs = np.flatnonzero(matches.mask)
+    keys = [docs, -matches.score[docs], ~is_direct[docs], level[docs]]
+    return docs[np.lexsort(keys)][:limit]
 
 
 class _QueryBuilder:
@@ -506,6 +533,25 @@ class _QueryBuilder:
         self.languages = (language,) if language else ANALYZED_LANGUAGES
         #: Term lookups, remembered while the index is unchanged.
         self.lexicon = lexicon
+        #: (field, stem) of the terms built for what a reader should see marked (the words
+        #: typed, their compounds, one-word concept terms), and of those built only to
+        #: find cases: the words of a multi-word concept term ("refugee background",
+        #: "employment rate"), which need not stand together, and excluded words.
+        self.marked: set[tuple[str, str]] = set()
+        self.unmarked: set[tuple[str, str]] = set()
+        self._marking = True
+
+    @contextmanager
+    def _not_marked(self) -> Iterator[None]:
+        self._marking = False
+        try:
+            yield
+        finally:
+            self._marking = True
+
+    def highlighted(self, matched: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of the terms that matched, those a reader should see marked."""
+        return matched - (self.unmarked - self.marked)
 
     def parts(self, plan: QueryPlan, *, expanded: bool) -> list[Query]:
         """One query per requirement; requirements of stop words only are left out."""
@@ -625,12 +671,17 @@ class _QueryBuilder:
         if expanded and requirement.expanded:
             boost = EXPANDED_BOOST * self._specificity(requirement)
             for language, unit in requirement.expanded:
-                options.append(self._unit(unit, language, loose=True, boost=boost))
+                if len(unit.words) == 1:
+                    options.append(self._unit(unit, language, loose=True, boost=boost))
+                    continue
+                with self._not_marked():
+                    options.append(self._unit(unit, language, loose=True, boost=boost))
         return _any(options)
 
     def _specificity(self, requirement: Requirement) -> float:
         """``specificity`` of a requirement's concepts, from the cases their terms match."""
-        terms = _any([self._unit(u, lang, loose=True) for lang, u in requirement.expanded])
+        with self._not_marked():  # counting a concept's cases marks none of its words
+            terms = _any([self._unit(u, lang, loose=True) for lang, u in requirement.expanded])
         if terms is NullQuery:
             return 1.0
         return specificity(self.lexicon.count(terms), int(np.count_nonzero(self.lexicon.live)))
@@ -657,6 +708,8 @@ class _QueryBuilder:
                     Term(name, t, boost=weight * boost * PREFIX_BOOST)
                     for t in longer[:MAX_PREFIX_TERMS]
                 ]
+        built = self.marked if self._marking else self.unmarked
+        built.update((q.fieldname, _text(q.text)) for q in queries if isinstance(q, Term))
         return _any(queries)
 
     def _unit(self, unit: Unit, language: str, *, loose: bool, boost: float = 1.0) -> Query:
@@ -687,8 +740,9 @@ class _QueryBuilder:
 
     def any_language(self, unit: Unit) -> Query:
         """The unit in any language (for exclusions)."""
-        options = [self._neutral(unit, loose=False)]
-        options += [self._unit(unit, language, loose=False) for language in ANALYZED_LANGUAGES]
+        with self._not_marked():
+            options = [self._neutral(unit, loose=False)]
+            options += [self._unit(unit, language, loose=False) for language in ANALYZED_LANGUAGES]
         return _any(options)
 
     def _known(self, word_stem: str, language: str, *, as_prefix: bool = False) -> int:
@@ -739,6 +793,10 @@ class _Feature:
     typed: Unit
     count: float = 0.0
     concepts: set[int] = dataclasses.field(default_factory=set)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def _stems(unit: Unit, language: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -25,8 +25,22 @@ def page() -> ResponseReturnValue:
     except BadParameter as bad:
         return render_template("search.html", error=bad.message, results=None, **_labels()), 400
     results = get_backend().search(search)
+    if search.page > results.pages:
+        # Past the last page (an old link, or cases unpublished since): the last page,
+        # under its own URL, rather than an empty "page 99 of 3".
+        last = {"page": str(results.pages)} if results.pages > 1 else {}
+        return redirect(_toggle_url(**last))
+    cases = {
+        case.id: case
+        for case in catalogue.published_by_ids([hit.id for hit in results.hits], whole=False)
+    }
     return render_template(
-        "search.html", error=None, results=results, toggle_url=_toggle_url, **_labels()
+        "search.html",
+        error=None,
+        results=results,
+        cases=cases,
+        toggle_url=_toggle_url,
+        **_labels(),
     )
 
 
@@ -44,7 +58,8 @@ def _labels() -> dict[str, Any]:
 
 
 def _toggle_url(name: str | None = None, value: str | None = None, **changes: str) -> str:
-    """This search with one filter value added or removed (and the page reset)."""
+    """This search with one filter value added or removed (and the page reset unless
+    ``page`` is among the changes)."""
     args = MultiDict(request.args)
     args.pop("page", None)
     if name is not None and value is not None:

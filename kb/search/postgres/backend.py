@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -36,6 +36,7 @@ from kb.search.highlight import snippet
 from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES, config_for, prepare
 from kb.search.postgres.tsquery import Compiled, Compiler, LeafCache
 from kb.search.query import Unit, parse
+from kb.search.results import facet_order, relaxations_taken, wants_suggestion
 
 BATCH = 1000
 #: ts_rank's weights of D (attached files), C (body), B (summary), A (title).
@@ -57,14 +58,12 @@ SNIPPET_OPTIONS = TITLE_OPTIONS
 #: it is given, for each of the shown hits).
 SNIPPET_SOURCE = 20_000
 SUGGESTION_CANDIDATES = 40
-SUGGEST_BELOW = 3
+#: pg_trgm's similarity above which a word is a candidate (its default, 0.3, misses a
+#: swap of two letters in a short word: "arbied" and "arbeid" share 3 of 11 trigrams).
+SUGGESTION_SIMILARITY = 0.2
 
 _DOCUMENTS = f"{SCHEMA}.documents"
 _FULL = "CAST(:full AS tsquery)"
-#: Each matching row's vector, decompressed once for the several ts_rank and @@ that score
-#: it (each would otherwise fetch and decompress the TOASTed value again); OFFSET 0 keeps
-#: the planner from folding it back into every use.
-_DETOASTED = "CROSS JOIN LATERAL (SELECT d.vector || CAST('' AS tsvector) AS vector OFFSET 0) AS v"
 #: GIN finds the matches; the planner's guess that a scan of every row (decompressing each
 #: vector) is cheaper is wrong for full-text conditions. JIT compiling costs more than it saves.
 _SEARCH_SETTINGS = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
@@ -137,6 +136,18 @@ _KNOWN = text(
                     AS x(lexeme)
             ) AS q ON l.language = q.lang AND l.lexeme = q.lexeme AND l.ndoc > 0
         )
+    """
+)
+#: The languages of the indexed cases, by skipping along the index on ``language``.
+_LANGUAGES = text(
+    f"""
+    WITH RECURSIVE l AS (
+        SELECT min(language) AS language FROM {_DOCUMENTS}
+        UNION ALL
+        SELECT (SELECT min(d.language) FROM {_DOCUMENTS} AS d WHERE d.language > l.language)
+        FROM l WHERE l.language IS NOT NULL
+    )
+    SELECT language FROM l WHERE language IS NOT NULL
     """
 )
 _LOCK = text(
@@ -236,6 +247,25 @@ class _Query:
     where: list[str]
     params: dict[str, Any]
     compiled: Compiled | None
+    #: The relaxations in the result set, each with the languages that take it (their
+    #: cases follow those matching every word).
+    relaxed: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def matching(self) -> list[str]:
+        """Conditions of which a case of the result set meets the first it can (in order)."""
+        return [f"d.vector @@ {_FULL}"] + [
+            f"(d.language = ANY(CAST(:relaxed_languages{i} AS text[])) "
+            f"AND d.vector @@ CAST(:relaxed{i} AS tsquery))"
+            for i in range(len(self.relaxed))
+        ]
+
+    def level(self) -> str:
+        """0 for a case matching every word, else the number of the first relaxation
+        that adds it (as the Whoosh backend numbers them)."""
+        if not self.relaxed:
+            return "0"
+        steps = " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(self.matching()))
+        return f"CASE {steps} END"
 
 
 class PostgresBackend(SearchBackend):
@@ -323,35 +353,35 @@ class PostgresBackend(SearchBackend):
     # -- searching ----------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResults:
+        """The result set of ``kb.search.results``: decided on the whole index (the query
+        is analysed in every language, whatever the filters), then filtered and paged."""
         parsed = parse(request.q)
         notices = ["truncated"] if parsed.truncated else []
-        language = request.query_language
         with self.read_engine.connect() as connection:
             connection.exec_driver_sql(_SEARCH_SETTINGS)
             compiled = None
             if not parsed.is_empty:
-                plan = self.vocabulary.plan(parsed, language)
-                word_plan = self.vocabulary.plan(parsed, language, join_spans=False)
-                compiled = Compiler(connection, self.leaves, language).compile(plan, word_plan)
+                plan = self.vocabulary.plan(parsed, None)
+                word_plan = self.vocabulary.plan(parsed, None, join_spans=False)
+                compiled = Compiler(connection, self.leaves, None).compile(plan, word_plan)
             elif parsed.excluded:
                 plan = QueryPlan(requirements=[], excluded=list(parsed.excluded))
-                compiled = Compiler(connection, self.leaves, language).compile(plan, None)
-            query = self._query(request, compiled, parsed.is_empty)
+                compiled = Compiler(connection, self.leaves, None).compile(plan, None)
+            query = self._query(connection, request, compiled, parsed.is_empty)
             if query is None:
-                total, facets, page = 0, {name: {} for name in request.facets}, []
+                total, partial = 0, 0
+                facets: dict[str, dict[str, int]] = {name: {} for name in request.facets}
                 rows: dict[int, dict[str, Any]] = {}
+                page: list[tuple] = []
             else:
-                total, facets, rows, page = self._run(connection, request, query)
+                total, partial, facets, rows, page = self._run(connection, request, query)
             suggestion = None
-            if parsed.units and total < SUGGEST_BELOW:
+            if parsed.units and wants_suggestion(total - partial):
                 suggestion = self._suggestion(connection, parsed.units)
-            missing = [item[0] for item in page if item[0] not in rows]
-            if missing and query is not None:
-                rows.update(self._details(connection, missing, query))
         highlight = bool(compiled and compiled.highlight)
         hits = [
-            self._hit(rows[case_id], score, direct, partial, highlight)
-            for case_id, score, direct, partial in page
+            self._hit(rows[case_id], score, direct, is_partial, highlight)
+            for case_id, score, direct, is_partial in page
             if case_id in rows
         ]
         return SearchResults(
@@ -361,23 +391,65 @@ class PostgresBackend(SearchBackend):
             facets=facets,
             suggestion=suggestion,
             notices=notices,
+            partial_total=partial,
         )
 
     def _query(
-        self, request: SearchRequest, compiled: Compiled | None, everything: bool
+        self,
+        connection: Connection,
+        request: SearchRequest,
+        compiled: Compiled | None,
+        everything: bool,
     ) -> _Query | None:
         """The WHERE clauses and parameters, or None when nothing can match."""
         where, params = _filters(request.filters)
-        if compiled is not None:
-            if not everything:
-                if not compiled.full:
-                    return None
-                where.append(f"d.vector @@ {_FULL}")
-                params["full"] = compiled.full
-            if compiled.excluded:
-                where.append("NOT (d.vector @@ CAST(:excluded AS tsquery))")
-                params["excluded"] = compiled.excluded
-        return _Query(where=where, params=params, compiled=compiled)
+        query = _Query(where=where, params=params, compiled=compiled)
+        if compiled is None:
+            return query
+        if compiled.excluded:
+            where.append("NOT (d.vector @@ CAST(:excluded AS tsquery))")
+            params["excluded"] = compiled.excluded
+        if everything:
+            return query
+        if not compiled.full:
+            return None
+        params["full"] = compiled.full
+        query.relaxed = self._relaxations_taken(connection, compiled)
+        for i, (relaxed, languages) in enumerate(query.relaxed):
+            params[f"relaxed{i}"], params[f"relaxed_languages{i}"] = relaxed, languages
+        where.append(f"({' OR '.join(query.matching())})")
+        return query
+
+    def _relaxations_taken(
+        self, connection: Connection, compiled: Compiled
+    ) -> list[tuple[str, list[str]]]:
+        """The relaxations in the result set, each with the languages that take it,
+        counted per language over the whole index (no filters). Every language is counted
+        at each step: a condition on the language leads PostgreSQL to scan the cases of
+        those languages rather than the full-text index (measured three times slower)."""
+        clauses = ["d.vector @@ CAST(:q AS tsquery)"]
+        params: dict[str, Any] = {}
+        if compiled.excluded:
+            clauses.append("NOT (d.vector @@ CAST(:excluded AS tsquery))")
+            params["excluded"] = compiled.excluded
+        count = text(
+            f"SELECT d.language, count(*) FROM {_DOCUMENTS} AS d "
+            f"WHERE {' AND '.join(clauses)} GROUP BY d.language"
+        )
+
+        def size(step: int, _languages: list[str]) -> dict[str, int] | None:
+            if step > len(compiled.relaxations):
+                return None
+            matching = " | ".join(f"({q})" for q in [compiled.full, *compiled.relaxations[:step]])
+            return dict(connection.execute(count, dict(params, q=matching)).all())
+
+        every = list(connection.scalars(_LANGUAGES))
+        strict = size(0, every) or {}
+        taken = relaxations_taken({**dict.fromkeys(every, 0), **strict}, size)
+        return [
+            (relaxed, sorted(lang for lang, n in taken.items() if n > i))
+            for i, relaxed in enumerate(compiled.relaxations[: max(taken.values(), default=0)])
+        ]
 
     def _score(self, query: _Query, vector: str) -> str:
         compiled = query.compiled
@@ -424,8 +496,8 @@ class PostgresBackend(SearchBackend):
 
     def _run(
         self, connection: Connection, request: SearchRequest, query: _Query
-    ) -> tuple[int, dict[str, dict[str, int]], dict[int, dict[str, Any]], list[tuple]]:
-        """Count, facets and the page in one statement; partial matches when too few."""
+    ) -> tuple[int, int, dict[str, dict[str, int]], dict[int, dict[str, Any]], list[tuple]]:
+        """Count (all, partial), facets and the page of the result set in one statement."""
         newest = request.sort == "newest"
         score = "CAST(0 AS real)" if newest else self._score(query, "v.vector")
         direct = "TRUE" if newest else self._direct(query, "v.vector")
@@ -453,17 +525,19 @@ class PostgresBackend(SearchBackend):
         order = (
             "s.published_at DESC NULLS LAST, s.case_id DESC"
             if newest
-            else "s.direct DESC, s.score DESC, s.case_id"
+            else "s.level, s.direct DESC, s.score DESC, s.case_id"
         )
         query.params.update(limit=request.per_page, offset=(request.page - 1) * request.per_page)
         statement = f"""
             WITH m AS MATERIALIZED (
-                SELECT d.case_id, d.facet_keys, d.published_at, d.head, d.vector
+                SELECT d.case_id, d.facet_keys, d.published_at, d.head, d.vector,
+                    {query.level()} AS level
                 FROM {_DOCUMENTS} AS d WHERE {" AND ".join(query.where)}
             ),
-            n AS (SELECT count(*) AS total FROM m),
+            n AS (SELECT count(*) AS total, count(*) FILTER (WHERE m.level > 0) AS partial
+                FROM m),
             s AS MATERIALIZED (
-                SELECT m.case_id, m.published_at, {scored}
+                SELECT m.case_id, m.published_at, m.level, {scored}
                 FROM m CROSS JOIN n CROSS JOIN LATERAL (
                     SELECT CASE WHEN n.total <= :rank_all
                         THEN m.vector || CAST('' AS tsvector) END AS vector
@@ -471,67 +545,28 @@ class PostgresBackend(SearchBackend):
                 ) AS v
             ),
             page AS (
-                SELECT s.case_id, s.direct, s.score, row_number() OVER (ORDER BY {order}) AS n
+                SELECT s.case_id, s.direct AND s.level = 0 AS direct, s.score, s.level,
+                    row_number() OVER (ORDER BY {order}) AS n
                 FROM s ORDER BY {order} LIMIT :limit OFFSET :offset
             ),
             hits AS (
-                SELECT page.n, page.case_id, page.direct, page.score, d.ref, d.slug, d.title,
-                    d.summary, d.body, d.language, d.country, {self._columns(query)}
+                SELECT page.n, page.case_id, page.direct, page.score, page.level, d.ref,
+                    d.slug, d.title, d.summary, d.body, d.language, d.country,
+                    {self._columns(query)}
                 FROM page JOIN {_DOCUMENTS} AS d ON d.case_id = page.case_id
             )
-            SELECT (SELECT total FROM n),
+            SELECT (SELECT total FROM n), (SELECT partial FROM n),
                 (SELECT coalesce(json_agg(json_build_array(f.k, f.n)), '[]')
                    FROM ({_FACETS_SQL}) AS f(k, n)),
                 (SELECT coalesce(json_agg(hits ORDER BY hits.n), '[]') FROM hits)
         """
-        total, facet_rows, hit_rows = connection.execute(text(statement), query.params).one()
+        total, partial, facet_rows, hit_rows = connection.execute(
+            text(statement), query.params
+        ).one()
         facets = _facet_counts(request.facets, facet_rows)
         rows = {row["case_id"]: row for row in hit_rows}
-        page = [(row["case_id"], row["score"], row["direct"], False) for row in hit_rows]
-        relaxations = query.compiled.relaxations if query.compiled else []
-        if newest or total >= request.per_page or not relaxations:
-            return total, facets, rows, page
-        # Fewer than a page match every word: those matching most of them follow.
-        score, direct = self._score(query, "v.vector"), self._direct(query, "v.vector")
-        ordered = self._ranked(connection, query, [], score, direct)
-        for relaxed in relaxations:
-            if len(ordered) >= request.per_page:
-                break
-            seen = [item[0] for item in ordered]
-            ordered += [
-                (case_id, value, False, True)
-                for case_id, value, _, _ in self._ranked(
-                    connection, query, seen, score, direct, relaxed
-                )
-            ]
-        start = (request.page - 1) * request.per_page
-        return len(ordered), facets, rows, ordered[start : start + request.per_page]
-
-    def _ranked(
-        self,
-        connection: Connection,
-        query: _Query,
-        seen: list[int],
-        score: str,
-        direct: str,
-        relaxed: str | None = None,
-    ) -> list[tuple]:
-        where = list(query.where)
-        params = dict(query.params, seen=seen)
-        if relaxed is not None:
-            where = [w for w in where if ":full" not in w]
-            where += [
-                "d.vector @@ CAST(:relaxed AS tsquery)",
-                "d.case_id <> ALL(CAST(:seen AS integer[]))",
-            ]
-            params["relaxed"] = relaxed
-        statement = (
-            f"SELECT d.case_id, {score} AS score, {direct} AS direct "
-            f"FROM {_DOCUMENTS} AS d {_DETOASTED} "
-            f"WHERE {' AND '.join(where)} ORDER BY direct DESC, score DESC, d.case_id"
-        )
-        rows = connection.execute(text(statement), params).all()
-        return [(case_id, value, is_direct, False) for case_id, value, is_direct in rows]
+        page = [(row["case_id"], row["score"], row["direct"], row["level"] > 0) for row in hit_rows]
+        return total, partial, facets, rows, page
 
     def _details(
         self, connection: Connection, ids: list[int], query: _Query
@@ -579,6 +614,10 @@ class PostgresBackend(SearchBackend):
     def _candidates(self, connection: Connection, word: str) -> list[tuple[str, int]]:
         """Indexed words within MAX_EDITS of ``word`` with the same first letter, the
         closest and most frequent first (pg_trgm finds the candidates)."""
+        connection.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :threshold, true)"),
+            {"threshold": str(SUGGESTION_SIMILARITY)},
+        )
         rows = connection.execute(
             text(
                 f"SELECT word, ndoc FROM {SCHEMA}.words WHERE word % :word AND ndoc > 0 "
@@ -668,13 +707,10 @@ _FACETS_SQL = "SELECT k, count(*) FROM m, unnest(m.facet_keys) AS k GROUP BY k"
 
 
 def _facet_counts(names: tuple[str, ...], rows: list[list[Any]]) -> dict[str, dict[str, int]]:
-    """Counts per asked facet, most frequent first, from ("facet:value", count) rows."""
+    """Counts per asked facet, in the shared order, from ("facet:value", count) rows."""
     counts: dict[str, dict[str, int]] = {name: {} for name in names}
     for key, n in rows:
         facet, _, value = str(key).partition(":")
         if facet in counts and value:
             counts[facet][value] = int(n)
-    return {
-        name: dict(sorted(values.items(), key=lambda item: (-item[1], item[0])))
-        for name, values in counts.items()
-    }
+    return {name: facet_order(name, values) for name, values in counts.items()}

@@ -200,11 +200,17 @@ class Compiler:
             excluded=render.any(excluded),
             relaxations=self._relaxations(plans, [kept(p) for p in plans], full, render),
             rank=[(_RANKED[k], q) for k, items in buckets.items() if (q := render.any(items))],
-            # Words found through the vocabulary are not marked (as with Whoosh): the mark
-            # would suggest the reader typed them.
+            # As with Whoosh, a one-word concept term is marked (it is why a case in another
+            # language matched); the words of a longer term need not stand together, so one
+            # alone ("background" of "refugee background") is not marked.
             highlight=self._highlight(
                 render,
-                [leaf for k, items in buckets.items() if k != "expanded" for leaf in items],
+                [
+                    leaf
+                    for k, items in buckets.items()
+                    for leaf in items
+                    if k != "expanded" or " " not in leaf.text
+                ],
             ),
         )
 
