@@ -154,13 +154,16 @@ def _empty_postgres(app: Flask) -> None:
         db.session.remove()
 
 
-def database_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
-    """Config for the variant ``request.param`` (one of SEARCH_VARIANTS)."""
-    if request.param.startswith("postgresql"):
+def database_config(
+    request: pytest.FixtureRequest, tmp_path: Path, variant: str | None = None
+) -> dict[str, object]:
+    """Config for ``variant`` (one of SEARCH_VARIANTS; by default ``request.param``)."""
+    variant = variant or request.param
+    if variant.startswith("postgresql"):
         config: dict[str, object] = {
             "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_migrated")
         }
-        if request.param == "postgresql-pgsearch":
+        if variant == "postgresql-pgsearch":
             config["SEARCH_BACKEND"] = "postgres"
         return config
     instance_from(request.getfixturevalue("sqlite_template"), tmp_path / "instance")
@@ -284,11 +287,14 @@ def demo_templates(
 
 @contextmanager
 def shared_demo_app(
-    request: pytest.FixtureRequest, templates: DemoTemplates, folder: Path
+    request: pytest.FixtureRequest,
+    templates: DemoTemplates,
+    folder: Path,
+    variant: str | None = None,
 ) -> Iterator[Flask]:
     """One app on a copy of the demo for a module of tests that only read, in an app context
-    (``request.param`` names the database variant)."""
-    database = database_config(request, folder)
+    (``variant``, by default ``request.param``, names the database variant)."""
+    database = database_config(request, folder, variant)
     with templates.copy(database, ALL_PLUGINS, folder / "instance") as config:
         app = make_app(folder / "instance", **config)
         app.test_client_class = RequestIsolatingClient

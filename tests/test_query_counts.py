@@ -33,7 +33,8 @@ PAGES = {
     "session": ("/events/nyanlanda-i-jobb/naeroy", 7),
     "person": ("/people/{person}", 6),
     "case": ("/cases/{case}", 14),
-    "search": ("/search?q=arbeid&country=NO", 4),
+    # The shown page's cases and their themes (municipality, period, themes beside each hit).
+    "search": ("/search?q=arbeid&country=NO", 6),
     "home": ("/", 5),
     "cases": ("/cases/", 3),
     "events": ("/events/", 2),

@@ -21,11 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kb.data
-from kb.cli import main
-from kb.extensions import db
-from kb.search import get_backend
-from tests.conftest import RequestIsolatingClient, make_app
-from tests.test_search import _demo_database
+from tests.conftest import DemoTemplates, shared_demo_app
 
 VARIANTS = ["sqlite", "postgresql-pgsearch"]
 #: One value per case: their counts add up to the total.
@@ -76,40 +72,21 @@ _FILTERS = st.fixed_dictionaries(
 )
 
 
-def _app(
-    variant: str, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+@pytest.fixture(scope="module", params=VARIANTS)
+def results_app(
+    request: pytest.FixtureRequest,
+    demo_templates: DemoTemplates,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Flask]:
     """An instance with the demo loaded, for tests that only read."""
-    instance = tmp_path_factory.mktemp(f"results-{variant}") / "instance"
-    with _demo_database(variant, instance, sqlite_template) as config:
-        app = make_app(instance, **config)
-        app.test_client_class = RequestIsolatingClient
-        with app.app_context():
-            result = app.test_cli_runner().invoke(main, ["demo"])
-            assert result.exit_code == 0, result.output
+    folder = tmp_path_factory.mktemp(f"results-{request.param}")
+    with shared_demo_app(request, demo_templates, folder) as app:
         yield app
-        with app.app_context():
-            get_backend().close()
-            db.session.remove()
-            db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def sqlite_demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    yield from _app("sqlite", sqlite_template, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def pgsearch_demo(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Flask]:
-    yield from _app("postgresql-pgsearch", sqlite_template, tmp_path_factory)
-
-
-@pytest.fixture(params=VARIANTS)
-def results_client(request: pytest.FixtureRequest) -> FlaskClient:
-    name = "sqlite_demo" if request.param == "sqlite" else "pgsearch_demo"
-    return request.getfixturevalue(name).test_client()
+@pytest.fixture
+def results_client(results_app: Flask) -> FlaskClient:
+    return results_app.test_client()
 
 
 def api(client: FlaskClient, url: str, **params: Any) -> dict[str, Any]:
@@ -184,69 +161,6 @@ def test_every_number_describes_the_same_cases(
     assert (cases["total"], ids(cases, "items")) == (total, listed)
     if sort == "newest":
         assert feed_ids(client, **params) == listed[:50]
-
-
-def _relevance_queries() -> list[str]:
-    folder = Path(__file__).parent / "data"
-    judged = [
-        item["query"]
-        for name in ("queries.json", "queries_extra.json")
-        for item in json.loads((folder / name).read_text("utf-8"))
-    ]
-    return list(dict.fromkeys([*judged, *MORE_QUERIES]))
-
-
-#: Queries of the issue besides the judged ones.
-MORE_QUERIES = ["volunteer mentoring", "kotoutuminen työ", "flyktninger arbied", "housing"]
-#: The backends still analyse these differently (stemmers, stop words, prefixes and the
-#: concept scan are planned in each backend): they agree once one planner serves both
-#: (issue 15, point 2). Strict, so a query that comes to agree must leave this list.
-DIFFERING = {
-    "flyktningene",
-    "distriktskommuner",
-    "norskopplæringen",
-    "nyanlända",
-    "glesbygdskommuner",
-    "validering av kompetens",
-    "flygtninge",
-    "danskundervisning på arbejdspladsen",
-    "Syrian refugees support families Iceland",
-    "language training combined with work placement",
-    "refugee employment",
-    "flyktninger i arbeid",
-    "flyktingar i jobb",
-    "flygtninge i landdistrikter",
-    "språkopplæring på arbeidsplassen",
-    "volunteer mentoring",
-    "kotoutuminen työ",
-    "flyktninger arbied",
-    "housing",
-}
-QUERIES = [
-    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason="planned twice"))
-    if q in DIFFERING
-    else q
-    for q in _relevance_queries()
-]
-
-
-@pytest.mark.parametrize("q", QUERIES)
-def test_both_backends_find_the_same_cases_and_count_them_alike(
-    sqlite_demo: Flask, pgsearch_demo: Flask, q: str
-) -> None:
-    """The backends rank differently (BM25 against ts_rank), but a query means the same
-    set of cases to both, with the same facets."""
-    whoosh, postgres = (
-        api(app.test_client(), "/api/v1/search", q=q, per_page=ALL)
-        for app in (sqlite_demo, pgsearch_demo)
-    )
-    refs = [
-        {(hit["ref"], hit["partial"]) for hit in found["results"]} for found in (whoosh, postgres)
-    ]
-
-    assert whoosh["total"] == postgres["total"]
-    assert refs[0] == refs[1]
-    assert whoosh["facets"] == postgres["facets"]
 
 
 # -- the small things a reader notices ---------------------------------------------------------
