@@ -98,7 +98,7 @@ def test_hook_page_sections(app: Flask, client: FlaskClient, demo: None) -> None
         "case": ("case",),
         "event": ("cases", "event"),
         "session": ("cases", "event", "session"),
-        "search": ("results",),
+        "search": ("cases", "results"),
     }
 
 

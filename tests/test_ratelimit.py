@@ -57,7 +57,7 @@ def test_processes_counting_at_once_lose_no_increment(tmp_path: Path) -> None:
     ]
     for process in processes:
         process.start()
-    seen = [count for _ in processes for count in results.get(timeout=120)]
+    seen = [count for _ in processes for count in results.get(timeout=300)]
     for process in processes:
         process.join(timeout=60)
 

@@ -438,6 +438,9 @@ def test_the_text_of_attached_slides_is_searchable(
     )
 
     assert refs(search(client, "bolystvenner")) == ["f"]
+    # Phrases are matched in titles, summaries and bodies, whose words keep their positions;
+    # a phrase of a file's words is no error (it was one on Whoosh, found by Hypothesis).
+    assert refs(search(client, '"bolystvenner jobbmatching"')) == []
 
 
 def test_a_sessions_slides_find_the_cases_presented_in_it(

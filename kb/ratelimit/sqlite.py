@@ -110,11 +110,28 @@ class SQLiteStorage(Storage):
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
         self._opened.append(connection)
-        connection.execute("PRAGMA journal_mode=WAL")
+        self._use_wal(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(SCHEMA)
         self._local.connection, self._local.pid = connection, os.getpid()
         return connection
+
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        """Switch a new file to WAL. SQLite answers "database is locked" at once, without
+        waiting for the busy timeout, when processes opening a new file together all ask
+        for it: retry until the file is WAL (whoever switched it) or the timeout is spent."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode == "wal":
+                    return
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()

@@ -72,6 +72,7 @@ from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
 from kb.search.whoosh_schema import (
     INDEX_NAME,
     NEUTRAL_FIELD,
+    PHRASE_FIELDS,
     TEXT_FIELDS,
     VERSION_COLUMN,
     build_schema,
@@ -722,8 +723,8 @@ class _QueryBuilder:
             return _all([self._word(s, language, boost, prefix=False) for s in stems])
         return _any(
             [
-                Phrase(f"{field}_{language}", stems, boost=weight * boost)
-                for field, weight in TEXT_FIELDS.items()
+                Phrase(f"{field}_{language}", stems, boost=TEXT_FIELDS[field] * boost)
+                for field in PHRASE_FIELDS
                 if all(self._exists(f"{field}_{language}", s) for s in stems)
             ]
         )

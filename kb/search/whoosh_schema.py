@@ -4,8 +4,9 @@ Every text is tokenized once, in Python (``kb.search.analysis``), and handed to 
 ready terms: Whoosh's analyzer chains would tokenize the same text once per field and build
 a token object per word, which was half of the indexing time. The fields are:
 
-- per content language ``title_<lang>``, ``summary_<lang>``, ``body_<lang>``,
-  ``files_<lang>``: stems, stop words left out, with positions for phrases;
+- per content language ``title_<lang>``, ``summary_<lang>``, ``body_<lang>`` (stems, stop
+  words left out, with positions for phrases) and ``files_<lang>`` (the same without
+  positions: a file's words count, its phrases are not worth their space);
 - ``text_all``: every word folded, not stemmed (names, words of other languages), with
   positions; its terms are also the word list of "did you mean";
 - keyword fields for the facets, the publication date and each case's version as
@@ -32,6 +33,8 @@ INDEX_NAME = "cases_v4"
 
 #: Per-language text fields and their weight: titles and summaries count more than bodies.
 TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
+#: Text fields whose words are indexed with positions, so phrases can be asked of them.
+PHRASE_FIELDS = ("title", "summary", "body")
 NEUTRAL_FIELD = "text_all"
 VERSION_COLUMN = "case_version"
 #: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
@@ -91,7 +94,7 @@ def build_schema() -> Schema:
     }
     for language in ANALYZED_LANGUAGES:
         for name in TEXT_FIELDS:
-            fields[f"{name}_{language}"] = AnalysedText(positions=name != "files")
+            fields[f"{name}_{language}"] = AnalysedText(positions=name in PHRASE_FIELDS)
     schema = Schema(**fields)
     schema.add(f"{PLUGIN_FACET_PREFIX}*", KEYWORD(commas=True), glob=True)
     return schema
