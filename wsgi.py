@@ -5,7 +5,7 @@ Each worker imports this module, so each starts its search drainer: pending inde
 """
 
 from kb import create_app
-from kb.search import background
+from kb.services.indexing import drainer
 
 app = create_app()
-background.start(app)
+drainer.start(app)

@@ -12,7 +12,7 @@ from flask import Flask
 from kb import database, i18n, models, plugins, ratelimit, search, web
 from kb.config import load_config
 from kb.extensions import csrf, migrate
-from kb.services import case_events
+from kb.services import case_events, indexing
 from kb.web import urls
 
 __all__ = ["create_app", "models"]
@@ -48,7 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR))
     i18n.init_app(app)
-    search.init_app(app, plugins.search_extras(app))
+    extras = plugins.search_extras(app)
+    indexing.init_app(app, search.init_app(app, extras.facets), extras)
     web.init_app(app)
     # After the web layer's request guard, so malformed input is refused before CSRF checks.
     csrf.init_app(app)

@@ -19,11 +19,17 @@ from kb.cli_materials import materials_group, read_texts
 from kb.config import ConfigurationError
 from kb.extensions import db
 from kb.models import Person, Role, User, Vocabulary
-from kb.search import get_backend, sync
+from kb.search import get_backend
 from kb.search.backend import IndexBusy
-from kb.search.documents import published_versions
-from kb.services import accounts, catalogue, directory, invitations, materials, tokens
-from kb.services import people as people_service
+from kb.services import (
+    accounts,
+    catalogue,
+    contacts,
+    invitations,
+    materials,
+    personal_data,
+    tokens,
+)
 from kb.services.demo import prepare_demo
 from kb.services.exchange.exporter import export_document, iter_cases
 from kb.services.exchange.importer import (
@@ -34,6 +40,8 @@ from kb.services.exchange.importer import (
     read_document,
 )
 from kb.services.exchange.tabular import cases_csv
+from kb.services.indexing import outbox
+from kb.services.indexing.documents import published_versions
 from kb.services.vocabulary import add_term, ensure_default_terms
 
 
@@ -61,7 +69,7 @@ def init() -> None:
     upgrade(directory=str(MIGRATIONS_DIR))
     added = ensure_default_terms()
     Path(current_app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
-    report, pending = sync.check(get_backend())
+    report, pending = outbox.check(get_backend())
     click.echo(f"Database is up to date; {added} vocabulary term(s) added.")
     if pending:
         click.echo(
@@ -153,7 +161,7 @@ def reindex() -> None:
     """Rebuild the search index from the database (published cases only)."""
     total = len(published_versions())
     with click.progressbar(length=total, label="Indexing cases", file=sys.stderr) as bar:
-        count = sync.rebuild(get_backend(), progress=bar.update)
+        count = outbox.rebuild(get_backend(), progress=bar.update)
     click.echo(f"Indexed {count} published case(s).")
 
 
@@ -161,7 +169,7 @@ def reindex() -> None:
 @with_appcontext
 def search_check() -> None:
     """Compare the search index with the database; exit 1 when they differ."""
-    report, pending = sync.check(get_backend())
+    report, pending = outbox.check(get_backend())
     for label, ids in (
         ("missing from the index", report.missing),
         ("stale in the index", report.stale),
@@ -194,9 +202,9 @@ def search_sync() -> None:
 def _drain_outbox() -> int:
     try:
         with click.progressbar(
-            length=sync.pending_count(), label="Indexing pending changes", file=sys.stderr
+            length=outbox.pending_count(), label="Indexing pending changes", file=sys.stderr
         ) as bar:
-            return sync.drain(get_backend(), progress=bar.update)
+            return outbox.drain(get_backend(), progress=bar.update)
     except IndexBusy as busy:
         raise click.ClickException(
             f"{busy} The pending changes are kept; run `kb search-sync` when it is done "
@@ -360,7 +368,7 @@ def people() -> None:
 
 
 def _person_or_fail(person_id: int) -> Person:
-    person = directory.find_person(person_id)
+    person = contacts.find_person(person_id)
     if person is None:
         raise click.ClickException(f"There is no person with id {person_id}.")
     return person
@@ -371,7 +379,7 @@ def _person_or_fail(person_id: int) -> Person:
 @with_appcontext
 def people_export(person_id: int) -> None:
     """Print all data about a person as JSON."""
-    data = people_service.person_data(_person_or_fail(person_id))
+    data = personal_data.person_data(_person_or_fail(person_id))
     click.echo(json.dumps(data, ensure_ascii=False, indent=1))
 
 
@@ -385,7 +393,7 @@ def people_erase(person_id: int, yes: bool) -> None:
     if not yes:
         click.confirm(f"Erase {person.name} (id {person.id}) for good?", abort=True)
     name = person.name
-    counts = people_service.erase_person(person)
+    counts = personal_data.erase_person(person)
     click.echo(
         f"Erased {name}: {counts['case_contacts']} case contact(s), "
         f"{counts['session_roles']} session role(s) removed, "

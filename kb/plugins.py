@@ -28,8 +28,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from kb import hookspecs
 from kb.config import ConfigurationError
 from kb.hookspecs import ExportFormat, Facet
-from kb.search import PluginExtras
 from kb.search.backend import FACETS
+from kb.services.indexing import PluginExtras
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ def facets() -> tuple[Facet, ...]:
 
 
 def search_extras(app: Flask) -> PluginExtras:
-    """What the enabled plugins add to the search index, handed to ``kb.search.init_app``."""
+    """What the enabled plugins add to the search index (``kb.services.indexing.init_app``)."""
     caller = hook(app)
     return PluginExtras(
         facets=tuple(facet.name for facet in state(app).facets),

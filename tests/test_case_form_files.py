@@ -20,8 +20,8 @@ from kb.extensions import db
 from kb.i18n import LANGUAGE_COOKIE
 from kb.models import Case, PendingUpload, Role
 from kb.models.base import utcnow
-from kb.search import extraction
 from kb.services import accounts
+from kb.services.extraction import sandbox
 from tests.factories import make_pdf
 from tests.web_helpers import GOOD_PASSWORD, form_values, login, with_values
 
@@ -80,7 +80,7 @@ def test_a_file_survives_preview_and_an_error_and_is_saved_once_read(
     app: Flask, client: FlaskClient, tmp_path: Path
 ) -> None:
     _speaker(client)
-    read_before = extraction.counter(app).children
+    read_before = sandbox.counter(app).children
     data = with_values(_form(client), **_complete(), preview="y")
     data["attachment"] = _slides(tmp_path)
 
@@ -88,7 +88,7 @@ def test_a_file_survives_preview_and_an_error_and_is_saved_once_read(
 
     assert preview.status_code == 200
     assert "slides.pdf" in _held_line(preview.text) and "kB" in _held_line(preview.text)
-    assert extraction.counter(app).children == read_before + 1  # its text is read here, once
+    assert sandbox.counter(app).children == read_before + 1  # its text is read here, once
 
     # An error on the next round (the summary emptied): the file is still there.
     fields = form_values(preview.text, "/submissions/")
@@ -105,7 +105,7 @@ def test_a_file_survives_preview_and_an_error_and_is_saved_once_read(
     [material] = case.materials
     assert (material.original_filename, material.title) == ("slides.pdf", "Lysbilder")
     assert "språkpraksis" in (material.extracted_text or "")
-    assert extraction.counter(app).children == read_before + 1  # not read again on saving
+    assert sandbox.counter(app).children == read_before + 1  # not read again on saving
     assert (Path(app.config["UPLOAD_DIR"]) / material.stored_name).exists()
     assert db.session.scalar(select(PendingUpload)) is None  # no longer held
 

@@ -14,7 +14,7 @@ from flask import Flask
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, TextStatus
-from kb.search.extract import (
+from kb.services.extraction.reader import (
     DOCX,
     MAX_MEMBER_BYTES,
     MAX_PDF_CONTENT_BYTES,

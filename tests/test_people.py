@@ -12,7 +12,7 @@ from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, Role, SessionPerson, User
-from kb.services import accounts, people
+from kb.services import accounts, personal_data
 
 
 def _person(name: str) -> Person:
@@ -100,7 +100,7 @@ def test_a_contacts_consent_or_erasure_gives_their_cases_a_new_version(
     assert after_consent["c04"] > before["c04"]
     assert after_consent["c05"] == before["c05"]  # not his case
 
-    people.erase_person(_person("Lars Fredrik Mørch"))
+    personal_data.erase_person(_person("Lars Fredrik Mørch"))
     assert _versions(["c04"])["c04"] > after_consent["c04"]
     check = runner.invoke(main, ["search-check"])
     assert check.exit_code == 0, check.output

@@ -17,7 +17,7 @@ from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Event, Organisation, Person, Role, Session
 from kb.search.whoosh_schema import INDEX_NAME
-from kb.services import accounts, directory, tokens
+from kb.services import accounts, contacts, tokens
 from tests.web_helpers import csrf_token, form_values, login, with_values
 
 PASSWORD = "lingonberry tractor 41 harbour"
@@ -204,8 +204,8 @@ def _save_again(client: FlaskClient, case_id: int, headers: dict[str, str], summ
 
 
 def _rename(person_id: int, name: str, email: str, phone: str) -> None:
-    person = directory.find_person(person_id)
-    fields = directory.PersonFields(
+    person = contacts.find_person(person_id)
+    fields = contacts.PersonFields(
         name=name,
         title=person.title,
         organisation_id=person.organisation_id,
@@ -213,7 +213,7 @@ def _rename(person_id: int, name: str, email: str, phone: str) -> None:
         phone=phone,
         consent=True,
     )
-    directory.update_person(person, fields, None)
+    contacts.update_person(person, fields, None)
 
 
 def test_erasure_leaves_no_trace_of_any_name_or_email_the_person_had(

@@ -16,10 +16,10 @@ from kb.models import Case, CaseStatus
 from kb.search import get_backend
 from kb.search.backend import SearchBackend
 from kb.search.concepts import Vocabulary
-from kb.search.documents import document_for
 from kb.search.postgres import PostgresBackend
 from kb.search.whoosh_backend import WhooshBackend
 from kb.services.exchange.importer import import_plan, plan_import
+from kb.services.indexing.documents import document_for
 from tests.conftest import SEARCH_VARIANTS, database_config
 
 

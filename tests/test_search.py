@@ -22,9 +22,9 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, MaterialKind, Session
 from kb.search import get_backend
-from kb.search.documents import published_documents
 from kb.search.postgres import PostgresBackend
 from kb.services.exchange.importer import import_plan, plan_import
+from kb.services.indexing.documents import published_documents
 from kb.services.materials import attach_file
 from kb.services.programme import remove_material
 from tests.conftest import (

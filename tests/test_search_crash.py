@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from kb.extensions import db
-from kb.search import get_backend, sync
+from kb.search import get_backend
 from kb.search.concepts import default_vocabulary
 from kb.search.whoosh_backend import WhooshBackend
+from kb.services.indexing import outbox
 from tests import load
 from tests.conftest import SQLITE_FILE, instance_from, make_app
 
@@ -110,7 +111,7 @@ def test_a_worker_killed_mid_write_leaves_an_index_that_check_and_reindex_repair
 
     app = make_app(instance)
     with app.app_context():
-        report, pending = sync.check(get_backend())
+        report, pending = outbox.check(get_backend())
         assert report.ok and pending == 0
         assert get_backend().versions().keys() == set(range(1, 301))
         get_backend().close()

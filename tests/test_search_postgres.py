@@ -22,9 +22,10 @@ from kb.database import AFTER_COMMIT, write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, SearchOutbox
 from kb.search import get_backend
-from kb.search.documents import published_versions
 from kb.search.postgres import backend as postgres_backend
 from kb.services.exchange.importer import import_plan, plan_import
+from kb.services.indexing.documents import published_versions
+from kb.services.indexing.outbox import IN_TRANSACTION
 from tests.conftest import make_app
 from tests.factories import case_record
 from tests.web_helpers import refs, search
@@ -85,7 +86,7 @@ def test_a_failing_index_write_rolls_back_the_case(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise OSError("the search table is unavailable")
 
-    monkeypatch.setitem(app.extensions, "kb.search.in_transaction", broken)
+    monkeypatch.setitem(app.extensions, IN_TRANSACTION, broken)
     with pytest.raises(OSError, match="unavailable"):
         import_plan(plan_import([case_record("x", "Språkkafé", "nb", "NO")]))
     monkeypatch.undo()

@@ -20,9 +20,10 @@ from kb.config import ConfigurationError
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, Role, SearchOutbox
-from kb.search import background, get_backend, sync
+from kb.search import get_backend
 from kb.services import accounts, tokens
 from kb.services.exchange.importer import import_plan, plan_import
+from kb.services.indexing import drainer, outbox
 from tests.conftest import make_app
 from tests.factories import case_record
 from tests.web_helpers import refs, search
@@ -64,7 +65,7 @@ def test_a_write_while_the_index_is_locked_succeeds_and_the_next_drain_indexes_i
 ) -> None:
     app.config["SEARCH_SYNC_BUDGET_SECONDS"] = 0.2
     woken: list[bool] = []
-    app.extensions[sync.WAKE_DRAINER] = lambda: woken.append(True)  # the server's drainer
+    app.extensions[outbox.WAKE_DRAINER] = lambda: woken.append(True)  # the server's drainer
 
     first = client.post(
         "/api/v1/cases", json={**CASE, "ref": "vang", "title": "Jobbsjanse i Vang"}, headers=editor
@@ -99,7 +100,7 @@ def test_a_request_indexes_at_most_its_share_and_search_sync_does_the_rest(
     app.config["SEARCH_SYNC_REQUEST_CASES"] = 2
 
     with app.test_request_context(), write_transaction() as session:
-        sync.touch_cases(session, ids)  # a change that shows on five cases
+        outbox.touch_cases(session, ids)  # a change that shows on five cases
 
     assert pending() == ids[2:]
     check = runner.invoke(main, ["search-check"])
@@ -123,7 +124,7 @@ def test_the_servers_drainer_applies_what_a_busy_index_left(
     assert pending() == [created.get_json()["id"]]
     index_lock.cancel()
 
-    assert background.Drainer(app).drain_once() == 1
+    assert drainer.Drainer(app).drain_once() == 1
 
     assert pending() == []
     assert refs(search(client, "jobbsjanse")) == ["lom"]
@@ -132,7 +133,7 @@ def test_the_servers_drainer_applies_what_a_busy_index_left(
 def test_the_drainer_waits_for_a_database_that_is_not_migrated(tmp_path: Path) -> None:
     app = make_app(tmp_path / "new")
 
-    assert background.Drainer(app).drain_once() == 0
+    assert drainer.Drainer(app).drain_once() == 0
 
     with app.app_context():
         assert not inspect(db.engine).has_table(SearchOutbox.__tablename__)

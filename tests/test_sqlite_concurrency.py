@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.models import Case
-from kb.search import get_backend, sync
+from kb.search import get_backend
+from kb.services.indexing import outbox
 from tests.conftest import instance_from, make_app
 
 WORKERS = 4
@@ -58,7 +59,7 @@ def test_four_processes_writing_for_30_seconds_lose_nothing_and_never_lock(
     with app.app_context():
         stored = db.session.execute(select(Case.ref, Case.slug)).all()
         # Every process also wrote to the search index after each commit, in turn.
-        report, pending = sync.check(get_backend())
+        report, pending = outbox.check(get_backend())
         get_backend().close()
         db.engine.dispose()
     assert sorted(ref for ref, _ in stored) == written

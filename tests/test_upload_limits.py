@@ -22,9 +22,9 @@ from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Material, Role, TextStatus
-from kb.search import extraction
-from kb.search.extract import DOCX
 from kb.services import accounts, tokens
+from kb.services.extraction import sandbox
+from kb.services.extraction.reader import DOCX
 from kb.services.materials import kept_upload
 from tests.factories import W_NS, make_docx, make_pdf, pdf_with_stream
 from tests.web_helpers import (
@@ -129,7 +129,7 @@ def token(app: Flask) -> dict[str, str]:
 
 def children(app: Flask) -> int:
     """Extraction processes the app has started so far."""
-    return extraction.counter(app).children
+    return sandbox.counter(app).children
 
 
 def materials() -> list[Material]:
@@ -319,11 +319,9 @@ def test_the_cpu_limit_ends_a_parser_that_works_too_long(app: Flask, tmp_path: P
     path = tmp_path / "paragraphs.docx"
     path.write_bytes(empty_paragraphs_docx(tmp_path))
 
-    outcome = extraction.extract_file(path, DOCX)
+    outcome = sandbox.extract_file(path, DOCX)
 
-    assert outcome == extraction.Extraction(
-        TextStatus.FAILED, reason="used more than 1 CPU second(s)"
-    )
+    assert outcome == sandbox.Extraction(TextStatus.FAILED, reason="used more than 1 CPU second(s)")
 
 
 def test_the_wall_clock_timeout_ends_a_child_that_is_too_slow(app: Flask, tmp_path: Path) -> None:
@@ -331,7 +329,7 @@ def test_the_wall_clock_timeout_ends_a_child_that_is_too_slow(app: Flask, tmp_pa
     path = tmp_path / "paragraphs.docx"
     path.write_bytes(empty_paragraphs_docx(tmp_path))
 
-    outcome = extraction.extract_file(path, DOCX)
+    outcome = sandbox.extract_file(path, DOCX)
 
     assert (outcome.status, outcome.reason) == (TextStatus.FAILED, "took longer than 0.5 s")
 
@@ -344,7 +342,7 @@ def test_the_memory_limit_ends_a_parser_that_needs_too_much(app: Flask, tmp_path
         f'<w:document xmlns:w="{W_NS}"><w:body><w:p>{words}</w:p></w:body></w:document>',
     )
 
-    outcome = extraction.extract_file(path, DOCX)
+    outcome = sandbox.extract_file(path, DOCX)
 
     assert (outcome.status, outcome.reason) == (
         TextStatus.FAILED,

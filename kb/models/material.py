@@ -42,7 +42,7 @@ class Material(Timestamped, db.Model):
     original_filename: Mapped[str | None] = mapped_column(String(255))
     content_type: Mapped[str | None] = mapped_column(String(120))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
-    # A file's text, read once at upload in a child process with limits (kb.search.extraction):
+    # A file's text, read once at upload in a child process with limits (kb.services.extraction):
     # indexing reads it from here and never parses a file. Deferred: pages listing
     # materials do not need it. ``text_status`` is None for a link.
     text_status: Mapped[str | None] = mapped_column(String(10))

@@ -1,37 +1,36 @@
-"""Full-text search: the interface (``backend``), the engines, analysis and sync.
+"""Full-text search engines: the interface (``backend``), Whoosh and PostgreSQL, analysis
+and query planning.
 
 Views and services use ``get_backend()`` and the types of ``kb.search.backend`` only.
-``SEARCH_BACKEND`` picks the engine: ``whoosh`` (default, an index in the instance folder,
-brought up to date after each commit) or ``postgres`` (the index in the PostgreSQL
-database, written in the same transaction as the cases).
+``SEARCH_BACKEND`` picks the engine: ``whoosh`` (default, an index in the instance folder)
+or ``postgres`` (the index in the PostgreSQL database). This package indexes the documents
+it is given and never reads the models: building them and keeping the index in step with
+the database is ``kb.services.indexing``'s job.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 
 from kb.config import ConfigurationError
-from kb.database import on_commit
 from kb.extensions import db
-from kb.search import sync
 from kb.search.backend import FACETS, SearchBackend
 from kb.search.concepts import Vocabulary, default_vocabulary
-from kb.search.documents import PLUGIN_EXTRAS, PluginExtras, plugin_extras
 from kb.search.postgres import PostgresBackend
 from kb.search.whoosh_backend import WhooshBackend
 
 EXTENSION = "kb.search"
+#: Where ``init_app`` keeps the names of the facets the enabled plugins add.
+EXTRA_FACETS = "kb.search.extra_facets"
 
 BACKENDS = ("whoosh", "postgres")
 
 __all__ = [
     "BACKENDS",
     "EXTENSION",
-    "PluginExtras",
     "SearchBackend",
     "facet_names",
     "get_backend",
@@ -39,21 +38,17 @@ __all__ = [
 ]
 
 
-def init_app(app: Flask, extras: PluginExtras | None = None) -> None:
-    """One backend per app; the outbox is drained into it after every commit, within a
-    budget in web requests (and, for PostgreSQL, applied inside the committing transaction).
+def init_app(app: Flask, extra_facets: tuple[str, ...] = ()) -> SearchBackend:
+    """One backend per app, returned for the indexing to write to.
 
-    ``extras`` is what the enabled plugins add to the index (the app factory asks them).
+    ``extra_facets`` are the facets the enabled plugins add (the app factory asks them).
     """
-    app.extensions[PLUGIN_EXTRAS] = extras or PluginExtras()
+    app.extensions[EXTRA_FACETS] = tuple(extra_facets)
     concepts = app.config.get("SEARCH_CONCEPTS_FILE")
     vocabulary = Vocabulary.load(Path(concepts)) if concepts else default_vocabulary()
-    sync.Budget.from_config(app.config)  # a wrong setting stops the start, not each write
     backend = _backend(app, vocabulary)
     app.extensions[EXTENSION] = backend
-    if isinstance(backend, PostgresBackend):
-        app.extensions[sync.IN_TRANSACTION] = backend.write
-    on_commit(app, partial(sync.drain_after_commit, backend))
+    return backend
 
 
 def _backend(app: Flask, vocabulary: Vocabulary) -> SearchBackend:
@@ -89,4 +84,4 @@ def get_backend() -> SearchBackend:
 
 def facet_names() -> tuple[str, ...]:
     """The core's facets, then those the enabled plugins add."""
-    return FACETS + plugin_extras().facets
+    return FACETS + current_app.extensions.get(EXTRA_FACETS, ())

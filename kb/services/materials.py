@@ -3,7 +3,7 @@
 The type is decided by the file's content (its magic bytes, and for the ZIP-based office
 formats the package's own manifest), never by the name or the browser's claim, so a
 script renamed to ``slides.pdf`` is refused. A file's text is read once, when it is stored
-(``kb.search.extraction``, in a child process with limits), and kept with the material.
+(``kb.services.extraction``, in a child process with limits), and kept with the material.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, Material, MaterialKind, Session, TextStatus
-from kb.search.extraction import Extraction, extract_file
+from kb.services.extraction.sandbox import Extraction, extract_file
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, Material, MaterialKind, PendingUpload, User
 from kb.models.base import utcnow
-from kb.search.extraction import Extraction
+from kb.services.extraction.sandbox import Extraction
 from kb.services.materials import FileKind, StoredFile, attach_stored, store_upload, upload_dir
 
 log = logging.getLogger(__name__)

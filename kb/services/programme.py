@@ -28,7 +28,7 @@ from kb.models import (
 )
 from kb.models.event import EVENT_DETAILS
 from kb.services import materials
-from kb.services.directory import Taken, unique_write
+from kb.services.contacts import Taken, unique_write
 from kb.services.slugs import unique_slug
 
 

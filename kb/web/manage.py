@@ -28,8 +28,8 @@ from flask_wtf import FlaskForm
 
 from kb.i18n import _, _l
 from kb.models import MaterialKind, Session, Vocabulary
-from kb.services import catalogue, directory, people, programme, vocabulary
-from kb.services.directory import Taken
+from kb.services import catalogue, contacts, personal_data, programme, vocabulary
+from kb.services.contacts import Taken
 from kb.services.materials import MaterialRejected
 from kb.web import manage_forms as forms
 from kb.web.access import current_account, editor_required
@@ -77,7 +77,7 @@ def events() -> ResponseReturnValue:
 @bp.route("/events/new", methods=["GET", "POST"])
 @editor_required
 def new_event() -> ResponseReturnValue:
-    form = forms.EventForm(organisations=directory.organisation_choices())
+    form = forms.EventForm(organisations=contacts.organisation_choices())
 
     def save() -> str:
         event = programme.create_event(form.fields())
@@ -92,7 +92,7 @@ def event(event_id: int) -> ResponseReturnValue:
     event = _found(programme.find_event(event_id))
     form = forms.EventForm(
         obj=event,
-        organisations=directory.organisation_choices(),
+        organisations=contacts.organisation_choices(),
         organisers=[org.id for org in event.organisers],
     )
 
@@ -110,7 +110,7 @@ def event(event_id: int) -> ResponseReturnValue:
 @editor_required
 def new_session(event_id: int) -> ResponseReturnValue:
     event = _found(programme.find_event(event_id))
-    form = forms.SessionForm(people=directory.people_choices(), position=len(event.sessions))
+    form = forms.SessionForm(people=contacts.people_choices(), position=len(event.sessions))
 
     def save() -> str:
         session = programme.create_session(event, form.fields())
@@ -122,7 +122,7 @@ def new_session(event_id: int) -> ResponseReturnValue:
 def _session_form(session: Session, **kwargs: object) -> forms.SessionForm:
     return forms.SessionForm(
         obj=session,
-        people=directory.people_choices(),
+        people=contacts.people_choices(),
         speakers=[p.id for p in session.speakers],
         moderators=[p.id for p in session.moderators],
         **kwargs,
@@ -228,17 +228,17 @@ def remove_material(material_id: int) -> ResponseReturnValue:
 @editor_required
 def people_list() -> ResponseReturnValue:
     search = request.args.get("q", "").strip()[:200]
-    found, total = directory.people(search)
+    found, total = contacts.people(search)
     return render_template("manage/people.html", people=found, total=total, search=search)
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
 @editor_required
 def new_person() -> ResponseReturnValue:
-    form = forms.PersonForm(organisations=directory.organisation_choices())
+    form = forms.PersonForm(organisations=contacts.organisation_choices())
 
     def save() -> str:
-        person = directory.create_person(form.fields(), by=current_account())
+        person = contacts.create_person(form.fields(), by=current_account())
         return url_for("manage.person", person_id=person.id)
 
     return _form_page(form, "manage/person.html", save, person=None)
@@ -247,16 +247,16 @@ def new_person() -> ResponseReturnValue:
 @bp.route("/people/<int:person_id>", methods=["GET", "POST"])
 @editor_required
 def person(person_id: int) -> ResponseReturnValue:
-    person = _found(directory.find_person(person_id))
+    person = _found(contacts.find_person(person_id))
     form = forms.PersonForm(
         obj=person,
-        organisations=directory.organisation_choices(),
+        organisations=contacts.organisation_choices(),
         organisation=str(person.organisation_id or ""),
         consent=person.consent_to_publish_contact,
     )
 
     def save() -> str:
-        directory.update_person(person, form.fields(), by=current_account())
+        contacts.update_person(person, form.fields(), by=current_account())
         return url_for("manage.person", person_id=person_id)
 
     return _form_page(form, "manage/person.html", save, person=person)
@@ -266,8 +266,8 @@ def person(person_id: int) -> ResponseReturnValue:
 @editor_required
 def export_person(person_id: int) -> ResponseReturnValue:
     """All data about the person, as a JSON download (for a data-subject request)."""
-    person = _found(directory.find_person(person_id))
-    body = json.dumps(people.person_data(person), ensure_ascii=False, indent=2)
+    person = _found(contacts.find_person(person_id))
+    body = json.dumps(personal_data.person_data(person), ensure_ascii=False, indent=2)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="person-{person.id}.json"'
     response.headers["Cache-Control"] = "no-store"
@@ -277,15 +277,15 @@ def export_person(person_id: int) -> ResponseReturnValue:
 @bp.route("/people/<int:person_id>/erase", methods=["GET", "POST"])
 @editor_required
 def erase_person(person_id: int) -> ResponseReturnValue:
-    person = _found(directory.find_person(person_id))
+    person = _found(contacts.find_person(person_id))
     form = forms.ConfirmForm()
     if form.validate_on_submit():
         name = person.name
-        people.erase_person(person)
+        personal_data.erase_person(person)
         flash(_("%(name)s has been erased. The cases and sessions are kept.", name=name))
         return redirect(url_for("manage.people_list"))
     return render_template(
-        "manage/person_erase.html", form=form, person=person, data=people.person_data(person)
+        "manage/person_erase.html", form=form, person=person, data=personal_data.person_data(person)
     )
 
 
@@ -295,7 +295,7 @@ def erase_person(person_id: int) -> ResponseReturnValue:
 @bp.get("/organisations/")
 @editor_required
 def organisations() -> ResponseReturnValue:
-    return render_template("manage/organisations.html", organisations=directory.organisations())
+    return render_template("manage/organisations.html", organisations=contacts.organisations())
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -304,7 +304,7 @@ def new_organisation() -> ResponseReturnValue:
     form = forms.OrganisationForm()
 
     def save() -> str:
-        organisation = directory.create_organisation(form.fields())
+        organisation = contacts.create_organisation(form.fields())
         return url_for("manage.organisation", organisation_id=organisation.id)
 
     return _form_page(form, "manage/organisation.html", save, organisation=None)
@@ -313,11 +313,11 @@ def new_organisation() -> ResponseReturnValue:
 @bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
 @editor_required
 def organisation(organisation_id: int) -> ResponseReturnValue:
-    organisation = _found(directory.find_organisation(organisation_id))
+    organisation = _found(contacts.find_organisation(organisation_id))
     form = forms.OrganisationForm(obj=organisation)
 
     def save() -> str:
-        directory.update_organisation(organisation, form.fields())
+        contacts.update_organisation(organisation, form.fields())
         return url_for("manage.organisation", organisation_id=organisation_id)
 
     return _form_page(form, "manage/organisation.html", save, organisation=organisation)

@@ -32,7 +32,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from kb.i18n import _, _l
 from kb.models import CONTENT_LANGUAGES, COUNTRIES, MaterialKind, Vocabulary
-from kb.services.directory import OrganisationFields, PersonFields
+from kb.services.contacts import OrganisationFields, PersonFields
 from kb.services.exchange import schema
 from kb.services.programme import EventFields, SessionFields
 from kb.web.template_helpers import country_name, language_name

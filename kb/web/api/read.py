@@ -13,7 +13,7 @@ from kb.i18n import _
 from kb.models import Vocabulary
 from kb.search import facet_names, get_backend
 from kb.search.backend import SORTS, SearchRequest
-from kb.services import catalogue, directory, submissions, tokens
+from kb.services import catalogue, contacts, submissions, tokens
 from kb.services.exchange.exporter import export_document
 from kb.services.exchange.tabular import cases_csv
 from kb.web.api import schemas, serialise
@@ -224,7 +224,7 @@ def person(slug: str) -> ResponseReturnValue:
 
 @api.get("/organisations", summary="Every organisation", response=schemas.OrganisationList)
 def organisations() -> ResponseReturnValue:
-    items = [serialise.organisation(o) for o in directory.organisations()]
+    items = [serialise.organisation(o) for o in contacts.organisations()]
     return json_response(schemas.OrganisationList(items=items))
 
 

@@ -8,7 +8,7 @@ check for ``<!DOCTYPE`` misses a part encoded in UTF-16); a PDF's pages are read
 budget of drawing instructions.
 
 These checks bound the work of well-formed files only. The app never calls this module in
-its own process: ``kb.search.extraction`` runs it as a script (``main`` below) in a child
+its own process: ``sandbox`` runs it as a script (``main`` below) in a child
 with CPU, memory and time limits, which are the real guard against a parser stuck on a
 hostile file. Run as a script, it imports only the standard library, pypdf and defusedxml.
 """
@@ -338,7 +338,7 @@ def limit_self(cpu_seconds: int, memory_bytes: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``extract.py PATH CONTENT_TYPE MAX_CHARS CPU_SECONDS MEMORY_BYTES``: the text on stdout.
+    """``reader.py PATH CONTENT_TYPE MAX_CHARS CPU_SECONDS MEMORY_BYTES``: the text on stdout.
 
     Limits first, before the file is opened; a reason on stderr when the file is unreadable.
     """

@@ -6,7 +6,7 @@ drained into the index by a writer that holds the index lock. In a web request t
 has a budget (time, including the wait for the lock, and cases): the request never waits
 long or fails because of the index. When indexing stops (budget spent, lock timeout, full
 disk, a killed process) the rows stay and the next drain catches up: the next commit's,
-the serving process's background drainer (``kb.search.background``), `kb search-sync` or
+the serving process's background drainer (``kb.services.indexing.drainer``), `kb search-sync` or
 `kb reindex`; `kb search-check` reports what is pending.
 
 An index that lives in the same database (PostgreSQL full-text search) is written just
@@ -34,7 +34,7 @@ from kb.extensions import db
 from kb.models import Case, CaseContact, CasePresentation, Material, Person, SearchOutbox
 from kb.models.base import utcnow
 from kb.search.backend import ConsistencyReport, IndexBusy, IndexDocument, SearchBackend, Write
-from kb.search.documents import published_documents, published_versions
+from kb.services.indexing.documents import published_documents, published_versions
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ _PEOPLE = "kb_search_people"
 _SESSIONS = "kb_search_sessions"
 _ENQUEUED = "kb_search_enqueued"
 #: ``app.extensions`` key of a writer that indexes inside the committing transaction.
-IN_TRANSACTION = "kb.search.in_transaction"
+IN_TRANSACTION = "kb.indexing.in_transaction"
 #: ``app.extensions`` key of a callable that asks for a drain outside the request.
-WAKE_DRAINER = "kb.search.wake_drainer"
+WAKE_DRAINER = "kb.indexing.wake_drainer"
 BATCH = 500
 _draining = threading.local()
 

@@ -1,6 +1,6 @@
 """Drain the search outbox outside requests, in each serving process.
 
-A web request indexes only within its budget (``kb.search.sync.Budget``), and a killed
+A web request indexes only within its budget (``outbox.Budget``), and a killed
 server leaves committed changes in the outbox. A daemon thread in each worker drains what
 is pending when the worker starts, when a request left work behind, and every
 ``POLL_SECONDS`` (for rows another process left). It runs beside the worker's requests,
@@ -22,8 +22,9 @@ from sqlalchemy import inspect
 
 from kb.extensions import db
 from kb.models import SearchOutbox
-from kb.search import get_backend, sync
+from kb.search import get_backend
 from kb.search.backend import IndexBusy
+from kb.services.indexing import outbox
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Drainer:
             try:
                 if not inspect(db.engine).has_table(SearchOutbox.__tablename__):
                     return 0  # not migrated yet (`kb init`)
-                count = sync.drain(get_backend())
+                count = outbox.drain(get_backend())
             except IndexBusy:
                 log.warning("The search index stayed locked; pending changes wait a round.")
                 return 0
@@ -73,6 +74,6 @@ class Drainer:
 def start(app: Flask) -> Drainer:
     """Start this process's drainer for ``app`` and let after-commit drains wake it."""
     drainer = Drainer(app)
-    app.extensions[sync.WAKE_DRAINER] = drainer.wake
+    app.extensions[outbox.WAKE_DRAINER] = drainer.wake
     drainer.start()
     return drainer

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, Session, SessionPerson, User
-from kb.search import sync
+from kb.services.indexing import outbox
 from kb.services.revisions import PERSON_ID, forget_person, mentions
 
 
@@ -71,7 +71,7 @@ def erase_person(person: Person) -> dict[str, int]:
     """Remove the person and every link to them; returns what was removed."""
     with write_transaction() as session:
         db.session.add(person)
-        sync.touch_cases_of(session, person)
+        outbox.touch_cases_of(session, person)
         counts = {
             "session_roles": db.session.execute(
                 delete(SessionPerson).where(SessionPerson.person_id == person.id)

@@ -1,4 +1,4 @@
-"""From a stored case to what the index holds, independent of the search engine."""
+"""From a stored case to what the index holds (``IndexDocument``), for any search engine."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from kb.search.backend import IndexDocument
 
 #: A still-running case counts in every year up to this one; earlier years are capped too.
 FIRST_YEAR = 1980
-#: Where ``kb.search.init_app`` keeps the app's ``PluginExtras``.
-PLUGIN_EXTRAS = "kb.search.plugin_extras"
+#: Where ``kb.services.indexing.init_app`` keeps the app's ``PluginExtras``.
+PLUGIN_EXTRAS = "kb.indexing.plugin_extras"
 
 
 def _no_extras(case: Case) -> Iterable[IndexExtras]:
@@ -28,7 +28,7 @@ def _no_extras(case: Case) -> Iterable[IndexExtras]:
 @dataclass(frozen=True)
 class PluginExtras:
     """What enabled plugins add to the index: their facets' names and, per case, their
-    ``index_extras``. The app factory hands it in, so search never calls the plugin manager."""
+    ``index_extras``. The app factory hands it in, so indexing never calls the plugin manager."""
 
     facets: tuple[str, ...] = ()
     of: Callable[[Case], Iterable[IndexExtras]] = _no_extras

@@ -2,11 +2,12 @@
 
 Parsers of PDF and office files can be driven into minutes of work or gigabytes of memory by
 a small hostile file, and no check inside a parser catches every way. So the parsing runs in
-a separate Python process (``kb/search/extract.py`` run as a script, importing neither Flask
-nor the app) that limits itself before it opens the file: CPU seconds and address space
-(``resource`` limits), no files written. The parent kills it when it outlives a wall-clock
-timeout and refuses output longer than the character cap allows. Whatever happens in the
-child, the upload gets an answer within the timeout and the file is kept.
+a separate Python process (``reader.py`` beside this module, run as a script, importing
+neither Flask nor the app) that limits itself before it opens the file: CPU seconds and
+address space (``resource`` limits), no files written. The parent kills it when it
+outlives a wall-clock timeout and refuses output longer than the character cap allows.
+Whatever happens in the child, the upload gets an answer within the timeout and the file
+is kept.
 
 Called at upload and by `kb materials reextract`; indexing only reads what was stored.
 """
@@ -23,13 +24,13 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from kb.models import TextStatus
-from kb.search import extract
+from kb.services.extraction import reader
 
 log = logging.getLogger(__name__)
 
 #: ``app.extensions`` key of this app's ``Counter``.
-EXTENSION = "kb.search.extraction"
-_SCRIPT = Path(extract.__file__)
+EXTENSION = "kb.extraction"
+_SCRIPT = Path(reader.__file__)
 #: UTF-8 takes at most 4 bytes a character: more output than this is not the child's text.
 _BYTES_PER_CHAR = 4
 
@@ -81,7 +82,7 @@ def extract_file(path: Path, content_type: str) -> Extraction:
     Types without text (images) give ``empty`` without a child. ``pending`` means the child
     could not be started (the machine, not the file, is at fault): try again later.
     """
-    if not extract.has_text_format(content_type):
+    if not reader.has_text_format(content_type):
         return Extraction(TextStatus.EMPTY, "")
     limits = Limits.of(current_app)
     command = [
@@ -117,11 +118,11 @@ def extract_file(path: Path, content_type: str) -> Extraction:
 
 
 def _why(returncode: int, stderr: bytes, limits: Limits) -> str:
-    if returncode == extract.EXIT_UNREADABLE:
+    if returncode == reader.EXIT_UNREADABLE:
         return stderr.decode("utf-8", "replace").strip()[-500:] or "unreadable"
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return f"used more than {limits.cpu_seconds} CPU second(s)"
-    if returncode == extract.EXIT_OUT_OF_MEMORY or b"MemoryError" in stderr:
+    if returncode == reader.EXIT_OUT_OF_MEMORY or b"MemoryError" in stderr:
         return f"needed more than {limits.memory_mb} MB of memory"
     return f"the extraction process ended with status {returncode}"
 
