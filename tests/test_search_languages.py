@@ -10,6 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from kb.models.choices import CONTENT_LANGUAGES
+from kb.search.analysis import ANALYZED_LANGUAGES
 from kb.services.exchange.importer import import_plan, plan_import
 from tests.conftest import database_config
 from tests.factories import case_record
@@ -136,3 +138,9 @@ def test_the_forms_of_a_finnish_nen_word_meet(app: Flask, client: FlaskClient, q
     )
 
     assert strict_refs(search(client, query, language="fi")) == ["f1"]
+
+
+def test_every_content_language_is_analysed() -> None:
+    """A case may be written in any content language, and the search analyses it in that
+    language: a language added to the cases needs its stop words and stems there too."""
+    assert ANALYZED_LANGUAGES == CONTENT_LANGUAGES
