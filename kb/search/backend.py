@@ -1,7 +1,8 @@
 """The search interface: what views and services may ask of any search engine.
 
-Whoosh is the default implementation (``kb.search.whoosh_backend``); a PostgreSQL
-full-text backend can implement the same class without touching its callers.
+Two engines implement it: Whoosh, the default (``kb.search.whoosh_backend``), and
+PostgreSQL's full-text search (``kb.search.postgres``). Both receive ``IndexDocument``s, which
+``kb.services.indexing`` builds from the models, and answer ``SearchRequest``s.
 """
 
 from __future__ import annotations
@@ -123,13 +124,13 @@ class SearchBackend(abc.ABC):
 
     @abc.abstractmethod
     def apply(self, documents: Iterable[IndexDocument], removed: Iterable[int]) -> None:
-        """Index and remove in one commit (used by the sync after each change)."""
+        """Index and remove in one commit (used by the outbox drain after each change)."""
 
     @contextmanager
     def writer(self, timeout: float | None = None) -> Iterator[Write]:
         """Hold the index's write lock for the block; what it writes commits at the end.
 
-        The sync reads the database inside the block, so writers apply what they read in
+        The outbox drain reads the database inside the block, so writers apply what they read in
         the order they read it. Waits at most ``timeout`` seconds (``None``: the engine's
         own limit) for the lock, then raises ``IndexBusy``. An engine without a lock of
         its own (PostgreSQL locks each case as it writes) commits each ``write`` at once.

@@ -5,7 +5,7 @@ Construct it from an SQLAlchemy engine or URL and a vocabulary, as the app does:
     PostgresBackend(create_engine("postgresql+psycopg://..."), default_vocabulary())
 
 Writes go through ``write(connection, ...)`` so that the app can run them inside the
-transaction that changed the cases (``kb.search.sync.apply_in_transaction``); the public
+transaction that changed the cases (``kb.services.indexing.outbox``); the public
 ``index``/``remove``/``apply``/``rebuild`` open a transaction of their own. Searches may be
 sent to a read replica (``read_engine``).
 """
