@@ -1,4 +1,4 @@
-"""The directory editors keep: people to contact and the organisations they work for.
+"""The contacts editors keep: people to contact and the organisations they work for.
 
 Names are unique (an organisation's name; a person's name within their organisation), so
 a duplicate is refused with ``Taken`` before the database would refuse it less kindly.
@@ -6,44 +6,19 @@ a duplicate is refused with ``Taken`` before the database would refuse it less k
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from kb.database import write_transaction
 from kb.extensions import db
 from kb.i18n import _
 from kb.models import Organisation, Person, User
 from kb.services.slugs import unique_slug
+from kb.services.unique_names import Taken, unique_write
 
 #: How many people the editors' list shows at once; a search narrows it down.
 PEOPLE_LIST_LIMIT = 100
-
-
-class Taken(ValueError):
-    """A unique name or title is already used; ``field`` names the form field to blame."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-@contextmanager
-def unique_write(field: str, message: Callable[[], str]) -> Iterator[None]:
-    """A write transaction whose unique-constraint failure (a race) becomes ``Taken``."""
-    try:
-        with write_transaction():
-            yield
-    except IntegrityError as error:
-        # SQLite: "UNIQUE constraint failed"; PostgreSQL: "violates unique constraint".
-        if "unique" not in str(error.orig).lower():
-            raise
-        raise Taken(field, message()) from error
 
 
 @dataclass

@@ -28,8 +28,8 @@ from kb.models import (
 )
 from kb.models.event import EVENT_DETAILS
 from kb.services import materials
-from kb.services.contacts import Taken, unique_write
 from kb.services.slugs import unique_slug
+from kb.services.unique_names import Taken, unique_write
 
 
 @dataclass

@@ -11,7 +11,7 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.i18n import _
 from kb.models import Vocabulary, VocabularyTerm
-from kb.services.contacts import Taken, unique_write
+from kb.services.unique_names import Taken, unique_write
 
 
 def default_terms() -> dict[Vocabulary, list[dict]]:

@@ -29,8 +29,8 @@ from flask_wtf import FlaskForm
 from kb.i18n import _, _l
 from kb.models import MaterialKind, Session, Vocabulary
 from kb.services import catalogue, contacts, personal_data, programme, vocabulary
-from kb.services.contacts import Taken
 from kb.services.materials import MaterialRejected
+from kb.services.unique_names import Taken
 from kb.web import manage_forms as forms
 from kb.web.access import current_account, editor_required
 from kb.web.menus import add_editor_link
