@@ -49,7 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR))
     i18n.init_app(app)
     extras = plugins.search_extras(app)
-    indexing.init_app(app, search.init_app(app, extras.facets), extras)
+    backend = search.init_app(app, extras.facets)
+    indexing.init_app(app, backend, extras)  # after each commit, the changes into the backend
     web.init_app(app)
     # After the web layer's request guard, so malformed input is refused before CSRF checks.
     csrf.init_app(app)
