@@ -39,7 +39,7 @@ def plugin_extras() -> PluginExtras:
 
 
 def version_of(updated_at: datetime | None) -> str:
-    """A case's version is its last change time (the sync bumps it for related rows too)."""
+    """A case's version is its last change time (the outbox bumps it for related rows too)."""
     if updated_at is None:
         return "0"
     return updated_at.replace(tzinfo=None).isoformat(timespec="microseconds")
