@@ -296,3 +296,4 @@ def test_every_page_skips_to_its_content_and_the_search_page_to_its_results(
     assert '<a class="skip-link" href="#main">' in about and 'id="main"' in about
     assert search.index('href="#results"') < search.index('href="#main"')
     assert 'id="results"' in search
+    assert 'class="filters"' not in search  # nothing found: no filters to fold away
