@@ -42,6 +42,7 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "public.organisation": ({"slug": "nordregio"}, EVERYONE_200),
     "public.theme": ({"key": "employment"}, EVERYONE_200),
     "public.about": ({}, EVERYONE_200),
+    "public.favicon": ({}, EVERYONE_200),
     "public.language": ({"code": "sv"}, dict.fromkeys(VISITORS, 302)),
     "public.material_file": ({"material_id": "{material}", "filename": "x.pdf"}, EVERYONE_200),
     "search.page": ({}, EVERYONE_200),

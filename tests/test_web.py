@@ -275,3 +275,25 @@ def test_the_language_switch_returns_to_the_same_page(client: FlaskClient) -> No
 
     assert response.headers["Location"] == "/search?q=pakolainen"
     assert client.get("/language/de").status_code == 404
+
+
+def test_every_page_links_the_icon_and_favicon_ico_answers_with_it(client: FlaskClient) -> None:
+    page = client.get("/about").text
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon is not None
+    with client.get(icon.group(1)) as linked, client.get("/favicon.ico") as asked:
+        assert linked.status_code == asked.status_code == 200
+        assert asked.mimetype == "image/svg+xml"
+        assert asked.data == linked.data and asked.data.startswith(b"<svg")
+
+
+def test_every_page_skips_to_its_content_and_the_search_page_to_its_results(
+    client: FlaskClient,
+) -> None:
+    about = client.get("/about").text
+    search = client.get("/search", query_string={"q": "x"}).text
+
+    assert '<a class="skip-link" href="#main">' in about and 'id="main"' in about
+    assert search.index('href="#results"') < search.index('href="#main"')
+    assert 'id="results"' in search
+    assert 'class="filters"' not in search  # nothing found: no filters to fold away

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import TypeVar
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from kb.i18n import LANGUAGE_COOKIE, ui_language
@@ -100,6 +109,13 @@ def theme(key: str) -> ResponseReturnValue:
 @bp.get("/about")
 def about() -> ResponseReturnValue:
     return render_template("about.html")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for /favicon.ico whatever the page links: they get the SVG icon
+    (and no 404 in the log on every first visit)."""
+    return current_app.send_static_file("favicon.svg")
 
 
 @bp.get("/language/<code>")

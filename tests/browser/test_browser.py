@@ -366,3 +366,105 @@ def test_without_javascript_a_60_mb_file_comes_back_with_the_text_kept(
         )
     finally:
         context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def _found(page: Any) -> int:
+    """The number in the results heading ("12 eksempler funnet")."""
+    return int(page.locator("#results-heading").inner_text().split()[0])
+
+
+def test_on_a_phone_the_results_come_first_and_the_filters_fold_away(
+    browser: Any, live_app: str
+) -> None:
+    context = browser.new_context(viewport=PHONE, locale="nb-NO")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_app}/search?q=flyktning&country=NO")
+        # The first result's title is whole on the first screen, without scrolling.
+        title = page.locator(".hit h3").first.bounding_box()
+        assert title["y"] + title["height"] <= PHONE["height"], title
+        filters = page.locator(".filters > summary")
+        assert filters.inner_text().strip() == translated("nb", "Filters (%(num)d)") % {"num": 1}
+        assert not page.locator(".facets a").first.is_visible()
+        assert not page.locator(".site-nav").is_visible()  # folded into the menu
+        shoot(page, "search-phone")
+        violations = axe_module.Axe().run(page).response["violations"]
+        assert violations == [], [(v["id"], v["help"]) for v in violations]
+
+        filters.click()
+        assert page.locator(".facets a").first.is_visible()
+        shoot(page, "search-phone-filters")
+        violations = axe_module.Axe().run(page).response["violations"]
+        assert violations == [], [(v["id"], v["help"]) for v in violations]
+
+        page.locator(".site-menu > summary").click()
+        assert page.locator(".site-nav a", has_text=translated("nb", "Events")).is_visible()
+        assert page.locator(".language-switcher a[hreflang='sv']").is_visible()
+    finally:
+        context.close()
+
+
+def test_on_a_phone_without_javascript_a_filter_gives_the_count_it_showed(
+    browser: Any, live_app: str
+) -> None:
+    context = browser.new_context(viewport=PHONE, locale="nb-NO", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_app}/search?q=flyktning")
+        page.locator(".filters > summary").click()
+        theme = page.locator(".facets section", has=page.locator("h2", has_text="Tema"))
+        choice = theme.locator("li").nth(1)
+        shown = int(choice.locator(".count").inner_text())
+        choice.locator("a").click()
+        page.wait_for_url("**theme=*")
+
+        assert _found(page) == shown
+        assert page.locator(".filters > summary").inner_text().strip() == translated(
+            "nb", "Filters (%(num)d)"
+        ) % {"num": 1}
+    finally:
+        context.close()
+
+
+def test_the_first_tab_on_the_search_page_skips_to_the_results(browser: Any, live_app: str) -> None:
+    context = browser.new_context(viewport=PHONE, locale="nb-NO")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_app}/search?q=flyktning")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.textContent")
+        assert focused == translated("nb", "Skip to results")
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "results"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('#results') !== null")
+    finally:
+        context.close()
+
+
+def test_a_cross_language_search_on_a_desktop_shows_its_filters_beside_the_results(
+    browser: Any, live_app: str
+) -> None:
+    context = browser.new_context(viewport=DESKTOP, locale="nb-NO")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_app}/search?q=frivillig+mentor")
+        # No disclosure to open on a wide screen: the filters and the menu are simply there.
+        assert not page.locator(".filters > summary").is_visible()
+        assert page.locator(".site-nav").is_visible()
+        countries = page.locator(".facets section").first
+        assert countries.locator("a").first.is_visible()
+        offered = set(countries.locator("a").all_inner_texts())
+        assert {"Sverige", "Danmark", "Finland"} <= offered, offered
+        results = page.locator(".hits").first.bounding_box()
+        facets = page.locator(".facets").bounding_box()
+        assert facets["x"] + facets["width"] <= results["x"]
+        shoot(page, "search-cross-language")
+        violations = axe_module.Axe().run(page).response["violations"]
+        assert violations == [], [(v["id"], v["help"]) for v in violations]
+    finally:
+        context.close()
