@@ -186,12 +186,12 @@ def test_pages_fit_a_phone(browser: Any, live_app: str) -> None:
         context.close()
 
 
-def _log_in(page: Any, live_app: str, email: str) -> None:
+def _log_in(page: Any, live_app: str, email: str, lands_on: str = "/submissions/") -> None:
     page.goto(f"{live_app}/login")
     page.locator("#email").fill(email)
     page.locator("#password").fill(GOOD_PASSWORD)
     page.locator("#password").press("Enter")
-    page.wait_for_url("**/account")
+    page.wait_for_url(f"**{lands_on}")
 
 
 def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
@@ -219,7 +219,7 @@ def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
 
     editor = browser.new_context(locale="nb-NO").new_page()
     try:
-        _log_in(editor, live_app, "editor@example.org")
+        _log_in(editor, live_app, "editor@example.org", lands_on="/editor/")
         editor.goto(f"{live_app}/editor/")
         editor.locator("a", has_text="Språkvenner i Bygdeby").click()
         assert editor.locator(".diff ins").count() > 0
