@@ -237,6 +237,7 @@ def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
         editor.locator("a", has_text="Språkvenner i Bygdeby").click()
         assert editor.locator(".diff ins").count() > 0
         # The history numbers each entry once ("Version 1 · ..."), not also as a list.
+        editor.wait_for_load_state()
         assert (
             editor.locator(".history").evaluate("el => getComputedStyle(el).listStyleType")
             == "none"
