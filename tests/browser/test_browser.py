@@ -263,6 +263,7 @@ def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
     page.wait_for_load_state()
     warning = page.locator("#similar-cases")
     assert warning.locator("a", has_text="Språkvenner i Bygdeby").count() == 1
+    assert page.evaluate("document.activeElement.id") == "similar-cases"
     assert not serious_violations(page), serious_violations(page)
     warning.locator("button", has_text=translated("nb", "Submit anyway")).click()
     page.wait_for_url(re.compile(r"/submissions/\d+$"))
