@@ -18,7 +18,7 @@ from kb.app import MIGRATIONS_DIR, create_app
 from kb.cli_materials import materials_group, read_texts
 from kb.config import ConfigurationError
 from kb.extensions import db
-from kb.models import Person, Role, User, Vocabulary
+from kb.models import UI_LANGUAGES, Person, Role, User, Vocabulary
 from kb.search import get_backend
 from kb.search.backend import IndexBusy
 from kb.services import (
@@ -343,8 +343,13 @@ def tokens_revoke(token_id: int) -> None:
 @click.argument("email")
 @click.option("--event", "event_slug", required=True, help="The event's slug (see its URL).")
 @click.option("--session", "session_slug", help="The session's slug within the event.")
+@click.option(
+    "--language",
+    type=click.Choice(UI_LANGUAGES),
+    help="The mail's language; by default the event's, else English.",
+)
 @with_appcontext
-def invite(email: str, event_slug: str, session_slug: str | None) -> None:
+def invite(email: str, event_slug: str, session_slug: str | None, language: str | None) -> None:
     """Invite a speaker by e-mail to share the case of their session (or event)."""
     event = catalogue.event(event_slug)
     if event is None:
@@ -355,7 +360,7 @@ def invite(email: str, event_slug: str, session_slug: str | None) -> None:
         if place is None:
             raise click.ClickException(f"The event has no session {session_slug!r}.")
     try:
-        link = invitations.invite(email, place)
+        link = invitations.invite(email, place, language=language)
     except (accounts.AccountError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Invited {email.strip().lower()}; the e-mail holds this single-use link:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from kb.cli import main
@@ -114,3 +115,49 @@ def test_bad_invitations_are_refused(
     assert result.exit_code == 1
     assert message in result.output
     assert db.session.scalar(select(func.count()).select_from(Invitation)) == 0
+
+
+def test_a_used_invitation_links_to_the_login_that_leads_back_to_the_form(
+    app: Flask, client: FlaskClient, demo: None, inbox: Inbox
+) -> None:
+    session = catalogue.session("nyanlanda-i-jobb", "naeroy")
+    link = path_of(invitations.invite("used@example.org", session))
+    post_form(client, link, password=GOOD_PASSWORD, confirm=GOOD_PASSWORD)
+    client.post("/logout")
+
+    again = client.get(link)
+
+    assert again.status_code == 400
+    login_link = f"/login?next=/submissions/new?session%3D{session.id}"
+    assert f'href="{login_link}"' in again.text
+    logged_in = login(
+        client, "used@example.org", GOOD_PASSWORD, next_=f"/submissions/new?session={session.id}"
+    )
+    assert logged_in.headers["Location"] == f"/submissions/new?session={session.id}"
+
+
+@pytest.mark.parametrize(
+    ("args", "language"),
+    [([], "nb"), (["--language", "fi"], "fi"), (["--language", "en"], "en")],
+)
+def test_kb_invite_writes_the_mail_in_the_events_language_or_the_one_asked_for(
+    app: Flask,
+    runner: FlaskCliRunner,
+    demo: None,
+    inbox: Inbox,
+    args: list[str],
+    language: str,
+) -> None:
+    assert catalogue.event("nyanlanda-i-jobb").language == "nb"
+
+    result = runner.invoke(main, ["invite", "speaker@example.org", *SESSION, *args])
+
+    assert result.exit_code == 0, result.output
+    mail = inbox.messages[-1]
+    with force_locale(language):
+        assert mail["Subject"] == str(invitations.SUBJECT)
+        assert gettext("Open this link to set a password and describe your case:") in (
+            mail.get_content()
+        )
+    if language != "en":
+        assert "Open this link" not in mail.get_content()

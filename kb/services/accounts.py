@@ -7,6 +7,7 @@ password hash and session token; setting a password changes both, so a link work
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from typing import Literal
 
@@ -25,6 +26,9 @@ from kb.services.mail import external_url, send_mail
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
+#: An e-mail name counts against a password from this length on (see ``email_names``).
+MIN_EMAIL_NAME_LENGTH = 4
+_EMAIL_NAME_SEPARATORS = re.compile(r"[._+\-]+")
 LinkKind = Literal["welcome", "reset"]
 #: How long a link is valid: a new account's owner may take a week, a reset an hour.
 LINK_MAX_AGE = {"welcome": 7 * 24 * 3600, "reset": 3600}
@@ -59,10 +63,31 @@ def check_password_policy(password: str, email: str = "") -> None:
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordRejected(_("The password is too long."))
     lowered = password.lower()
-    if lowered in _common_passwords() or (email and email.split("@")[0].lower() in lowered):
+    if lowered in _common_passwords():
         raise PasswordRejected(
-            _("This password is too common or too easy to guess. Please choose another.")
+            _("This password is among the most common passwords. Please choose another.")
         )
+    for name in email_names(email):
+        if name in lowered:
+            raise PasswordRejected(
+                _(
+                    "The password contains your e-mail name “%(name)s”, which is easy to "
+                    "guess. Please choose one without it.",
+                    name=name,
+                )
+            )
+
+
+def email_names(email: str) -> list[str]:
+    """The parts of an e-mail's local part a guesser would try first: the whole local part
+    and each of its pieces ("ola.nordmann" -> "ola.nordmann", "nordmann").
+
+    Pieces shorter than ``MIN_EMAIL_NAME_LENGTH`` are left out: "ola" turns up inside many
+    strong passwords ("Kolari ..."), and three letters add little for a guesser anyway.
+    """
+    local = email.partition("@")[0].strip().lower()
+    names = [local, *_EMAIL_NAME_SEPARATORS.split(local)]
+    return [n for n in dict.fromkeys(names) if len(n) >= MIN_EMAIL_NAME_LENGTH]
 
 
 def find_user(email: str) -> User | None:

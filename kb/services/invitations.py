@@ -7,12 +7,13 @@ invitation, and a stamped invitation is refused.
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import force_locale, get_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.i18n import _, _l
+from kb.i18n import _, _l, ui_language
 from kb.models import Event, Invitation, Role, Session, User
 from kb.models.base import utcnow
 from kb.services.accounts import AccountError, LinkInvalid, create_user, find_user
@@ -27,8 +28,31 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def invite(email: str, place: Session | Event, invited_by: User | None = None) -> str:
-    """Invite a speaker (creating their speaker account if needed); e-mails and returns the link."""
+class InvitationUsed(LinkInvalid):
+    """The invitation was accepted already: its speaker logs in instead."""
+
+    def __init__(self, invitation: Invitation) -> None:
+        super().__init__(_("This invitation has already been used. Log in instead."))
+        self.invitation = invitation
+
+
+def mail_language(event: Event, override: str | None = None) -> str:
+    """The language of an invitation mail: the one asked for, else the event's (a Norwegian
+    session gets a Norwegian mail), else the language of the person sending it."""
+    chosen = ui_language(override) or ui_language(event.language)
+    return chosen or str(get_locale() or "en")
+
+
+def invite(
+    email: str,
+    place: Session | Event,
+    invited_by: User | None = None,
+    language: str | None = None,
+) -> str:
+    """Invite a speaker (creating their speaker account if needed); e-mails and returns the link.
+
+    The mail is in ``language`` if given, else in the event's language (``mail_language``).
+    """
     user = find_user(email)
     if user is None:
         user = create_user(email, Role.SPEAKER)
@@ -43,15 +67,16 @@ def invite(email: str, place: Session | Event, invited_by: User | None = None) -
         db.session.add(invitation)
     token = _serializer().dumps({"i": invitation.id})
     link = external_url("auth.invitation", token=token)
-    send_mail(
-        user.email,
-        str(SUBJECT),
-        "invitation",
-        link=link,
-        event=event,
-        session=session,
-        days=MAX_AGE // 86400,
-    )
+    with force_locale(mail_language(event, language)):
+        send_mail(
+            user.email,
+            str(SUBJECT),
+            "invitation",
+            link=link,
+            event=event,
+            session=session,
+            days=MAX_AGE // 86400,
+        )
     return link
 
 
@@ -69,7 +94,7 @@ def invitation_for(token: str) -> Invitation:
     if invitation is None or not invitation.user.active:
         raise LinkInvalid(_("This link is not valid."))
     if invitation.accepted_at is not None:
-        raise LinkInvalid(_("This invitation has already been used. Log in instead."))
+        raise InvitationUsed(invitation)
     return invitation
 
 

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from kb.extensions import db, limiter, login_manager
 from kb.i18n import _, _l
-from kb.models import ApiToken, Invitation, User
+from kb.models import ApiToken, Invitation, Role, User
 from kb.models.token import NAME_MAX_LENGTH
 from kb.services import accounts, invitations, tokens
 from kb.web.access import current_account
@@ -92,7 +92,7 @@ def login() -> ResponseReturnValue:
         if user is not None:
             _start_session(user)
             target = form.next.data
-            return redirect(target if is_local_path(target) else url_for("auth.account"))
+            return redirect(target if is_local_path(target) else _landing_page(user))
         error = _("The e-mail address or the password is wrong.")
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
@@ -126,8 +126,15 @@ def set_password(token: str) -> ResponseReturnValue:
     form = SetPasswordForm()
     if form.validate_on_submit() and _new_password_saved(form, user):
         _start_session(user)
-        return redirect(url_for("auth.account"))
+        return redirect(_landing_page(user))
     return render_template("auth/set_password.html", form=form, user=user)
+
+
+def _landing_page(user: User) -> str:
+    """Where a login leads without a ``next``: the work each role comes for."""
+    if user.has_role(Role.EDITOR):
+        return url_for("review.queue")
+    return url_for("submission.mine")
 
 
 def _new_password_saved(form: SetPasswordForm, user: User) -> bool:
@@ -147,6 +154,11 @@ def invitation(token: str) -> ResponseReturnValue:
     existing account accepts with a button (a POST), never by merely opening the link."""
     try:
         found = invitations.invitation_for(token)
+    except invitations.InvitationUsed as used:
+        login_link = url_for("auth.login", next=_submission_url(used.invitation))
+        return render_template(
+            "auth/link_invalid.html", message=str(used), login_link=login_link
+        ), 400
     except accounts.LinkInvalid as invalid:
         return render_template("auth/link_invalid.html", message=str(invalid)), 400
     user = found.user

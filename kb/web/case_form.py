@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -160,6 +161,19 @@ class _Checkboxes(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class GroupedCheckboxes(_Checkboxes):
+    """Checkboxes in named groups (``choices`` a dict of group -> choices), so that a
+    click adds a choice instead of replacing the others, as in a multi-select box."""
+
+    def option_groups(self) -> list[tuple[str, list[Field]]]:
+        """Each group's name with its boxes, ready to render (``{{ box() }} {{ box.label() }}``)."""
+        boxes = iter(self)
+        return [
+            (str(name), [next(boxes) for _choice in choices])
+            for name, choices in self.iter_groups()
+        ]
+
+
 class CaseForm(FlaskForm):
     Meta = TranslatedMeta
 
@@ -201,7 +215,7 @@ class CaseForm(FlaskForm):
         ),
     )
     outcomes = _prose(_l("Results"), _l("What changed, with numbers where you have them."))
-    presented_at = SelectMultipleField(
+    presented_at = GroupedCheckboxes(
         _l("Presented at"),
         description=_l("The session (or event) where the case was presented."),
         validate_choice=True,
@@ -215,6 +229,8 @@ class CaseForm(FlaskForm):
     )
     #: The signed reference to a file stored on an earlier post (kb.services.pending_uploads).
     pending_upload = HiddenField()
+    #: Set once the speaker was shown the existing cases like this one: send anyway.
+    similar_seen = HiddenField()
     discard_upload = BooleanField(_l("remove"))
     attachment_title = _text(_l("Title of the file"), 300)
     attachment_kind = SelectField(_l("Kind of file"), validate_choice=True)
@@ -239,9 +255,16 @@ class CaseForm(FlaskForm):
             needed += [self.summary, self.body, self.themes]
         for f in needed:
             if not f.data:
-                f.errors = [*f.errors, _l("Please fill this in.")]
+                f.errors = [*f.errors, _REQUIRED_MESSAGE.get(f.name, _l("Please fill this in."))]
                 valid = False
         return valid
+
+
+#: What to do about a required field left empty, where "fill this in" does not fit.
+_REQUIRED_MESSAGE = {
+    "country": _l("Choose a country."),
+    "themes": _l("Choose at least one theme."),
+}
 
 
 def fill_choices(
@@ -337,7 +360,9 @@ def _contact_data(contact: CaseContact, details: bool) -> dict[str, Any]:
 
 
 def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+    """A number as the reader writes it ("75,5" in Norwegian), without thousands separators
+    that would only get in the way of editing; the form reads both "75,5" and "75.5"."""
+    return format_decimal(value, format="0.##########")
 
 
 def _or_none(value: str | None) -> str | None:

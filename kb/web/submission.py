@@ -6,15 +6,26 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from kb.i18n import _
 from kb.markdown import render_markdown
-from kb.models import Case, Event, MaterialKind, PendingUpload, Session, User, Vocabulary
+from kb.models import (
+    Case,
+    Event,
+    MaterialKind,
+    PendingUpload,
+    Person,
+    Session,
+    User,
+    Vocabulary,
+)
 from kb.services import catalogue, pending_uploads, programme, review, revisions, submissions
 from kb.services.language import propose_language
 from kb.services.materials import MaterialRejected
+from kb.services.similar_cases import SimilarCase, similar_cases
 from kb.web import uploads
 from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
@@ -24,12 +35,22 @@ from kb.web.urls import id_arg
 
 bp = Blueprint("submission", __name__, url_prefix="/submissions")
 
+#: The country a new case starts with for a speaker we know nothing more of: the one of the
+#: language they read the site in (Swedish is also Finland's, but Sweden is the likelier).
+UI_LANGUAGE_COUNTRIES = {"nb": "NO", "sv": "SE", "da": "DK", "fi": "FI", "is": "IS"}
+
 
 @bp.get("/")
 @login_required
 def mine() -> ResponseReturnValue:
+    """The speaker's cases, each with what they can do next: a draft the editors sent back
+    shows their request; a published case is the editors' to change (no edit link)."""
+    cases = catalogue.cases_owned_by(current_account())
     return render_template(
-        "submission/mine.html", cases=catalogue.cases_owned_by(current_account())
+        "submission/mine.html",
+        cases=cases,
+        requests={case.id: review.latest_request(case) for case in cases},
+        editable={case.id for case in cases if may_edit(case)},
     )
 
 
@@ -89,6 +110,7 @@ def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseRetu
     failed = False
     proposed = None
     held = None
+    similar: list[SimilarCase] = []
     if request.method == "GET" or body_refused:
         add_blank_rows(form)
         if body_refused:
@@ -103,11 +125,21 @@ def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseRetu
             preview = {k: render_markdown(form[k].data) for k in ("summary", "body", "outcomes")}
             form.language.data = form.language.data or proposed or ""
             form.attachment.errors = file_errors
+            similar = _similar(form, case)
         else:
-            saved = _save(form, case, events, proposed, held, file_errors)
-            if saved is not None:
-                return saved
-            failed = True
+            language = _checked_language(form, proposed, file_errors)
+            if language is None:
+                failed = True
+            elif (
+                form.send.data and not form.similar_seen.data and (similar := _similar(form, case))
+            ):
+                # Not saved yet: the speaker looks at the similar cases, then sends anyway.
+                form.similar_seen.data = "y"
+            else:
+                saved = _save(form, case, events, language, held)
+                if saved is not None:
+                    return saved
+                failed = True
     return render_template(
         "submission/form.html",
         form=form,
@@ -116,9 +148,16 @@ def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseRetu
         proposed=proposed,
         held=held,
         failed=failed,
+        similar=similar,
         body_refused=body_refused,
         request_for_changes=review.latest_request(case) if case else None,
     ), (413 if body_refused else 422 if failed else 200)
+
+
+def _similar(form: CaseForm, case: Case | None) -> list[SimilarCase]:
+    return similar_cases(
+        form.title.data, form.municipality.data, exclude=case.id if case is not None else None
+    )
 
 
 def may_edit(case: Case) -> bool:
@@ -153,17 +192,9 @@ def _held_upload(form: CaseForm) -> tuple[PendingUpload | None, list[str]]:
     return held, errors
 
 
-def _save(
-    form: CaseForm,
-    case: Case | None,
-    events: list[Event],
-    proposed: str | None,
-    held: PendingUpload | None,
-    file_errors: list[str],
-) -> ResponseReturnValue | None:
-    """Save and redirect, or put every problem next to its field and return None.
-
-    Every check runs before returning, so all problems show in one round."""
+def _checked_language(form: CaseForm, proposed: str | None, file_errors: list[str]) -> str | None:
+    """The case's language if the form can be saved; else None, with every problem next to
+    its field (every check runs, so all problems show in one round)."""
     valid = form.validate()
     form.attachment.errors = [*form.attachment.errors, *file_errors]
     language = form.language.data or proposed
@@ -174,6 +205,18 @@ def _save(
         ]
     if not valid or file_errors or language is None:
         return None
+    return language
+
+
+def _save(
+    form: CaseForm,
+    case: Case | None,
+    events: list[Event],
+    language: str,
+    held: PendingUpload | None,
+) -> ResponseReturnValue | None:
+    """Save and redirect, or put the exchange format's objections next to their fields and
+    return None."""
     submission = submissions.Submission(
         fields=record_fields(form, language, _places(events)),
         submit=bool(form.send.data),
@@ -240,26 +283,43 @@ def _field_at(form: Any, path: str) -> Any:
 
 
 def _new_case_data(events: list[Event]) -> dict[str, Any]:
-    """A new case from an invitation: its session chosen, the speaker as first contact."""
+    """A new case from an invitation: its session chosen, the speaker as first contact, and
+    the speaker's country (never the event's: a Norwegian at a Copenhagen conference)."""
     place: Session | Event | None = None
     if (session_id := id_arg("session")) is not None:
         place = programme.find_session(session_id)
     elif (event_id := id_arg("event")) is not None:
         place = programme.find_event(event_id)
-    data: dict[str, Any] = {"contacts": [_contact_of(current_account(), place)]}
+    user = current_account()
+    person = _person_of(user, place)
+    data: dict[str, Any] = {
+        "contacts": [_contact_of(user, person)],
+        "country": _home_country(person),
+    }
     if isinstance(place, Session):
-        data |= {"presented_at": [f"s{place.id}"], "country": place.event.country}
+        data["presented_at"] = [f"s{place.id}"]
     elif isinstance(place, Event):
-        data |= {"presented_at": [f"e{place.id}"], "country": place.country}
+        data["presented_at"] = [f"e{place.id}"]
     return data
 
 
-def _contact_of(user: User, place: Session | Event | None) -> dict[str, Any]:
-    person = user.person
-    if person is None and isinstance(place, Session):
-        person = next(
-            (p for p in place.speakers if p.email and p.email.lower() == user.email), None
-        )
+def _person_of(user: User, place: Session | Event | None) -> Person | None:
+    """The speaker as a known person: their account's, or the session's speaker with their
+    e-mail."""
+    if user.person is not None or not isinstance(place, Session):
+        return user.person
+    return next((p for p in place.speakers if p.email and p.email.lower() == user.email), None)
+
+
+def _home_country(person: Person | None) -> str:
+    """Their organisation's country if known, else the country of the language they read the
+    site in (English says nothing), else none: the speaker chooses."""
+    if person is not None and person.organisation is not None and person.organisation.country:
+        return person.organisation.country
+    return UI_LANGUAGE_COUNTRIES.get(str(get_locale()), "")
+
+
+def _contact_of(user: User, person: Person | None) -> dict[str, Any]:
     if person is None:
         return {"email": user.email}
     return {

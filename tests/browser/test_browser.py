@@ -7,6 +7,7 @@ Skipped with a reason where Chromium or Playwright is missing; CI sets
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,12 +187,12 @@ def test_pages_fit_a_phone(browser: Any, live_app: str) -> None:
         context.close()
 
 
-def _log_in(page: Any, live_app: str, email: str) -> None:
+def _log_in(page: Any, live_app: str, email: str, lands_on: str = "/submissions/") -> None:
     page.goto(f"{live_app}/login")
     page.locator("#email").fill(email)
     page.locator("#password").fill(GOOD_PASSWORD)
     page.locator("#password").press("Enter")
-    page.wait_for_url("**/account")
+    page.wait_for_url(f"**{lands_on}")
 
 
 def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
@@ -207,7 +208,19 @@ def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
     )
     page.locator("#country").select_option("NO")
     page.locator("input[name=themes][value=language-training]").check()
+    # "Presented at": a click on a second session keeps the first (checkboxes, not a list box).
+    sessions = page.locator("#presented_at-group input[type=checkbox]")
+    sessions.nth(1).click()
+    sessions.nth(2).click()
+    assert sessions.nth(1).is_checked() and sessions.nth(2).is_checked()
+    sessions.nth(2).click()
     page.locator("#contacts-0-name").fill("Kari Nordmann")
+    # The main action stands out: filled, while Preview and Save draft are outlined.
+    background = "el => getComputedStyle(el).backgroundColor"
+    send_colour = page.locator("#send").evaluate(background)
+    assert page.locator("#preview").evaluate(background) == "rgb(255, 255, 255)"
+    assert page.locator("#save").evaluate(background) == "rgb(255, 255, 255)"
+    assert send_colour != "rgb(255, 255, 255)"
     page.locator("#preview").click()
     assert page.locator(".preview strong", has_text="språkvenner").count() == 1
     assert page.locator("#language").input_value() == "nb"
@@ -219,10 +232,16 @@ def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
 
     editor = browser.new_context(locale="nb-NO").new_page()
     try:
-        _log_in(editor, live_app, "editor@example.org")
+        _log_in(editor, live_app, "editor@example.org", lands_on="/editor/")
         editor.goto(f"{live_app}/editor/")
         editor.locator("a", has_text="Språkvenner i Bygdeby").click()
         assert editor.locator(".diff ins").count() > 0
+        # The history numbers each entry once ("Version 1 · ..."), not also as a list.
+        editor.wait_for_load_state()
+        assert (
+            editor.locator(".history").evaluate("el => getComputedStyle(el).listStyleType")
+            == "none"
+        )
         assert not serious_violations(editor), serious_violations(editor)
         shoot(editor, "review")
         editor.locator("button[value=publish]").click()
@@ -231,6 +250,24 @@ def test_a_speaker_submits_a_case_and_an_editor_reviews_it(
         assert editor.locator(".hit h3 a", has_text="Språkvenner i Bygdeby").count() == 1
     finally:
         editor.context.close()
+
+    # The same title again: a warning links to the published case; "Send likevel" sends.
+    page.goto(f"{live_app}/submissions/new")
+    page.locator("#title").fill("Språkvenner i Bygdeby")
+    page.locator("#summary").fill("Frivillige og nyankomne snakker norsk sammen.")
+    page.locator("#body").fill("En ny gruppe i nabobygda, etter samme modell.")
+    page.locator("#country").select_option("NO")
+    page.locator("input[name=themes][value=language-training]").check()
+    page.locator("#contacts-0-name").fill("Ola Nordmann")
+    page.locator("#send").click()
+    page.wait_for_load_state()
+    warning = page.locator("#similar-cases")
+    assert warning.locator("a", has_text="Språkvenner i Bygdeby").count() == 1
+    assert page.evaluate("document.activeElement.id") == "similar-cases"
+    assert not serious_violations(page), serious_violations(page)
+    warning.locator("button", has_text=translated("nb", "Submit anyway")).click()
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    assert page.locator("#similar-cases").count() == 0
 
 
 SPEAKER_LANGUAGES = {"nb": "nb-NO", "fi": "fi-FI"}
@@ -268,7 +305,8 @@ def test_a_speaker_from_invitation_through_errors_and_a_refused_file_to_submissi
     browser: Any, served: tuple[Flask, str], tmp_path: Path, language: str
 ) -> None:
     app, live = served
-    title = f"Språkpraksis i bedrifter ({language})"
+    # Titles unlike each other: the same title twice would (rightly) warn of a similar case.
+    title = {"nb": "Språkpraksis i bedrifter", "fi": "Työpaikkakieli yrityksissä"}[language]
     slides = make_pdf(tmp_path / "slides.pdf", "Lysbilder om språkpraksis")
     context = browser.new_context(
         locale=SPEAKER_LANGUAGES[language],
@@ -283,6 +321,12 @@ def test_a_speaker_from_invitation_through_errors_and_a_refused_file_to_submissi
         page.locator("#confirm").fill(GOOD_PASSWORD)
         page.locator("#confirm").press("Enter")
         page.wait_for_url("**/submissions/new?session=*")
+        # The invited session is ticked; long session titles wrap instead of widening the page.
+        assert page.locator("#presented_at-group input:checked").count() == 1
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the case form scrolls sideways by {overflow}px"
 
         # Text and a file, then Preview: the file is kept, shown by name and size.
         page.locator("#title").fill(title)
