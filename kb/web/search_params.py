@@ -19,6 +19,7 @@ from kb.models import Vocabulary
 from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES
 from kb.search.backend import FACETS, SORTS, SearchRequest
 from kb.services.vocabulary import terms_by_key
+from kb.web.input_guard import NO_NUL_PATTERN
 
 MAX_Q = 5000
 MAX_PAGE = 1000
@@ -28,8 +29,6 @@ YEAR_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)$"
 MAX_KEY = 120
 #: Facets whose values are the keys of a vocabulary: an unknown key is an error, not 0 hits.
 TERM_FACETS = {"theme": Vocabulary.THEME, "target_group": Vocabulary.TARGET_GROUP}
-#: The input guard refuses NUL in any parameter before a view sees it.
-NO_NUL_PATTERN = "^[^\\u0000]*$"
 
 
 class BadParameter(ValueError):
