@@ -54,6 +54,9 @@ from kb.services.exchange.exporter import case_record, cases_document
 from kb.services.exchange.tabular import cases_csv
 from kb.services.mail import external_url
 from kb.services.review import DecisionRefused, decide
+
+# Text rules (kb.text): what XML can carry.
+from kb.text import is_xml_safe, xml_safe
 from kb.web.access import current_account, editor_required, role_required
 from kb.web.search_params import BadParameter
 from kb.web.search_params import search_request as _search_request
@@ -115,6 +118,8 @@ __all__ = [
     "term_label",
     "write_transaction",
 ]
+# Text rules (kb.text): what XML can carry.
+__all__ += ["is_xml_safe", "xml_safe"]
 
 
 def search(request: SearchRequest) -> SearchResults:

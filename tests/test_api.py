@@ -201,6 +201,26 @@ def test_lists_are_paged_with_links_and_cached_with_etags(client: FlaskClient, d
     assert bad.get_json()["error"]["details"] == {"parameter": "per_page"}
 
 
+@pytest.mark.parametrize(
+    ("path", "name"), [("/cases", "page"), ("/cases", "per_page"), ("/people", "per_page")]
+)
+def test_page_bounds_are_the_described_ones_and_refused_in_the_callers_language(
+    client: FlaskClient, demo: None, path: str, name: str
+) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    described = {p["name"]: p["schema"] for p in document["paths"][path]["get"]["parameters"]}
+    highest = described[name]["maximum"]
+
+    assert client.get(f"/api/v1{path}", query_string={name: highest}).status_code == 200
+    refused = client.get(
+        f"/api/v1{path}", query_string={name: highest + 1}, headers={"Accept-Language": "nb"}
+    )
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert error["details"] == {"parameter": name}
+    assert error["message"] == f"{name} må være et heltall fra 1 til {highest}."
+
+
 def test_contact_details_are_shown_only_with_consent(client: FlaskClient, demo: None) -> None:
     db.session.rollback()
     case = db.session.scalar(select(Case).where(Case.ref == "c04"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,22 @@ def test_files_are_checked_by_content_and_size(app: Flask, content: bytes, reaso
 
     assert case.materials == []
     assert list(Path(app.config["UPLOAD_DIR"]).iterdir()) == []
+
+
+def test_moments_come_back_as_aware_utc_whatever_zone_they_were_given_in(app: Flask) -> None:
+    """SQLite keeps no offset and PostgreSQL answers in its session's zone: both read back the
+    same instant as an aware UTC datetime, and a query in another zone finds it."""
+    oslo_noon = datetime(2024, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with write_transaction():
+        case = new_case(published_at=oslo_noon)
+    db.session.expire_all()
+
+    stored = db.session.get(Case, case.id)
+    assert stored is not None
+    assert stored.published_at == oslo_noon
+    assert stored.published_at.tzinfo == UTC
+    assert stored.created_at.tzinfo == UTC
+    found = db.session.scalar(select(Case.id).where(Case.published_at >= oslo_noon))
+    assert found == case.id
+    earliest = db.session.scalar(select(func.min(Case.published_at)))
+    assert earliest == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)

@@ -8,12 +8,16 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from pydantic import ValidationError
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, CaseRevision, CaseStatus, Material, Person, Role, Session
 from kb.services import accounts, catalogue, submissions
+from kb.services.exchange.schema import ContactIn, LinkIn
+from kb.web.case_form import ContactForm, LinkForm
 from tests.conftest import Inbox
 from tests.web_helpers import (
     CASE_BODY,
@@ -509,3 +513,34 @@ def test_an_editor_deletes_a_case_with_its_files_after_confirming(
     assert db.session.scalar(revisions.select_from(CaseRevision)) == 0
     assert not stored.exists()
     assert client.get(f"/editor/cases/{case_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "ana@example.org"),
+        ("email", " ana@example.org "),
+        ("email", "ana@example"),
+        ("email", "ana @example.org"),
+        ("phone", "+47 22 33 44 55"),
+        ("phone", "ring meg"),
+        ("url", "https://example.org/rapport"),
+        ("url", "javascript:alert(1)"),
+        ("url", "https://exa mple.org"),
+    ],
+)
+def test_the_case_form_takes_what_an_import_takes(app: Flask, field: str, value: str) -> None:
+    """One rule for links, e-mail addresses and phone numbers: the exchange format's."""
+    row = {"name": "Ana", field: value} if field != "url" else {field: value}
+    model = LinkIn if field == "url" else ContactIn
+    form_class = LinkForm if field == "url" else ContactForm
+    try:
+        model.model_validate(row)
+        imported = True
+    except ValidationError:
+        imported = False
+
+    with app.test_request_context(headers={"Accept-Language": "sv"}):
+        form = form_class(MultiDict(row))
+        assert form.validate() is imported
+        assert bool(form[field].errors) is not imported

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     String,
@@ -23,6 +22,7 @@ from kb.models.base import Timestamped, is_valid_slug, one_of
 from kb.models.choices import CONTENT_LANGUAGES, CaseStatus, Vocabulary, check_country
 from kb.models.event import Event, Session
 from kb.models.people import Person
+from kb.models.types import UTCDateTime
 from kb.models.vocabulary import VocabularyTerm
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Case(Timestamped, db.Model):
     end_year: Mapped[int | None]
     outcomes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.DRAFT, index=True)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The speaker who submitted it; they may edit it until it is published.
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), index=True

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from kb.extensions import db
 from kb.models.base import utcnow
+from kb.models.types import UTCDateTime
 
 
 class PendingUpload(db.Model):
@@ -30,9 +31,7 @@ class PendingUpload(db.Model):
     size_bytes: Mapped[int] = mapped_column(Integer)
     text_status: Mapped[str] = mapped_column(String(10))
     extracted_text: Mapped[str | None] = deferred(mapped_column(Text))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     def __repr__(self) -> str:
         return f"<PendingUpload {self.id} {self.original_filename!r} of user {self.user_id}>"

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped, utcnow
 from kb.models.choices import check_country
+from kb.models.types import UTCDateTime
 
 if TYPE_CHECKING:
     from kb.models.user import User
@@ -60,7 +61,7 @@ class Person(Timestamped, db.Model):
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(50))
     consent_to_publish_contact: Mapped[bool] = mapped_column(Boolean, default=False)
-    consent_given_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Who recorded the consent (a speaker for their contacts, or an editor).
     consent_recorded_by_id: Mapped[int | None] = mapped_column(
         # Accounts and people refer to each other; use_alter breaks the cycle for DROP/CREATE.

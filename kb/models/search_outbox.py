@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.extensions import db
 from kb.models.base import utcnow
+from kb.models.types import UTCDateTime
 
 
 class SearchOutbox(db.Model):
@@ -21,4 +21,4 @@ class SearchOutbox(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key: the row must outlive a deleted case, to remove it from the index.
     case_id: Mapped[int] = mapped_column(index=True)
-    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped, one_of
 from kb.models.choices import Role
 from kb.models.people import Person
+from kb.models.types import UTCDateTime
 
 
 def _new_auth_token() -> str:
@@ -34,7 +35,7 @@ class User(Timestamped, db.Model):
     # Part of the login session: changing it (password change, "log out everywhere")
     # ends every session of this account.
     auth_token: Mapped[str] = mapped_column(String(64), default=_new_auth_token)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL"), index=True
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from rapidfuzz.distance import OSA
+
 #: Weight of a word found through the cross-language vocabulary.
 EXPANDED_BOOST = 0.5
 #: An expansion's weight is EXPANDED_BOOST times its specificity: the square root of the IDF
@@ -57,20 +59,7 @@ def split_candidates(word: str) -> Iterator[tuple[str, str]]:
 
 def edit_distance(a: str, b: str, limit: int = MAX_EDITS) -> int:
     """Levenshtein distance with adjacent transpositions; ``limit + 1`` once it exceeds it."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return min(previous[-1], limit + 1)
+    return OSA.distance(a, b, score_cutoff=limit)
 
 
 def shorten(text: str, limit: int = 240) -> str:

@@ -6,15 +6,14 @@ published never appear. Lists are ordered by last change, ``(updated_at, id)``, 
 paged by keyset: a page starts after the last case of the previous one, which stays
 right when cases change between requests (offsets would skip or repeat cases).
 
-Times are aware UTC datetimes both ways. SQLite keeps ``DateTime(timezone=True)`` as
-naive UTC text, so parameters are converted to UTC before they are bound, and values
-read back are marked as UTC by ``as_utc``.
+Times are aware UTC datetimes both ways: the columns' type (``kb.models.types.UTCDateTime``)
+converts parameters to UTC and marks what SQLite reads back as UTC.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from babel import Locale
 from sqlalchemy import and_, func, or_, select
@@ -60,19 +59,12 @@ class Position:
     case_id: int
 
 
-def as_utc(moment: datetime) -> datetime:
-    """An aware UTC datetime, also for the naive UTC values SQLite gives back."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def _conditions(wanted: HarvestFilter) -> list[ColumnElement[bool]]:
     conditions = [_harvestable]
     if wanted.changed_from is not None:
-        conditions.append(Case.updated_at >= as_utc(wanted.changed_from))
+        conditions.append(Case.updated_at >= wanted.changed_from)
     if wanted.changed_before is not None:
-        conditions.append(Case.updated_at < as_utc(wanted.changed_before))
+        conditions.append(Case.updated_at < wanted.changed_before)
     if wanted.country is not None:
         conditions.append(Case.country == wanted.country)
     if wanted.theme is not None:
@@ -86,7 +78,7 @@ def harvest_page(wanted: HarvestFilter, after: Position | None, limit: int) -> l
     """Up to ``limit`` cases in order of change, starting after ``after``; whole records."""
     conditions = _conditions(wanted)
     if after is not None:
-        moment = as_utc(after.updated_at)
+        moment = after.updated_at
         conditions.append(
             or_(
                 Case.updated_at > moment,
@@ -119,7 +111,7 @@ def harvestable_case(case_id: int) -> Case | None:
 def earliest_change() -> datetime | None:
     """The oldest change time of any case a harvester may know about."""
     earliest = db.session.scalar(select(func.min(Case.updated_at)).where(_harvestable))
-    return as_utc(earliest) if earliest is not None else None
+    return earliest
 
 
 def country_names() -> dict[str, str]:

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -38,11 +38,6 @@ class TokenRejected(AccountError):
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """SQLite gives ``DateTime(timezone=True)`` back naive; its values are UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _clean_name(name: str) -> str:
@@ -144,7 +139,7 @@ def authenticate_header(authorization: str | None) -> User | None:
 def _note_use(token: ApiToken) -> None:
     """Record the time of use, at most once a minute: not a write per API request."""
     now = utcnow()
-    if token.last_used_at is not None and now - _as_utc(token.last_used_at) < LAST_USED_PRECISION:
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_PRECISION:
         return
     with write_transaction():
         db.session.add(token)

@@ -43,13 +43,11 @@ from kb.models import (
     Person,
     VocabularyTerm,
 )
+from kb.services.exchange.schema import ContactIn, LinkIn
+from kb.web.exchange_checks import Exchange, no_control_characters
 from kb.web.form_messages import TranslatedMeta
 from kb.web.template_helpers import country_name, language_name, term_label
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{4,}$")
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 
 BLANK_ROWS = 2
@@ -63,23 +61,13 @@ def _max(n: int) -> Length:
     return Length(max=n, message=_l("At most %(max)d characters, please."))
 
 
-def _no_control_characters(_form: Form, field: Field) -> None:
-    if isinstance(field.data, str) and _CONTROL.search(field.data):
-        raise ValidationError(_l("This text contains invisible control characters."))
-
-
-def _pattern(regex: re.Pattern[str], message: Any) -> Any:
-    def check(_form: Form, field: Field) -> None:
-        if field.data and not regex.match(field.data.strip()):
-            raise ValidationError(message)
-
-    return check
-
-
-def _text(label: Any, limit: int, description: Any = None, **kwargs: Any) -> StringField:
+def _text(
+    label: Any, limit: int, description: Any = None, checked: Exchange | None = None, **kwargs: Any
+) -> StringField:
+    """An optional one-line text; ``checked`` adds the exchange format's rule for the value."""
     return StringField(
         label,
-        [Optional(), _max(limit), _no_control_characters],
+        [Optional(), _max(limit), no_control_characters, *([checked] if checked else [])],
         description=description,
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         **kwargs,
@@ -88,7 +76,7 @@ def _text(label: Any, limit: int, description: Any = None, **kwargs: Any) -> Str
 
 def _prose(label: Any, description: Any = None) -> TextAreaField:
     return TextAreaField(
-        label, [Optional(), _max(100_000), _no_control_characters], description=description
+        label, [Optional(), _max(100_000), no_control_characters], description=description
     )
 
 
@@ -128,12 +116,14 @@ class KeyFigureForm(_Row):
 
 class LinkForm(_Row):
     required = ("url",)
-    url = _text(_l("Address"), 1000)
+    url = _text(
+        _l("Address"),
+        1000,
+        checked=Exchange(
+            LinkIn, "url", _l("Write a web address starting with https:// or http://.")
+        ),
+    )
     title = _text(_l("Link text"), 300)
-
-    def validate_url(self, field: Field) -> None:
-        if field.data and not _URL.match(field.data.strip()):
-            raise ValidationError(_l("Write a web address starting with https:// or http://."))
 
 
 class ContactForm(_Row):
@@ -142,18 +132,22 @@ class ContactForm(_Row):
     role = _text(_l("Role in the case"), 200, _l("For example: project lead."))
     title = _text(_l("Job title"), 300)
     organisation = _text(_l("Organisation"), 300)
-    email = _text(_l("E-mail"), 320)
-    phone = _text(_l("Phone"), 50)
+    email = _text(
+        _l("E-mail"),
+        320,
+        checked=Exchange(ContactIn, "email", _l("This is not an e-mail address.")),
+    )
+    phone = _text(
+        _l("Phone"),
+        50,
+        checked=Exchange(
+            ContactIn, "phone", _l("Write the number with digits, e.g. +47 22 33 44 55.")
+        ),
+    )
     consent = BooleanField(
         _l("This person agrees that their e-mail and phone are shown publicly"),
         description=_l("Without this, only the name, job title and organisation are shown."),
     )
-
-    def validate_email(self, field: Field) -> None:
-        _pattern(_EMAIL, _l("This is not an e-mail address."))(self, field)
-
-    def validate_phone(self, field: Field) -> None:
-        _pattern(_PHONE, _l("Write the number with digits, e.g. +47 22 33 44 55."))(self, field)
 
 
 class _Checkboxes(SelectMultipleField):

@@ -22,6 +22,9 @@ _FORM_URLENCODED = "application/x-www-form-urlencoded"
 #: Levels of arrays and objects a JSON body may nest: a case record needs four; Python's
 #: parser (and any recursive walk of the result) fails with RecursionError near 1,000.
 MAX_JSON_DEPTH = 32
+#: What every parameter and form field holds once past this guard, as a JSON Schema pattern
+#: (for the API's description).
+NO_NUL_PATTERN = r"^[^\u0000]*$"
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 

@@ -7,19 +7,16 @@ only, and no control characters.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from flask_babel import LazyString
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from pydantic import TypeAdapter
-from pydantic import ValidationError as SchemaError
 from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
     EmailField,
-    Field,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -35,14 +32,13 @@ from kb.models import CONTENT_LANGUAGES, COUNTRIES, MaterialKind, Vocabulary
 from kb.services.contacts import OrganisationFields, PersonFields
 from kb.services.exchange import schema
 from kb.services.programme import EventFields, SessionFields
+from kb.web.exchange_checks import Exchange, no_control_characters
 from kb.web.template_helpers import country_name, language_name
 
 #: Languages a vocabulary label can be given in, English (the fallback) first.
 LABEL_LANGUAGES: tuple[str, ...] = ("en", *(c for c in CONTENT_LANGUAGES if c != "en"))
 #: The longest Markdown text a form takes (as the exchange format).
 MAX_TEXT = 100_000
-
-_CLEAN_TEXT = TypeAdapter(schema.Text)
 
 KIND_LABELS = {
     MaterialKind.SLIDES: _l("Slides"),
@@ -63,42 +59,6 @@ def _strip(value: Any) -> Any:
 
 def _or_none(value: str | None) -> str | None:
     return value or None
-
-
-def no_control_characters(_form: FlaskForm, field: Field) -> None:
-    """As the exchange format: NUL and other control characters are refused in any text."""
-    if not isinstance(field.data, str) or not field.data:
-        return
-    try:
-        _CLEAN_TEXT.validate_python(field.data)
-    except SchemaError as error:
-        raise ValidationError(_("This text contains invisible control characters.")) from error
-
-
-class Exchange:
-    """Check a field as the exchange format checks the same field of ``model``."""
-
-    def __init__(self, model: type[schema.Record], name: str, message: Any = None) -> None:
-        info = model.model_fields[name]
-        annotation = (
-            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-        )
-        self.adapter: TypeAdapter[Any] = TypeAdapter(annotation)
-        self.message = message
-
-    def __call__(self, form: FlaskForm, field: Field) -> None:
-        if not field.data:
-            return
-        no_control_characters(form, field)
-        try:
-            self.adapter.validate_python(field.data)
-        except SchemaError as error:
-            problem = error.errors()[0]
-            if problem["type"] == "string_too_long":
-                raise ValidationError(
-                    _("At most %(max)d characters, please.", max=problem["ctx"]["max_length"])
-                ) from error
-            raise ValidationError(self.message or _("This value is not accepted.")) from error
 
 
 def _line(model: type[schema.Record], name: str, label: Any, **kwargs: Any) -> StringField:

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from kb.i18n import LANGUAGE_COOKIE, ui_language
 from kb.models import Vocabulary
+from kb.paging import page_count
 from kb.services import catalogue
 from kb.services.materials import path_of
 from kb.web.search_params import MAX_PAGE
@@ -50,7 +51,7 @@ def cases() -> ResponseReturnValue:
     if number < 1 or number > MAX_PAGE:
         abort(404)
     page = catalogue.published_cases(number)
-    if number > page.pages:
+    if number > page_count(page.total, page.per_page):
         abort(404)
     return render_template("cases.html", page=page)
 

@@ -1,9 +1,17 @@
-"""Search parameters from a URL, checked: a bad value is a clear 400, never a 500."""
+"""Search parameters from a URL, checked: a bad value is a clear 400, never a 500.
+
+``SearchParams`` is the one rule for what a search may ask: the search page, the API and
+the exports check with it, and the API's OpenAPI description is generated from it.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import ValidationError as _Invalid
+from pydantic_core import ErrorDetails, PydanticCustomError
 from werkzeug.datastructures import MultiDict
 
 from kb.i18n import _
@@ -11,6 +19,7 @@ from kb.models import Vocabulary
 from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES
 from kb.search.backend import FACETS, SORTS, SearchRequest
 from kb.services.vocabulary import terms_by_key
+from kb.web.input_guard import NO_NUL_PATTERN
 
 MAX_Q = 5000
 MAX_PAGE = 1000
@@ -49,28 +58,76 @@ def _valid(name: str, value: str) -> bool:
     return len(value) <= MAX_KEY and re.fullmatch(str(schema["pattern"]), value) is not None
 
 
-def _needs_value(name: str) -> BadParameter:
-    return BadParameter(name, _("%(name)s needs a value.", name=name))
+def _digits(value: Any) -> Any:
+    """A page number is written in digits only (no sign, no "1e3", no "1_000")."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,9}", value):
+        raise PydanticCustomError("whole_number", "not a whole number")
+    return value
 
 
-def _int(
-    args: MultiDict[str, str], name: str, default: int, low: int, high: int, *, strict: bool
-) -> int:
-    raw = args.get(name)
-    if raw is None or (not strict and not raw.strip()):
-        return default
-    raw = raw if strict else raw.strip()
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
-        raise BadParameter(
-            name,
-            _(
-                "%(name)s must be a whole number from %(low)d to %(high)d.",
-                name=name,
-                low=low,
-                high=high,
-            ),
+WholeNumber = Annotated[int, BeforeValidator(_digits)]
+
+
+class SearchParams(BaseModel):
+    """A search as its URL parameters ask for it; ``filters`` maps a facet to its values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    q: str = Field("", max_length=MAX_Q, json_schema_extra={"pattern": NO_NUL_PATTERN})
+    filters: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    sort: Literal[SORTS] = "relevance"  # type: ignore[valid-type]
+    page: WholeNumber = Field(1, ge=1, le=MAX_PAGE)
+    per_page: WholeNumber = Field(20, ge=1, le=MAX_PER_PAGE)
+
+    @field_validator("filters")
+    @classmethod
+    def _known_values(cls, filters: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        """Each value of a facet is one that facet can hold (a known theme, country...)."""
+        for name, values in filters.items():
+            for value in values:
+                if not _valid(name, value):
+                    raise PydanticCustomError(
+                        "facet_value", "not a value of this facet", {"name": name, "value": value}
+                    )
+        return filters
+
+
+def param_schema(name: str) -> dict[str, Any]:
+    """A parameter's JSON Schema, for the API's description: as ``SearchParams`` checks it."""
+    schema = dict(SearchParams.model_json_schema()["properties"][name])
+    for described_elsewhere in ("title", "default"):
+        schema.pop(described_elsewhere, None)
+    if "enum" in schema:
+        schema["type"] = "string"
+    return schema
+
+
+def _bad(problem: ErrorDetails) -> BadParameter:
+    """The first thing wrong, said in the user's language and naming the parameter."""
+    name = str(problem["loc"][0])
+    if name == "q":
+        return BadParameter(
+            "q", _("The search text is too long (at most %(n)d characters).", n=MAX_Q)
         )
-    return int(raw)
+    if name == "filters":
+        facet, value = problem["ctx"]["name"], problem["ctx"]["value"]
+        return BadParameter(
+            facet, _("%(value)s is not a valid value for %(name)s.", value=value[:60], name=facet)
+        )
+    if name == "sort":
+        return BadParameter(
+            "sort", _("sort must be one of: %(choices)s.", choices=", ".join(SORTS))
+        )
+    schema = param_schema(name)
+    return BadParameter(
+        name,
+        _(
+            "%(name)s must be a whole number from %(low)d to %(high)d.",
+            name=name,
+            low=schema["minimum"],
+            high=schema["maximum"],
+        ),
+    )
 
 
 def search_request(
@@ -84,36 +141,33 @@ def search_request(
 
     ``strict`` (the API) refuses the empty and padded values the search page forgives.
     """
-    q = args.get("q", "")
-    if len(q) > MAX_Q:
-        raise BadParameter(
-            "q", _("The search text is too long (at most %(n)d characters).", n=MAX_Q)
-        )
-    filters: dict[str, tuple[str, ...]] = {}
-    for name in facets:
-        given = [v if strict else v.strip() for v in args.getlist(name)]
-        if strict and not all(given):
-            raise _needs_value(name)
-        values = tuple(dict.fromkeys(v for v in given if v))
-        for value in values:
-            if not _valid(name, value):
-                raise BadParameter(
-                    name,
-                    _("%(value)s is not a valid value for %(name)s.", value=value[:60], name=name),
-                )
-        if values:
-            filters[name] = values
+    given: dict[str, Any] = {"q": args.get("q", ""), "per_page": per_page}
     sort = args.get("sort")
     if strict and sort == "":
-        raise _needs_value("sort")
-    sort = sort or "relevance"
-    if sort not in SORTS:
-        raise BadParameter("sort", _("sort must be one of: %(choices)s.", choices=", ".join(SORTS)))
+        raise BadParameter("sort", _("%(name)s needs a value.", name="sort"))
+    if sort:
+        given["sort"] = sort
+    for name in ("page", "per_page"):
+        raw = args.get(name)
+        if raw is not None and (strict or raw.strip()):
+            given[name] = raw if strict else raw.strip()
+    filters: dict[str, tuple[str, ...]] = {}
+    for name in facets:
+        values = [v if strict else v.strip() for v in args.getlist(name)]
+        if strict and not all(values):
+            raise BadParameter(name, _("%(name)s needs a value.", name=name))
+        if any(values):
+            filters[name] = tuple(dict.fromkeys(v for v in values if v))
+    given["filters"] = filters
+    try:
+        params = SearchParams.model_validate(given)
+    except _Invalid as invalid:
+        raise _bad(invalid.errors()[0]) from None
     return SearchRequest(
-        q=q,
-        filters=filters,
-        sort=sort,
-        page=_int(args, "page", 1, 1, MAX_PAGE, strict=strict),
-        per_page=_int(args, "per_page", per_page, 1, MAX_PER_PAGE, strict=strict),
+        q=params.q,
+        filters=dict(params.filters),
+        sort=params.sort,
+        page=params.page,
+        per_page=params.per_page,
         facets=facets,
     )

@@ -7,7 +7,6 @@ order, so the same subscription always has the same ``<id>`` however it was writ
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -25,8 +24,6 @@ MAX_ENTRIES = 50
 #: ``<updated>`` of a feed without entries: a fixed time, so its ETag stays put.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MEDIA_TYPE = "application/atom+xml"
-#: Characters XML 1.0 forbids anywhere; stored text could still hold them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -94,17 +91,12 @@ def feed_link(search: toolkit.SearchRequest) -> FeedLink:
     return FeedLink(feed_title(search), feed_url(search))
 
 
-def _utc(moment: datetime) -> datetime:
-    """Times are stored in UTC; SQLite hands them back without their time zone."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _published(case: toolkit.Case) -> datetime:
-    return _utc(case.published_at or case.updated_at)
+    return case.published_at or case.updated_at
 
 
 def _updated(case: toolkit.Case) -> datetime:
-    return max(_utc(case.updated_at), _published(case))
+    return max(case.updated_at, _published(case))
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -139,7 +131,7 @@ def render_feed(search: toolkit.SearchRequest, cases: list[toolkit.Case]) -> str
         term_label=toolkit.term_label,
         render_markdown=toolkit.render_markdown,
     )
-    return _NOT_XML.sub("", xml)
+    return toolkit.xml_safe(xml)  # stored text could hold what XML 1.0 forbids
 
 
 @bp.get("/feeds/cases.atom")

@@ -17,7 +17,7 @@ Choices where the data is incomplete:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -81,11 +81,6 @@ def has_programme(event: toolkit.Event) -> bool:
     return any(s.starts_at for s in event.sessions) or _event_days(event) is not None
 
 
-def _utc(moment: datetime) -> datetime:
-    """Changes are stored in UTC; SQLite hands them back without their time zone."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _host() -> str:
     return urlsplit(current_app.config["BASE_URL"]).hostname or request.host
 
@@ -124,7 +119,7 @@ def _entry(
     """A VEVENT; its DTSTAMP is the last change, so an unchanged file stays the same."""
     entry = icalendar.Event.new(
         uid=uid,
-        stamp=_utc(changed),
+        stamp=changed,
         start=start,
         end=end,
         summary=summary,
@@ -148,7 +143,7 @@ def _session_entry(session: toolkit.Session, event: toolkit.Event, times: Times)
         location=_location(event, session.room),
         description=_session_text(session),
         url=url_for("public.session", event_slug=event.slug, slug=session.slug, _external=True),
-        changed=max(_utc(session.updated_at), _utc(event.updated_at)),
+        changed=max(session.updated_at, event.updated_at),
         language=event.language,
     )
 
@@ -167,7 +162,7 @@ def _event_entry(event: toolkit.Event, days: tuple[date, date]) -> icalendar.Eve
         location=_location(event),
         description=description,
         url=url_for("public.event", slug=event.slug, _external=True),
-        changed=max(_utc(moment) for moment in changes),
+        changed=max(changes),
         language=event.language,
     )
 

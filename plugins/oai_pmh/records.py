@@ -18,7 +18,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from kb.toolkit import Case, external_url, harvest
+from kb.toolkit import Case, external_url, xml_safe
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -41,8 +41,6 @@ DEFAULT_PAGE_SIZE = 100
 LARGEST_ID = 2**31 - 1
 #: What the oai-identifier scheme accepts as a repository identifier: a domain name.
 _DOMAIN = re.compile(r"[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+")
-#: Characters XML 1.0 cannot carry at all; imported text might hold them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -80,18 +78,13 @@ class Repository:
 
 
 def datestamp(moment: datetime) -> str:
-    return harvest.as_utc(moment).strftime(DATESTAMP)
-
-
-def clean(text: str) -> str:
-    """Text without the characters XML cannot represent."""
-    return _NOT_XML.sub("", text)
+    return moment.strftime(DATESTAMP)
 
 
 def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
     if text is not None:
-        element.text = clean(text)
+        element.text = xml_safe(text)  # imported text might hold what XML cannot
     return element
 
 
@@ -212,7 +205,7 @@ def dublin_core(
     add("description", case.summary, case.language)
     add("publisher", repository.name)
     if case.published_at is not None:
-        add("date", harvest.as_utc(case.published_at).date().isoformat())
+        add("date", case.published_at.date().isoformat())
     add("type", "Text")
     add("type", "case study", "en")
     add("identifier", external_url("public.case", slug=case.slug))

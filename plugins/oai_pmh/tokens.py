@@ -40,7 +40,7 @@ def encode(resumption: Resumption) -> str:
     payload = {
         "verb": resumption.verb,
         "arguments": resumption.arguments,
-        "after": harvest.as_utc(resumption.after.updated_at).isoformat(),
+        "after": resumption.after.updated_at.isoformat(),
         "case": resumption.after.case_id,
         "cursor": resumption.cursor,
     }

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
-from kb.toolkit import Case, Vocabulary, catalogue, csrf_exempt, harvest
+from kb.toolkit import Case, Vocabulary, catalogue, csrf_exempt, harvest, is_xml_safe
 
 from . import records, tokens
 
@@ -109,7 +109,7 @@ def _arguments(verb: str, given: MultiDict[str, str]) -> dict[str, str]:
             raise OaiError("badArgument", f"{verb} does not take the argument {name!r}.")
         if len(values) > 1:
             raise OaiError("badArgument", f"The argument {name!r} is repeated.")
-        if records.clean(values[0]) != values[0]:
+        if not is_xml_safe(values[0]):
             raise OaiError("badArgument", f"The argument {name!r} holds control characters.")
         arguments[name] = values[0]
     if "resumptionToken" in arguments:

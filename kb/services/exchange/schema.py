@@ -25,11 +25,11 @@ from pydantic import (
 
 from kb.models.base import is_valid_slug
 from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, CaseStatus, MaterialKind
+from kb.text import CONTROL_CHARACTERS, has_control_characters
 
 FORMAT_NAME = "nordic-good-practice-kb"
 FORMAT_VERSION = 1
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{4})?)?$")
 
 # The same rules as JSON Schema patterns, for the API's description (which must accept
@@ -41,7 +41,7 @@ _WS = (
     r"\u2028\u2029\u202f\u205f\u3000"
 )
 _NEVER = r"\u0000"
-_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+_CONTROLS = CONTROL_CHARACTERS
 TEXT_PATTERN = f"^[^{_CONTROLS}]*$"
 #: Something left after trimming, and no control character inside.
 LINE_PATTERN = f"^[{_WS}]*[^{_WS}{_CONTROLS}](?:[^{_CONTROLS}]*[^{_WS}{_CONTROLS}])?[{_WS}]*$"
@@ -62,7 +62,7 @@ def _described(pattern: str) -> Any:
 
 def _clean_text(value: str) -> str:
     """Refuse NUL and other control characters (PostgreSQL refuses NUL in text too)."""
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         raise ValueError("contains a NUL or other control character")
     return value
 

@@ -11,6 +11,7 @@ from flask import Response, current_app, request, url_for
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
+from kb.paging import page_count
 from kb.web.api.schemas import Error, ErrorDetail
 
 #: HTTP status -> the error code clients can rely on.
@@ -46,7 +47,7 @@ def json_response(model: BaseModel, headers: dict[str, str] | None = None) -> Re
 
 def page_links(page: int, per_page: int, total: int) -> dict[str, str]:
     """An RFC 8288 ``Link`` header to the first, previous, next and last pages."""
-    last = max(1, -(-total // per_page))
+    last = page_count(total, per_page)
     args = request.args.to_dict(flat=False)
 
     def link(number: int, rel: str) -> str:

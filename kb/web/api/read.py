@@ -12,20 +12,14 @@ from flask.typing import ResponseReturnValue
 from kb.i18n import _
 from kb.models import Vocabulary
 from kb.search import facet_names, get_backend
-from kb.search.backend import SORTS, SearchRequest
+from kb.search.backend import SearchRequest
 from kb.services import catalogue, contacts, submissions, tokens
 from kb.services.exchange.exporter import export_document
 from kb.services.exchange.tabular import cases_csv
 from kb.web.api import schemas, serialise
 from kb.web.api.http import add_cors, conditional, error_response, json_response, page_links
 from kb.web.api.spec import Api, Param
-from kb.web.search_params import (
-    MAX_PAGE,
-    MAX_PER_PAGE,
-    BadParameter,
-    search_request,
-    value_schema,
-)
+from kb.web.search_params import BadParameter, param_schema, search_request, value_schema
 from kb.web.urls import as_id
 
 T = TypeVar("T")
@@ -44,12 +38,8 @@ class _Refused(Exception):
 
 def _page_params() -> list[Param]:
     return [
-        Param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page number."),
-        Param(
-            "per_page",
-            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
-            "Items per page (default 20).",
-        ),
+        Param("page", param_schema("page"), "Page number."),
+        Param("per_page", param_schema("per_page"), "Items per page (default 20)."),
     ]
 
 
@@ -64,12 +54,8 @@ def _search_params() -> list[Param]:
         for name in facet_names()
     ]
     return [
-        Param(
-            "q",
-            {"type": "string", "maxLength": 5000, "pattern": "^[^\\u0000]*$"},
-            "Search words, in any Nordic language.",
-        ),
-        Param("sort", {"type": "string", "enum": list(SORTS)}, "Order of the results."),
+        Param("q", param_schema("q"), "Search words, in any Nordic language."),
+        Param("sort", param_schema("sort"), "Order of the results."),
         *_page_params(),
         *facets,
     ]

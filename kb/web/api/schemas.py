@@ -3,19 +3,10 @@ OpenAPI description, so the description cannot drift from the code."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated
+from datetime import date, datetime
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _utc(moment: datetime) -> datetime:
-    """Stored times are UTC; SQLite returns them without their offset."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-#: A moment, always with its offset (RFC 3339).
-Moment = Annotated[datetime, AfterValidator(_utc)]
 LOCAL_TIME = "Local time at the event (ISO 8601, no offset)."
 
 
@@ -85,8 +76,8 @@ class CaseSummary(Out):
     themes: list[str]
     target_groups: list[str]
     period: str | None = None
-    published_at: Moment | None = None
-    updated_at: Moment | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class Case(CaseSummary):

@@ -24,12 +24,11 @@ from kb.services.vocabulary import terms_by_key
 from kb.web.api import schemas, serialise
 from kb.web.api.http import error_response
 from kb.web.api.read import api, bp
+from kb.web.input_guard import NO_NUL_PATTERN
 from kb.web.uploads import rejection_message
 from kb.web.urls import as_id
 
 WRITE_ERRORS = (401, 403, 413, 415, 422, 429)
-#: Form fields are UTF-8 text without NUL (the input guard refuses anything else).
-NO_NUL_PATTERN = r"^[^\u0000]*$"
 #: A material's title, as its column holds it.
 MAX_TITLE = 300
 VOCABULARY_FIELDS = (("themes", Vocabulary.THEME), ("target_groups", Vocabulary.TARGET_GROUP))
