@@ -18,7 +18,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from kb.toolkit import Case, external_url, harvest
+from kb.toolkit import Case, as_utc, case_url, event_url, external_url, session_url
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -80,7 +80,7 @@ class Repository:
 
 
 def datestamp(moment: datetime) -> str:
-    return harvest.as_utc(moment).strftime(DATESTAMP)
+    return as_utc(moment).strftime(DATESTAMP)
 
 
 def clean(text: str) -> str:
@@ -212,10 +212,10 @@ def dublin_core(
     add("description", case.summary, case.language)
     add("publisher", repository.name)
     if case.published_at is not None:
-        add("date", harvest.as_utc(case.published_at).date().isoformat())
+        add("date", as_utc(case.published_at).date().isoformat())
     add("type", "Text")
     add("type", "case study", "en")
-    add("identifier", external_url("public.case", slug=case.slug))
+    add("identifier", case_url(case, external=True))
     add("language", case.language)
     add("coverage", countries.get(case.country, case.country), "en")
     add("coverage", case.municipality, case.language)
@@ -226,11 +226,8 @@ def dublin_core(
 
 def _presented_at(case: Case) -> list[str]:
     """The pages of the events and sessions where the case was presented."""
-    links = [external_url("public.event", slug=event.slug) for event in case.events]
-    links += [
-        external_url("public.session", event_slug=session.event.slug, slug=session.slug)
-        for session in case.sessions
-    ]
+    links = [event_url(event, external=True) for event in case.events]
+    links += [session_url(session, external=True) for session in case.sessions]
     return list(dict.fromkeys(links))
 
 

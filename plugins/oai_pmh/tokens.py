@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from kb.toolkit import harvest
+from kb.toolkit import HarvestPosition, as_utc
 
 from .records import LARGEST_ID
 
@@ -31,7 +31,7 @@ class BadToken(ValueError):
 class Resumption:
     verb: str
     arguments: dict[str, str]
-    after: harvest.Position
+    after: HarvestPosition
     #: How many items the earlier pages of the list held.
     cursor: int
 
@@ -40,7 +40,7 @@ def encode(resumption: Resumption) -> str:
     payload = {
         "verb": resumption.verb,
         "arguments": resumption.arguments,
-        "after": harvest.as_utc(resumption.after.updated_at).isoformat(),
+        "after": as_utc(resumption.after.updated_at).isoformat(),
         "case": resumption.after.case_id,
         "cursor": resumption.cursor,
     }
@@ -68,7 +68,7 @@ def decode(token: str) -> Resumption:
         and _is_count(cursor, minimum=0)
     ):
         raise BadToken("not a resumption token")
-    return Resumption(verb, arguments, harvest.Position(_moment(payload["after"]), case_id), cursor)
+    return Resumption(verb, arguments, HarvestPosition(_moment(payload["after"]), case_id), cursor)
 
 
 def _is_count(value: object, *, minimum: int, maximum: int | None = None) -> bool:
