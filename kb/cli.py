@@ -138,7 +138,8 @@ def _run_import(plan: ImportPlan, source: str) -> None:
 )
 @with_appcontext
 def export_command(file: Path, public: bool, file_format: str) -> None:
-    """Export to FILE ('-' for stdout): the same files as /api/v1/export.json and cases.csv."""
+    """Export the catalogue in the exchange format to FILE ('-' for stdout), as
+    /api/v1/export.json and cases.csv do."""
     if file_format == "csv":
         cases = list(iter_cases(public=public))
         text, summary = cases_csv(cases), f"{len(cases)} case(s)"
@@ -383,7 +384,7 @@ def _person_or_fail(person_id: int) -> Person:
 @click.argument("person_id", type=int)
 @with_appcontext
 def people_export(person_id: int) -> None:
-    """Print all data about a person as JSON."""
+    """Print all data about a person as JSON (a personal-data export, for an access request)."""
     data = personal_data.person_data(_person_or_fail(person_id))
     click.echo(json.dumps(data, ensure_ascii=False, indent=1))
 

@@ -39,7 +39,8 @@ FIRST_PARTY_PACKAGE = "plugins"
 #: Enabled when ``KB_PLUGINS`` is not set; the word ``default`` in it stands for these.
 DEFAULT_PLUGINS: tuple[str, ...] = ("exports", "feeds", "ical", "related")
 DEFAULT_KEYWORD = "default"
-#: Hooks whose implementations are called one by one (to name or isolate the plugin).
+#: Hooks whose implementations are called one by one (to name or isolate the plugin), each
+#: through a pluggy caller of its own (``_one_by_one``).
 _ONE_BY_ONE = (
     "register_blueprints",
     "case_submitted",
@@ -193,7 +194,7 @@ def wire(app: Flask) -> None:
     hook = plugins.manager.hook
     with app.app_context():
         for plugin_name, blueprints in call_each("register_blueprints", app=app, plugins=plugins):
-            for blueprint in _as_list(blueprints):
+            for blueprint in blueprints:
                 _register_blueprint(app, plugin_name, blueprint)
         hook.register_commands(cli=app.cli)
         hook.prepare_jinja_env(env=app.jinja_env)
@@ -244,33 +245,32 @@ def hook(app: Flask | None = None) -> Any:
     return state(app).manager.hook
 
 
-def _implementations(name: str, plugins: Plugins | None) -> list[pluggy.HookImpl]:
-    """A hook's implementations in pluggy's call order (tryfirst first, trylast last)."""
-    caller = getattr((plugins or state()).manager.hook, name)
-    return list(reversed(caller.get_hookimpls()))
-
-
-def _call(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
-    return impl.function(*(kwargs[arg] for arg in impl.argnames))
+def _one_by_one(name: str, plugins: Plugins | None) -> Iterator[tuple[str, Any]]:
+    """For each implementation of a hook, in pluggy's call order (tryfirst first, trylast
+    last), its plugin's name and a pluggy caller for it alone: a call still goes through
+    pluggy, so ``KB_PLUGINS_TRACE`` shows it like any other."""
+    manager = (plugins or state()).manager
+    implementations = list(reversed(getattr(manager.hook, name).get_hookimpls()))
+    everyone = {impl.plugin for impl in implementations}
+    for impl in implementations:
+        yield impl.plugin_name, manager.subset_hook_caller(name, everyone - {impl.plugin})
 
 
 def call_each(
     name: str, *, plugins: Plugins | None = None, **kwargs: Any
 ) -> Iterator[tuple[str, Any]]:
     """Call a hook's implementations one by one, with the name of each one's plugin."""
-    for impl in _implementations(name, plugins):
-        yield impl.plugin_name, _call(impl, kwargs)
+    for plugin_name, caller in _one_by_one(name, plugins):
+        yield plugin_name, list(flatten(caller(**kwargs)))
 
 
 def announce(name: str, **kwargs: Any) -> None:
     """Tell every plugin about a change; one plugin's failure does not stop the others."""
-    for impl in _implementations(name, None):
+    for plugin_name, caller in _one_by_one(name, None):
         try:
-            _call(impl, kwargs)
+            caller(**kwargs)
         except Exception:
-            log.exception(
-                "Plugin %r failed in %s; the change itself is saved", impl.plugin_name, name
-            )
+            log.exception("Plugin %r failed in %s; the change itself is saved", plugin_name, name)
 
 
 def flatten(results: Iterable[Any]) -> Iterator[Any]:

@@ -2,10 +2,14 @@
 
 Plugins in ``plugins/`` import nothing else from ``kb`` (a test enforces it); third-party
 plugins should do the same, since everything else may change between releases. What is
-here keeps its name and meaning; additions are announced in ``docs/plugins.md``.
+here keeps its name and meaning; additions and removals are announced in
+``docs/plugins.md`` ("Toolkit changes").
 
-Models are for reading. Changes go through the service functions below, so that
-revisions, the search index and the other plugins' hooks stay right.
+Models are for reading, through the named queries below, which load what a public page
+shows. Changes go through the service functions here (``decide``), so that revisions, the
+search index and the other plugins' hooks stay right; the toolkit offers no database
+session. Links to the core's pages come from named functions (``case_url``...), never from
+an endpoint's name, so a renamed endpoint cannot break a plugin silently.
 """
 
 from __future__ import annotations
@@ -14,12 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask_sqlalchemy.pagination import Pagination as Page
 from werkzeug.datastructures import MultiDict
 
 from kb import plugins as _plugins
-from kb.database import write_transaction
 from kb.extensions import csrf as _csrf
-from kb.extensions import db
 from kb.hookspecs import (
     MENUS,
     SLOTS,
@@ -49,15 +52,29 @@ from kb.plugins import PluginError
 from kb.search import facet_names as _facet_names
 from kb.search import get_backend as _get_backend
 from kb.search.backend import FACETS, SearchHit, SearchRequest, SearchResults
-from kb.services import catalogue, harvest
+from kb.services import catalogue as _catalogue
+from kb.services import harvest as _harvest
 from kb.services.exchange.exporter import case_record, cases_document
 from kb.services.exchange.tabular import cases_csv
+from kb.services.harvest import HarvestFilter, country_names, earliest_change
+from kb.services.harvest import Position as HarvestPosition
 from kb.services.mail import external_url
 from kb.services.review import DecisionRefused, decide
 
 # Text rules (kb.text): what XML can carry.
 from kb.text import is_xml_safe, xml_safe
 from kb.web.access import current_account, editor_required, role_required
+from kb.web.page_urls import (
+    case_export_url,
+    case_url,
+    current_page,
+    event_url,
+    home_url,
+    material_url,
+    search_export_url,
+    search_url,
+    session_url,
+)
 from kb.web.search_params import BadParameter
 from kb.web.search_params import search_request as _search_request
 from kb.web.template_helpers import country_name, language_name, term_label
@@ -73,10 +90,13 @@ __all__ = [
     "Event",
     "ExportFormat",
     "Facet",
+    "HarvestFilter",
+    "HarvestPosition",
     "IndexExtras",
     "Material",
     "MenuLink",
     "Organisation",
+    "Page",
     "Person",
     "PluginError",
     "Role",
@@ -90,42 +110,60 @@ __all__ = [
     "VocabularyTerm",
     "_",
     "_l",
+    "case_export_url",
     "case_record",
+    "case_url",
     "cases_csv",
     "cases_document",
-    "catalogue",
     "country_name",
+    "country_names",
     "csrf_exempt",
     "current_account",
-    "db",
+    "current_page",
     "decide",
+    "earliest_change",
     "editor_required",
     "enabled_plugins",
+    "event_by_slug",
+    "event_url",
     "export_formats",
     "external_url",
-    "harvest",
+    "harvest_count",
+    "harvest_page",
+    "harvestable_case",
+    "home_url",
     "hookimpl",
     "inert_markdown",
+    "is_xml_safe",
     "language_name",
     "markdown_text",
+    "material_url",
     "ngettext",
+    "published_case",
+    "published_cases",
+    "published_cases_by_ids",
     "related_cases",
     "render_markdown",
     "role_required",
     "search",
+    "search_cases",
+    "search_export_url",
     "search_facets",
     "search_request",
+    "search_url",
+    "session_by_slug",
+    "session_url",
     "term_label",
-    "write_transaction",
+    "vocabulary_term",
+    "vocabulary_terms",
+    "xml_safe",
 ]
-# Text rules (kb.text): what XML can carry.
-__all__ += ["is_xml_safe", "xml_safe"]
 
 
 def search(request: SearchRequest) -> SearchResults:
     """Search the published cases, with whichever search backend the site runs.
 
-    ``catalogue.found_cases(request)`` gives the whole cases a search finds instead.
+    ``search_cases(request)`` gives the whole cases a search finds instead.
     """
     return _get_backend().search(request)
 
@@ -134,7 +172,7 @@ def related_cases(case: Case, limit: int = 4) -> list[Case]:
     """Published cases like ``case`` (its words, concepts across languages, themes), best
     first; the search index finds them, the database has the last word on what is public."""
     hits = _get_backend().related(case.id, limit=limit)
-    return catalogue.published_by_ids([hit.id for hit in hits], whole=False)
+    return _catalogue.published_by_ids([hit.id for hit in hits], whole=False)
 
 
 def search_request(args: Mapping[str, Any] | MultiDict[str, str], **defaults: Any) -> SearchRequest:
@@ -161,3 +199,89 @@ def enabled_plugins(app: Flask | None = None) -> list[str]:
 def csrf_exempt(view: Any) -> Any:
     """Exempt a read-only view or blueprint that must accept POSTs from other sites."""
     return _csrf.exempt(view)
+
+
+# -- reading published content --------------------------------------------------------
+# Each loads what a public page shows; reaching for a relationship it did not load raises
+# instead of querying once per item.
+
+
+def published_case(slug: str) -> Case | None:
+    """A published case with everything its page shows, or None (also when not public)."""
+    return _catalogue.published_case(slug)
+
+
+def published_cases(page: int = 1, per_page: int = 20) -> Page:
+    """One page of the published cases by title, as case cards (``.items``, ``.total``,
+    ``.pages``)."""
+    return _catalogue.published_cases(page, per_page)
+
+
+def published_cases_by_ids(ids: list[int], *, whole: bool = True) -> list[Case]:
+    """The published ones of these cases, in the order of ``ids``; ``whole=False`` loads
+    only what a case card shows."""
+    return _catalogue.published_by_ids(ids, whole=whole)
+
+
+def search_cases(request: SearchRequest) -> tuple[list[Case], int]:
+    """The whole published cases on this page of a search, and how many it found in all."""
+    return _catalogue.found_cases(request)
+
+
+def event_by_slug(slug: str) -> Event | None:
+    """An event with its programme (sessions, their people and materials)."""
+    return _catalogue.event(slug)
+
+
+def session_by_slug(event_slug: str, slug: str) -> Session | None:
+    """A session of an event, with its event, people and materials."""
+    return _catalogue.session(event_slug, slug)
+
+
+def vocabulary_term(vocabulary: Vocabulary, key: str) -> VocabularyTerm | None:
+    """A theme or target group by its key (``term_label`` gives its name to show)."""
+    return _catalogue.term(vocabulary, key)
+
+
+def vocabulary_terms(vocabulary: Vocabulary) -> list[VocabularyTerm]:
+    """All themes (or target groups) in the editors' order."""
+    return _catalogue.vocabulary(vocabulary)
+
+
+# -- harvesting: every case that is or was public, by last change -----------------------
+
+
+def harvest_page(wanted: HarvestFilter, after: HarvestPosition | None, limit: int) -> list[Case]:
+    """Up to ``limit`` cases ``wanted`` asks for, after ``after`` in the order of last change
+    (keyset paging: stays right while cases change between requests)."""
+    return _harvest.harvest_page(wanted, after, limit)
+
+
+def harvest_count(wanted: HarvestFilter) -> int:
+    """How many cases ``wanted`` asks for in all."""
+    return _harvest.harvest_count(wanted)
+
+
+def harvestable_case(case_id: int) -> Case | None:
+    """A case that is or was public (a withdrawn one tells harvesters to drop their copy)."""
+    return _harvest.harvestable_case(case_id)
+
+
+# -- removed names ------------------------------------------------------------------------
+
+#: Removed in 0.2.0, with what replaces each (docs/plugins.md, "Toolkit changes").
+REMOVED = {
+    "db": "the named queries (published_case, search_cases, ...) and services (decide)",
+    "write_transaction": "the services (decide), which commit and then tell the plugins",
+    "catalogue": "published_case, published_cases, published_cases_by_ids, search_cases, "
+    "event_by_slug, session_by_slug, vocabulary_term, vocabulary_terms",
+    "harvest": "harvest_page, harvest_count, harvestable_case, earliest_change, "
+    "country_names, HarvestFilter, HarvestPosition",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``toolkit.catalogue`` and the like fail with what to use instead."""
+    if name in REMOVED:
+        raise AttributeError(f"kb.toolkit.{name} was removed in 0.2.0; use {REMOVED[name]}")
+    raise AttributeError(f"module 'kb.toolkit' has no attribute {name!r}")

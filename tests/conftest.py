@@ -1,4 +1,7 @@
-"""Fixtures: a fresh app per test on a temporary instance folder, on SQLite and PostgreSQL.
+"""Test helpers shared by every test: apps on temporary instances, SQLite and PostgreSQL.
+
+The fixtures built on these (``app``, ``client``, ``demo``...) are in ``tests/fixtures.py``,
+which the root ``conftest.py`` registers for ``tests/`` and the plugins' own tests alike.
 
 PostgreSQL runs when ``KB_TEST_POSTGRES_URL`` points at a server where we may create a
 throwaway database (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``);
@@ -15,7 +18,6 @@ import email
 import os
 import re
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -77,14 +78,6 @@ def migrate_and_seed(app: Flask) -> None:
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, seeded database file, copied for each test (faster than migrating)."""
-    instance = tmp_path_factory.mktemp("sqlite-template")
-    migrate_and_seed(make_app(instance))
-    return instance / SQLITE_FILE
-
-
 def _unavailable(reason: str) -> None:
     if REQUIRE_POSTGRES:
         pytest.fail(f"PostgreSQL is required (KB_REQUIRE_POSTGRES=1) but {reason}")
@@ -129,22 +122,7 @@ def throwaway_postgres(template: str | None = None) -> Iterator[str]:
         drop_postgres(url)
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database shared by this test run."""
-    with throwaway_postgres() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def postgres_migrated(postgres_database: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    migrate_and_seed(
-        make_app(tmp_path_factory.mktemp("pg-migrate"), SQLALCHEMY_DATABASE_URI=postgres_database)
-    )
-    return postgres_database
-
-
-def _empty_postgres(app: Flask) -> None:
+def empty_postgres(app: Flask) -> None:
     """Remove every row but the migration version, then restore the default vocabulary."""
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables] + list(search_schema.TABLES)
@@ -170,13 +148,6 @@ def database_config(
     return {}
 
 
-@pytest.fixture(params=WHOOSH_VARIANTS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
-    """Config for the database under test; every test using ``app`` runs on both (the
-    search tests override this fixture to add the PostgreSQL search backend)."""
-    return database_config(request, tmp_path)
-
-
 class RequestIsolatingClient(FlaskClient):
     """Each request runs in its own app context, so it gets its own ``g`` and database
     session as in production, although the test keeps an app context open around it."""
@@ -184,12 +155,6 @@ class RequestIsolatingClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         with self.application.app_context():
             return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def plugins() -> str:
-    """The KB_PLUGINS setting of the ``app`` fixture; a test module may override it."""
-    return ALL_PLUGINS
 
 
 def load_demo(app: Flask) -> None:
@@ -273,18 +238,6 @@ class DemoTemplates:
         return DemoTemplate(instance, config)
 
 
-@pytest.fixture(scope="session")
-def demo_templates(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DemoTemplates]:
-    folder = tmp_path_factory.mktemp("demo-templates")
-    instance_from(sqlite_template, folder / "sqlite")
-    with ExitStack() as cleanup:
-        templates = DemoTemplates(folder, cleanup)
-        cleanup.callback(templates.close)
-        yield templates
-
-
 @contextmanager
 def shared_demo_app(
     request: pytest.FixtureRequest,
@@ -303,45 +256,6 @@ def shared_demo_app(
             close_app(app)
 
 
-@pytest.fixture
-def app(
-    request: pytest.FixtureRequest, database: dict[str, object], plugins: str, tmp_path: Path
-) -> Iterator[Flask]:
-    """A fresh app on an empty database, or on a copy of the demo if the test asks for it."""
-    instance = tmp_path / "instance"
-    with ExitStack() as stack:
-        from_demo = "demo" in request.fixturenames
-        if from_demo:
-            templates: DemoTemplates = request.getfixturevalue("demo_templates")
-            database = stack.enter_context(templates.copy(database, plugins, instance))
-        app = make_app(instance, PLUGINS=plugins, **database)
-        app.test_client_class = RequestIsolatingClient
-        if database and not from_demo:
-            _empty_postgres(app)
-        with app.app_context():
-            yield app
-            close_app(app)
-
-
-@pytest.fixture
-def demo(app: Flask) -> None:
-    """The demo data (events from the seed announcements and the sample cases) in ``app``.
-
-    ``app`` starts from a copy of a demo instance when a test asks for this fixture, so a
-    test may change the data freely: the next one gets a fresh copy.
-    """
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def runner(app: Flask) -> FlaskCliRunner:
-    return app.test_cli_runner()
-
-
 class Inbox:
     """What a real SMTP server on localhost (aiosmtpd) received."""
 
@@ -355,17 +269,3 @@ class Inbox:
     def link(self) -> str:
         body = self.messages[-1].get_content()
         return re.search(r"https?://\S+", body).group(0)
-
-
-@pytest.fixture
-def inbox(app: Flask) -> Iterator[Inbox]:
-    """Mail from ``app`` goes to a local SMTP server; links use https://kb.example.org."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, BASE_URL="https://kb.example.org")
-    yield handler
-    controller.stop()

@@ -46,6 +46,18 @@ def test_the_code_as_it_is_keeps_every_contract(tmp_path: Path) -> None:
     assert "0 broken" in result.stdout
 
 
+def test_a_plugins_own_tests_may_set_up_data_with_the_core(tmp_path: Path) -> None:
+    """``plugins/<name>/tests/`` is exempt from the toolkit-only rule; the plugin is not."""
+    planted = {
+        "plugins/planted/__init__.py": "from kb.toolkit import hookimpl\n",
+        "plugins/planted/tests/__init__.py": "",
+        "plugins/planted/tests/test_planted.py": "from kb.models import Case\n",
+    }
+    result = lint_copy(tmp_path, planted)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     ("module", "source", "contract", "offence"),
     [
@@ -84,6 +96,12 @@ def test_the_code_as_it_is_keeps_every_contract(tmp_path: Path) -> None:
             "import kb.models\n",
             "plugins import only kb.toolkit from the core",
             "plugins.planted -> kb.models",
+        ),
+        (
+            "plugins/exports/testing.py",
+            "from kb.models import Case\n",
+            "plugins import only kb.toolkit from the core",
+            "plugins.exports.testing -> kb.models",
         ),
         (
             "kb/models/planted.py",

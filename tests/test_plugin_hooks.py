@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,7 +19,14 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, Role, User
 from kb.services import accounts, review, submissions
-from tests.conftest import ALL_PLUGINS, SEARCH_VARIANTS
+from tests.conftest import (
+    ALL_PLUGINS,
+    SEARCH_VARIANTS,
+    RequestIsolatingClient,
+    close_app,
+    instance_from,
+    make_app,
+)
 from tests.plugins import hook_names, recorder
 from tests.plugins.recorder import MARKER_WORD, calls
 from tests.web_helpers import GOOD_PASSWORD, login
@@ -224,3 +232,26 @@ def test_a_rolled_back_change_is_not_announced(app: Flask) -> None:
 def _case_by_id(case_id: int) -> Case:
     db.session.rollback()
     return db.session.get(Case, case_id)
+
+
+def test_tracing_shows_every_hook_call_also_those_made_plugin_by_plugin(
+    sqlite_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``KB_PLUGINS_TRACE=1`` promises every hook call: the ``case_*`` hooks and
+    ``register_blueprints``, called one plugin at a time, go through pluggy too."""
+    instance = instance_from(sqlite_template, tmp_path / "instance")
+    app = make_app(instance, PLUGINS=f"{ALL_PLUGINS},tests.plugins.recorder", PLUGINS_TRACE=True)
+    app.test_client_class = RequestIsolatingClient
+    with app.app_context():
+        assert app.test_client().get("/").status_code == 200
+        case, _speaker = _submitted_case()
+        editor = _editor()
+        review.decide(case, "publish", editor)
+        review.decide(case, "archive", editor)
+        review.delete_case(_case_by_id(case.id))
+        close_app(app)
+    trace = capsys.readouterr().err
+
+    traced = set(re.findall(r"^ *(\w+) \[hook\]$", trace, re.MULTILINE))
+    assert [name for name in hook_names() if name not in traced] == []
+    assert re.search(r"^ *finish register_blueprints --> \[.*plugin_recorder", trace, re.M)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, has_request_context, request, url_for
+from flask import Blueprint, request
 
 from kb import toolkit
 from kb.toolkit import ExportFormat, Section, hookimpl
@@ -40,11 +39,11 @@ def register_blueprints() -> list[Blueprint]:
 @hookimpl
 def page_sections(slot: str, context: Mapping[str, Any]) -> Section | None:
     case = context.get("case")
-    if slot == "head" and case is not None and _endpoint() == "public.case":
+    if slot == "head" and case is not None and toolkit.current_page() == "case":
         return Section("exports/jsonld.html", {"data": case_data(case)})
     if slot == "case" and case is not None:
         links = [
-            (export.label, url_for("exports.case", slug=case.slug, key=key))
+            (export.label, toolkit.case_export_url(case, key))
             for key, export in toolkit.export_formats().items()
         ]
         return Section("exports/case_links.html", {"links": links}, LINKS_PRIORITY)
@@ -54,14 +53,9 @@ def page_sections(slot: str, context: Mapping[str, Any]) -> Section | None:
     return None
 
 
-def _endpoint() -> str | None:
-    return request.endpoint if has_request_context() else None
-
-
 def _results_links() -> list[tuple[str, str]]:
-    """This search's downloads: every match, so the page number is left out."""
-    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "page"])
+    """This search's downloads: every match (the export URL leaves the page number out)."""
     return [
-        (export.label, url_for("exports.results", key=key) + (f"?{query}" if query else ""))
+        (export.label, toolkit.search_export_url(key, request.args))
         for key, export in toolkit.export_formats().items()
     ]

@@ -44,7 +44,8 @@ def _render(template: str, cases: list[Case], **helpers: object) -> str:
         template,
         cases=cases,
         contacts=contacts,
-        external_url=toolkit.external_url,
+        case_url=toolkit.case_url,
+        material_url=toolkit.material_url,
         **helpers,
     )
 

@@ -18,7 +18,7 @@ from .formats import contacts
 
 def case_data(case: Case) -> dict[str, Any]:
     """The case as a schema.org ``Article``; empty values are left out."""
-    url = toolkit.external_url("public.case", slug=case.slug)
+    url = toolkit.case_url(case, external=True)
     return _compact(
         {
             "@context": "https://schema.org",
@@ -90,7 +90,7 @@ def _event(event: Event) -> dict[str, Any]:
     return {
         "@type": "Event",
         "name": event.title,
-        "url": toolkit.external_url("public.event", slug=event.slug),
+        "url": toolkit.event_url(event, external=True),
         "startDate": _iso(event.start_date),
         "endDate": _iso(event.end_date),
         "inLanguage": event.language,

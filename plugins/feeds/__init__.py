@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask
 
 from kb import toolkit
 from kb.toolkit import MenuLink, Section, _l, hookimpl
@@ -30,10 +30,10 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
 def _page_feeds(context: Mapping[str, Any]) -> Iterator[FeedLink]:
     """The feeds of what this page shows, besides the overall one."""
     results = context.get("results")
-    if request.endpoint == "search.page" and results is not None and is_filtered(results.request):
+    if toolkit.current_page() == "search" and results is not None and is_filtered(results.request):
         yield feed_link(results.request)
     term = context.get("term")  # absent on the error page of an unknown theme
-    if request.endpoint == "public.theme" and isinstance(term, toolkit.VocabularyTerm):
+    if toolkit.current_page() == "theme" and isinstance(term, toolkit.VocabularyTerm):
         yield feed_link(toolkit.SearchRequest(filters={"theme": (term.key,)}))
 
 

@@ -62,10 +62,10 @@ def _value_label(name: str, value: str) -> str:
     if name == "language":
         return toolkit.language_name(value)
     if name in (toolkit.Vocabulary.THEME, toolkit.Vocabulary.TARGET_GROUP):
-        term = toolkit.catalogue.term(toolkit.Vocabulary(name), value)
+        term = toolkit.vocabulary_term(toolkit.Vocabulary(name), value)
         return toolkit.term_label(term) if term is not None else value
     if name == "event":
-        event = toolkit.catalogue.event(value)
+        event = toolkit.event_by_slug(value)
         return event.title if event is not None else value
     for facet in toolkit.search_facets():
         if facet.name == name and facet.value_label is not None:
@@ -121,7 +121,9 @@ def render_feed(search: toolkit.SearchRequest, cases: list[toolkit.Case]) -> str
         id=feed_url(search, external=True),
         title=feed_title(search),
         updated=last_change(cases),
-        search_url=url_for("search.page", _external=True, **params, sort="newest"),
+        search_url=toolkit.search_url({**params, "sort": "newest"}, external=True),
+        home_url=toolkit.home_url(external=True),
+        case_url=toolkit.case_url,
         site_name=_("Nordic Good Practice KB"),
         cases=cases,
         entry_id=_entry_id,
@@ -141,7 +143,7 @@ def cases() -> ResponseReturnValue:
     except toolkit.BadParameter as bad:
         abort(400, description=bad.message)
     newest = replace(asked, sort="newest", page=1, per_page=MAX_ENTRIES)
-    entries, _total = toolkit.catalogue.found_cases(newest)
+    entries, _total = toolkit.search_cases(newest)
     body = render_feed(asked, entries).encode()
     response = Response(body, mimetype=MEDIA_TYPE)
     # Readers poll: the same feed again costs them a 304 and us no download.

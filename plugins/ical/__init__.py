@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, request, url_for
+from flask import Blueprint, Flask, url_for
 
 from kb import toolkit
 from kb.toolkit import Section, _, hookimpl
@@ -26,14 +26,16 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
 def _calendar_link(context: Mapping[str, Any]) -> tuple[str, str] | None:
     """(URL, label) of this page's calendar file, if it is an event or session page with one.
 
-    The types are checked: an error page keeps the endpoint but not the page's variables.
+    The types are checked: an error page (an unknown event's 404) counts as that page but
+    lacks its variables.
     """
-    if request.endpoint == "public.event":
+    page = toolkit.current_page()
+    if page == "event":
         event = context.get("event")
         if isinstance(event, toolkit.Event) and has_programme(event):
             url = url_for("plugin_ical.programme", slug=event.slug)
             return url, _("Add the programme to your calendar (iCalendar)")
-    elif request.endpoint == "public.session":
+    elif page == "session":
         session = context.get("session")
         if isinstance(session, toolkit.Session) and has_session(session):
             url = url_for("plugin_ical.session", event_slug=session.event.slug, slug=session.slug)

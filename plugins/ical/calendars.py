@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
 from kb import toolkit
@@ -142,7 +142,7 @@ def _session_entry(session: toolkit.Session, event: toolkit.Event, times: Times)
         end=times[1],
         location=_location(event, session.room),
         description=_session_text(session),
-        url=url_for("public.session", event_slug=event.slug, slug=session.slug, _external=True),
+        url=toolkit.session_url(session, external=True),
         changed=max(session.updated_at, event.updated_at),
         language=event.language,
     )
@@ -161,7 +161,7 @@ def _event_entry(event: toolkit.Event, days: tuple[date, date]) -> icalendar.Eve
         end=days[1],
         location=_location(event),
         description=description,
-        url=url_for("public.event", slug=event.slug, _external=True),
+        url=toolkit.event_url(event, external=True),
         changed=max(changes),
         language=event.language,
     )
@@ -185,7 +185,7 @@ def _download(calendar: icalendar.Calendar, name: str) -> Response:
 
 @bp.get("/events/<slug>/programme.ics")
 def programme(slug: str) -> ResponseReturnValue:
-    event = toolkit.catalogue.event(slug)
+    event = toolkit.event_by_slug(slug)
     if event is None:
         abort(404)
     zone = event_zone(event)
@@ -205,7 +205,7 @@ def programme(slug: str) -> ResponseReturnValue:
 
 @bp.get("/events/<event_slug>/<slug>/session.ics")
 def session(event_slug: str, slug: str) -> ResponseReturnValue:
-    found = toolkit.catalogue.session(event_slug, slug)
+    found = toolkit.session_by_slug(event_slug, slug)
     if found is None:
         abort(404)
     times = _session_times(found)

@@ -18,7 +18,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from kb.toolkit import Case, external_url, xml_safe
+from kb.toolkit import Case, case_url, event_url, external_url, session_url, xml_safe
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -208,7 +208,7 @@ def dublin_core(
         add("date", case.published_at.date().isoformat())
     add("type", "Text")
     add("type", "case study", "en")
-    add("identifier", external_url("public.case", slug=case.slug))
+    add("identifier", case_url(case, external=True))
     add("language", case.language)
     add("coverage", countries.get(case.country, case.country), "en")
     add("coverage", case.municipality, case.language)
@@ -219,11 +219,8 @@ def dublin_core(
 
 def _presented_at(case: Case) -> list[str]:
     """The pages of the events and sessions where the case was presented."""
-    links = [external_url("public.event", slug=event.slug) for event in case.events]
-    links += [
-        external_url("public.session", event_slug=session.event.slug, slug=session.slug)
-        for session in case.sessions
-    ]
+    links = [event_url(event, external=True) for event in case.events]
+    links += [session_url(session, external=True) for session in case.sessions]
     return list(dict.fromkeys(links))
 
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from kb.toolkit import harvest
+from kb.toolkit import HarvestPosition
 
 from .records import LARGEST_ID
 
@@ -31,7 +31,7 @@ class BadToken(ValueError):
 class Resumption:
     verb: str
     arguments: dict[str, str]
-    after: harvest.Position
+    after: HarvestPosition
     #: How many items the earlier pages of the list held.
     cursor: int
 
@@ -68,7 +68,7 @@ def decode(token: str) -> Resumption:
         and _is_count(cursor, minimum=0)
     ):
         raise BadToken("not a resumption token")
-    return Resumption(verb, arguments, harvest.Position(_moment(payload["after"]), case_id), cursor)
+    return Resumption(verb, arguments, HarvestPosition(_moment(payload["after"]), case_id), cursor)
 
 
 def _is_count(value: object, *, minimum: int, maximum: int | None = None) -> bool:

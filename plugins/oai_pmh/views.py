@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
-from kb.toolkit import Case, Vocabulary, catalogue, csrf_exempt, harvest, is_xml_safe
+from kb import toolkit
+from kb.toolkit import Case, HarvestFilter, HarvestPosition, Vocabulary, csrf_exempt, is_xml_safe
 
 from . import records, tokens
 
@@ -59,8 +60,8 @@ class ListRequest:
 
     verb: str
     arguments: dict[str, str]
-    wanted: harvest.HarvestFilter
-    after: harvest.Position | None = None
+    wanted: HarvestFilter
+    after: HarvestPosition | None = None
     cursor: int = 0
 
 
@@ -172,13 +173,13 @@ def _period(arguments: Mapping[str, str]) -> tuple[datetime | None, datetime | N
         return start, None
 
 
-def _filter(arguments: Mapping[str, str]) -> harvest.HarvestFilter:
+def _filter(arguments: Mapping[str, str]) -> HarvestFilter:
     """The cases a list request asks for (well-formed arguments assumed)."""
     changed_from, changed_before = _period(arguments)
     group, _, key = arguments.get("set", "country").partition(":")
     if group not in SET_GROUPS:
         raise OaiError("noRecordsMatch", f"There is no set {arguments['set']!r}.")
-    return harvest.HarvestFilter(
+    return HarvestFilter(
         changed_from=changed_from,
         changed_before=changed_before,
         country=key if group == "country" and key else None,
@@ -199,14 +200,14 @@ def _metadata_prefix(prefix: str) -> None:
 
 def _case(repository: records.Repository, identifier: str) -> Case:
     case_id = repository.case_id(identifier)
-    case = harvest.harvestable_case(case_id) if case_id is not None else None
+    case = toolkit.harvestable_case(case_id) if case_id is not None else None
     if case is None:
         raise OaiError("idDoesNotExist", f"This repository has no item {identifier!r}.")
     return case
 
 
 def identify(repository: records.Repository, _arguments: dict[str, str]) -> ET.Element:
-    return records.identify(repository, harvest.earliest_change())
+    return records.identify(repository, toolkit.earliest_change())
 
 
 def list_metadata_formats(repository: records.Repository, arguments: dict[str, str]) -> ET.Element:
@@ -220,8 +221,8 @@ def list_sets(_repository: records.Repository, arguments: dict[str, str]) -> ET.
         raise OaiError(
             "badResumptionToken", "The list of sets is always complete; no token applies."
         )
-    countries = harvest.country_names()
-    themes = catalogue.vocabulary(Vocabulary.THEME)
+    countries = toolkit.country_names()
+    themes = toolkit.vocabulary_terms(Vocabulary.THEME)
     return records.sets(
         [
             ("country", SET_GROUPS["country"]),
@@ -236,7 +237,7 @@ def get_record(repository: records.Repository, arguments: dict[str, str]) -> ET.
     _metadata_prefix(arguments["metadataPrefix"])
     case = _case(repository, arguments["identifier"])
     element = ET.Element("GetRecord")
-    records.record(element, repository, case, harvest.country_names())
+    records.record(element, repository, case, toolkit.country_names())
     return element
 
 
@@ -265,12 +266,12 @@ def list_items(verb: str) -> Callable[[records.Repository, dict[str, str]], ET.E
 
     def handle(repository: records.Repository, arguments: dict[str, str]) -> ET.Element:
         asked = _list_request(verb, arguments)
-        page = harvest.harvest_page(asked.wanted, asked.after, repository.page_size + 1)
+        page = toolkit.harvest_page(asked.wanted, asked.after, repository.page_size + 1)
         if not page:
             raise OaiError("noRecordsMatch", "No items match the arguments.")
         more, page = len(page) > repository.page_size, page[: repository.page_size]
         element = ET.Element(verb)
-        countries = harvest.country_names()
+        countries = toolkit.country_names()
         for case in page:
             if verb == "ListRecords":
                 records.record(element, repository, case, countries)
@@ -280,9 +281,9 @@ def list_items(verb: str) -> Callable[[records.Repository, dict[str, str]], ET.E
             seen = asked.cursor + len(page)
             token = ""
             if more:
-                last = harvest.Position(page[-1].updated_at, page[-1].id)
+                last = HarvestPosition(page[-1].updated_at, page[-1].id)
                 token = tokens.encode(tokens.Resumption(verb, asked.arguments, last, seen))
-            size = max(harvest.harvest_count(asked.wanted), seen)
+            size = max(toolkit.harvest_count(asked.wanted), seen)
             records.resumption_token(element, token, complete_list_size=size, cursor=asked.cursor)
         return element
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template
 
 from kb.toolkit import (
     Case,
@@ -21,9 +21,10 @@ from kb.toolkit import (
     SearchRequest,
     Section,
     _l,
-    catalogue,
     hookimpl,
+    published_cases,
     search,
+    search_url,
 )
 
 WORDS_PER_MINUTE = 200
@@ -56,7 +57,7 @@ def band_label(value: str) -> str:
 def overview() -> str:
     counts = search(SearchRequest(per_page=1, facets=(FACET,))).facets.get(FACET, {})
     bands = [
-        (band_label(name), counts.get(name, 0), url_for("search.page", **{FACET: name}))
+        (band_label(name), counts.get(name, 0), search_url({FACET: name}))
         for name in [*(name for name, _limit in BANDS), LONG]
     ]
     return render_template("reading_time/overview.html", bands=bands)
@@ -74,7 +75,7 @@ def register_commands(cli: click.Group) -> None:
         """Print the reading time of every published case."""
         page_number, pages = 1, 1
         while page_number <= pages:
-            page = catalogue.published_cases(page_number, per_page=100)
+            page = published_cases(page_number, per_page=100)
             for case in page.items:
                 click.echo(f"{minutes(case):3} min  {case.slug}")
             page_number, pages = page_number + 1, page.pages

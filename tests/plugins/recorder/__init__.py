@@ -20,8 +20,8 @@ from kb.toolkit import (
     MenuLink,
     SearchRequest,
     Section,
-    catalogue,
     hookimpl,
+    published_cases,
     search,
 )
 
@@ -64,7 +64,7 @@ def register_commands(cli: click.Group) -> None:
     @cli.command("recorder-count")
     def count() -> None:
         """Print how many cases are published."""
-        click.echo(f"{catalogue.published_cases(1).total} published cases")
+        click.echo(f"{published_cases(1).total} published cases")
 
 
 @hookimpl

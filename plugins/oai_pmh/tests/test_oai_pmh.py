@@ -1,7 +1,7 @@
 """The OAI-PMH endpoint (plugins/oai_pmh): what harvesters ask at /oai and what they get.
 
 Every response is checked against the official OAI-PMH schema, together with the oai_dc
-and oai-identifier schemas its strict wildcards call for (tests/data/oai/, no network).
+and oai-identifier schemas its strict wildcards call for (tests/data/ here, no network).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from kb.models import Case, CaseStatus, Person, Role, User
 from kb.services import accounts, submissions
 from kb.services.review import decide
 
-SCHEMAS = Path(__file__).parent / "data" / "oai"
+SCHEMAS = Path(__file__).parent / "data"
 NS = {
     "oai": "http://www.openarchives.org/OAI/2.0/",
     "oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/",
