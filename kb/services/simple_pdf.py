@@ -46,7 +46,8 @@ def _page_stream(lines: list[tuple[int, str]]) -> bytes:
 def write_pdf(path: Path, title: str, paragraphs: list[str]) -> Path:
     """Write ``title`` and ``paragraphs`` as a PDF whose text a PDF reader can extract."""
     writer = PdfWriter()
-    font = writer._add_object(  # noqa: SLF001 - pypdf's way to add an indirect object
+    # ``_add_object`` is how pypdf adds an indirect object; it has no public name for it.
+    font = writer._add_object(
         DictionaryObject(
             {
                 NameObject("/Type"): NameObject("/Font"),
@@ -64,7 +65,7 @@ def write_pdf(path: Path, title: str, paragraphs: list[str]) -> Path:
         )
         content = DecodedStreamObject()
         content.set_data(_page_stream(lines[start : start + _LINES_PER_PAGE]))
-        page[NameObject("/Contents")] = writer._add_object(content)  # noqa: SLF001
+        page[NameObject("/Contents")] = writer._add_object(content)
     writer.add_metadata({"/Title": title, "/Producer": "Nordic Good Practice KB demo"})
     with path.open("wb") as out:
         writer.write(out)
