@@ -44,6 +44,7 @@ def test_a_demo_case_shows_key_figures_and_a_translated_link_label(
     html = client.get(f"/cases/{slug}", headers={"Accept-Language": "fi"}).text
 
     assert "deltakere over i jobb eller utdanning, 2014" in html
+    assert "9 av 10" in html
     assert "Lähde: " in html
     assert ">Source<" not in html
 
