@@ -240,7 +240,10 @@ def _field_at(form: Any, path: str) -> Any:
 
 
 def _new_case_data(events: list[Event]) -> dict[str, Any]:
-    """A new case from an invitation: its session chosen, the speaker as first contact."""
+    """A new case from an invitation: its session chosen, the speaker as first contact.
+
+    The country is left for the speaker: a Norwegian case presented in Luleå is Norwegian.
+    """
     place: Session | Event | None = None
     if (session_id := id_arg("session")) is not None:
         place = programme.find_session(session_id)
@@ -248,9 +251,9 @@ def _new_case_data(events: list[Event]) -> dict[str, Any]:
         place = programme.find_event(event_id)
     data: dict[str, Any] = {"contacts": [_contact_of(current_account(), place)]}
     if isinstance(place, Session):
-        data |= {"presented_at": [f"s{place.id}"], "country": place.event.country}
+        data |= {"presented_at": [f"s{place.id}"]}
     elif isinstance(place, Event):
-        data |= {"presented_at": [f"e{place.id}"], "country": place.country}
+        data |= {"presented_at": [f"e{place.id}"]}
     return data
 
 
