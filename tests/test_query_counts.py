@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from kb.database import write_transaction
 from kb.extensions import db
-from kb.models import Case, CasePresentation, CaseStatus, Event, Person
+from kb.models import Case, CasePresentation, CaseStatus, Event, Organisation, Person
 
 #: Statements that only open or close a transaction are not queries.
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -30,16 +30,19 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 #: The page, its address on the demo and the most queries it may run.
 PAGES = {
     "event": ("/events/nyanlanda-i-jobb", 9),
-    "session": ("/events/nyanlanda-i-jobb/naeroy", 7),
+    # With the material of the cases presented in it (a speaker's slides).
+    "session": ("/events/nyanlanda-i-jobb/naeroy", 8),
     "person": ("/people/{person}", 6),
-    "case": ("/cases/{case}", 14),
+    # With the material of the sessions it was presented in.
+    "case": ("/cases/{case}", 15),
     # The shown page's cases and their themes (municipality, period, themes beside each hit).
     "search": ("/search?q=arbeid&country=NO", 6),
     "home": ("/", 5),
     "cases": ("/cases/", 3),
     "events": ("/events/", 2),
     "theme": ("/themes/employment", 4),
-    "organisation": ("/organisations/nordregio", 2),
+    # With the published cases of its people, and their themes.
+    "organisation": ("/organisations/{organisation}", 4),
 }
 
 
@@ -77,8 +80,11 @@ def counted(app: Flask) -> Iterator[Queries]:
 def _url(template: str) -> str:
     case = db.session.scalar(select(Case.slug).where(Case.ref == "c04"))
     person = db.session.scalar(select(Person.slug).where(Person.name == "Lars Fredrik Mørch"))
+    organisation = db.session.scalar(
+        select(Organisation.slug).where(Organisation.name == "Rambøll Management")
+    )
     db.session.remove()
-    return template.format(case=case, person=person)
+    return template.format(case=case, person=person, organisation=organisation)
 
 
 @pytest.mark.parametrize("page", PAGES)

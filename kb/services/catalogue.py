@@ -81,8 +81,18 @@ def published_cases(page: int = 1, per_page: int = 20) -> Pagination:
 
 
 def published_case(slug: str) -> Case | None:
+    """A published case with everything its page shows, the material of the sessions it was
+    presented in included."""
     return db.session.scalar(
-        select(Case).where(Case.slug == slug, _published).options(*WHOLE_CASE, NO_LAZY)
+        select(Case)
+        .where(Case.slug == slug, _published)
+        .options(
+            *WHOLE_CASE,
+            selectinload(Case.presentations)
+            .selectinload(CasePresentation.session)
+            .selectinload(Session.materials),
+            NO_LAZY,
+        )
     )
 
 
@@ -156,13 +166,19 @@ def session(event_slug: str, slug: str) -> Session | None:
 
 
 def cases_presented(*, event: Event | None = None, session: Session | None = None) -> list[Case]:
-    """Published cases presented at an event (in any of its sessions) or in one session."""
+    """Published cases presented at an event (in any of its sessions) or in one session.
+
+    For a session, with the cases' material: a speaker's slides attached to their case are
+    the session's follow-up material too.
+    """
     query = select(Case).join(Case.presentations).where(_published)
+    options = CARD
     if session is not None:
         query = query.where(CasePresentation.session_id == session.id)
+        options = (selectinload(Case.materials), *CARD)
     elif event is not None:
         query = query.where(CasePresentation.event_id == event.id)
-    return list(db.session.scalars(query.options(*CARD).distinct().order_by(Case.title)))
+    return list(db.session.scalars(query.options(*options).distinct().order_by(Case.title)))
 
 
 def person(slug: str) -> Person | None:
@@ -222,6 +238,23 @@ def people_of(organisation: Organisation) -> list[Person]:
             .where(Person.organisation_id == organisation.id, _public_person)
             .options(NO_LAZY)
             .order_by(Person.name, Person.id)
+        )
+    )
+
+
+def cases_of(organisation: Organisation) -> list[Case]:
+    """Published cases with a contact person from the organisation, by title."""
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(
+                _published,
+                Case.contacts.any(
+                    CaseContact.person.has(Person.organisation_id == organisation.id)
+                ),
+            )
+            .options(*CARD)
+            .order_by(Case.title)
         )
     )
 

@@ -1,43 +1,61 @@
 """Demo content: the two Nordic events the project grew from, and the sample cases.
 
 ``kb/data/demo.json`` tells the story of the Copenhagen integration conference
-(20 November 2018) and the seminar "Nyanlända i jobb", with the people and organisations
-the announcements name; ``kb/data/cases.json`` adds 52 sample case studies, and
-``demo-presentations.json`` says which of them were presented in which session.
+(20 November 2018) and the seminar "Nyanlända i jobb" (Luleå, 4 May 2017), with the people
+and organisations the announcements name; ``kb/data/cases.json`` adds 52 sample case
+studies. The demo adds to them: ``demo-presentations.json`` says which case was presented in
+which session, ``demo-key-figures.json`` holds the figures their texts state, and
+``demo-materials.json`` the handouts, written as PDFs into the upload folder at load time
+(their text is then read like any imported file's).
 Loading is an import (``import_plan``), so running it twice changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from importlib import resources
 from typing import Any
 
 from kb.services.exchange.importer import ImportPlan, plan_import
-from kb.services.exchange.schema import PresentationIn
+from kb.services.exchange.schema import KeyFigureIn, MaterialIn, PresentationIn
 from kb.services.materials import upload_dir
+from kb.services.simple_pdf import write_pdf
 from kb.services.vocabulary import ensure_default_terms
 
 _DATA = resources.files("kb.data")
+#: The sample data's label for every link: the page names an untitled link in the
+#: reader's language ("Kilde: imdi.no") instead.
+_GENERIC_LINK_TITLE = "Source"
 
 
 def prepare_demo() -> ImportPlan:
     """Make sure the vocabularies and demo files are in place, and validate the demo data."""
     ensure_default_terms()
-    target = upload_dir()
-    for shipped in _DATA.joinpath("demo").iterdir():
-        if shipped.is_file() and not (target / shipped.name).exists():
-            with resources.as_file(shipped) as source:
-                shutil.copyfile(source, target / shipped.name)
+    handouts = _read("demo-materials.json")
+    _write_documents(handouts["documents"])
     story = plan_import(_read("demo.json"))
     samples = plan_import(_read("cases.json"))
     presented = _read("demo-presentations.json")
+    figures = _read("demo-key-figures.json")
     for case in samples.cases:
-        for place in presented.get(case.ref, []):
-            case.sessions.append(PresentationIn.model_validate(place))
+        case.sessions += [PresentationIn.model_validate(p) for p in presented.get(case.ref, [])]
+        case.key_figures += [KeyFigureIn.model_validate(f) for f in figures.get(case.ref, [])]
+        case.materials += [
+            MaterialIn.model_validate(m) for m in handouts["cases"].get(case.ref, [])
+        ]
+        for link in case.links:
+            if link.title == _GENERIC_LINK_TITLE:
+                link.title = None
     story.cases += samples.cases
     return story
+
+
+def _write_documents(documents: dict[str, dict[str, Any]]) -> None:
+    """Write each handout into the upload folder, unless a file of that name is there."""
+    target = upload_dir()
+    for name, document in documents.items():
+        if not (target / name).exists():
+            write_pdf(target / name, document["title"], document["paragraphs"])
 
 
 def _read(name: str) -> Any:

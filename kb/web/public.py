@@ -97,7 +97,10 @@ def person(slug: str) -> ResponseReturnValue:
 def organisation(slug: str) -> ResponseReturnValue:
     organisation = _found(catalogue.organisation(slug))
     return render_template(
-        "organisation.html", organisation=organisation, people=catalogue.people_of(organisation)
+        "organisation.html",
+        organisation=organisation,
+        people=catalogue.people_of(organisation),
+        cases=catalogue.cases_of(organisation),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from babel import Locale
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
@@ -37,6 +39,12 @@ def key_figure_value(value: float) -> str:
     return format_decimal(value, format="#,##0.##")
 
 
+def site_name(url: str) -> str:
+    """The host a link goes to, without "www.": what names an untitled link."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
 def language_links() -> list[tuple[str, str, str]]:
     """(code, name in that language, URL) for the switcher; each link returns here."""
     here = request.full_path.rstrip("?") if request else "/"
@@ -53,6 +61,7 @@ def init_app(app: Flask) -> None:
         country_name=country_name,
         language_name=language_name,
         key_figure_value=key_figure_value,
+        site_name=site_name,
         format_date=format_date,
         format_datetime=format_datetime,
     )

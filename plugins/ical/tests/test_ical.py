@@ -6,11 +6,16 @@ from datetime import date, datetime, timedelta
 
 import icalendar
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from kb.database import write_transaction
+from kb.extensions import db
+from kb.models import Event
 from kb.services import programme
 from kb.services.programme import EventFields, SessionFields
 
 NORDEN = "/events/integrering-i-norden-2018"
+UNDATED = "imdi-konferanser-i-bodo-og-bergen-hosten-2016"
 
 
 def _calendar(client: FlaskClient, url: str) -> icalendar.Calendar:
@@ -101,13 +106,30 @@ def test_unknown_or_undated_is_not_found(client: FlaskClient, demo: None) -> Non
     # The pages' own 404s still render (the page's variables are missing there).
     assert client.get("/events/no-such-event").status_code == 404
     assert client.get(f"{NORDEN}/no-such-session").status_code == 404
-    # The seminar's announcement gave neither dates nor times.
-    undated = client.get("/events/nyanlanda-i-jobb/programme.ics")
+    # The sample cases name IMDi's conferences only as "høsten 2016".
+    undated = client.get(f"/events/{UNDATED}/programme.ics")
     assert undated.status_code == 404
     assert "no dates yet" in undated.text
+
+
+def test_a_session_without_a_date_has_no_calendar(client: FlaskClient, demo: None) -> None:
+    with write_transaction():
+        seminar = db.session.scalar(select(Event).where(Event.slug == "nyanlanda-i-jobb"))
+        seminar.start_date = seminar.end_date = None
+        for session in seminar.sessions:
+            session.starts_at = session.ends_at = None
     session = "/events/nyanlanda-i-jobb/sysselsetting-av-innvandrere"
+
     assert client.get(f"{session}/session.ics").status_code == 404
     assert "text/calendar" not in client.get(session).text
+
+
+def test_the_seminar_in_lulea_has_its_programme_as_a_calendar(
+    client: FlaskClient, demo: None
+) -> None:
+    calendar = _calendar(client, "/events/nyanlanda-i-jobb/programme.ics")
+
+    assert any("Nærøy" in str(item["SUMMARY"]) for item in calendar.events)
 
 
 def test_event_and_session_pages_link_their_calendar_files(client: FlaskClient, demo: None) -> None:
