@@ -94,8 +94,8 @@ def test_huge_page_and_id_parameters_give_no_server_error(
     assert len(pages) >= 20
     for rule in pages:
         for one in (f"page={HUGE}", query, "page=-1", "page=0"):
-            response = client.get(f"{rule.rule}?{one}", headers=headers)
-            _no_server_error(response, f"GET {rule.rule}?{one}")
+            with client.get(f"{rule.rule}?{one}", headers=headers) as response:  # files close
+                _no_server_error(response, f"GET {rule.rule}?{one}")
     assert client.get(f"/cases/?page={HUGE}").status_code == 404
     api = client.get(f"/api/v1/cases?page={HUGE}", headers=headers)
     assert api.status_code == 400 and api.get_json()["error"]["details"] == {"parameter": "page"}
