@@ -108,7 +108,8 @@ def _leaks(client: FlaskClient, urls: Iterator[str], secrets: list[str]) -> dict
     repeat its own address, e.g. in its language links, so a secret in the URL is not one)."""
     found = {}
     for url in urls:
-        body = client.get(url).get_data(as_text=True).lower()
+        with client.get(url) as response:  # closes what a file route opened
+            body = response.get_data(as_text=True).lower()
         for secret in secrets:
             if secret.lower() in body and secret.lower() not in url.lower():
                 found[url] = secret
