@@ -1,4 +1,8 @@
-"""The PostgreSQL search schema: text search configurations, tables and indexes.
+"""The PostgreSQL search schema as migration 0007 created it: configurations, tables, indexes.
+
+Since migration 0012 the vectors hold the project's own analysed terms, written from Python
+(``kb.search.postgres.vectors``): the configurations below and ``lexemes`` are no longer
+used by searches (``terms`` replaces ``lexemes``; ``config`` is dropped).
 
 Everything lives in the schema ``kb_search`` so the application's own tables (and the
 migration test that compares them with the models) never see it. Migration 0007 runs
@@ -112,5 +116,6 @@ UPGRADE_0007: list[str] = [
 
 DOWNGRADE_0007: list[str] = [f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"]
 
-#: Tables that hold the index (emptied by a rebuild, and by the test fixtures).
-TABLES = (f"{SCHEMA}.documents", f"{SCHEMA}.lexemes", f"{SCHEMA}.words")
+#: Tables that hold the index (emptied by a rebuild, and by the test fixtures); since
+#: migration 0012 ``terms`` (the planner's document frequencies) replaces ``lexemes``.
+TABLES = (f"{SCHEMA}.documents", f"{SCHEMA}.terms", f"{SCHEMA}.words")

@@ -1,0 +1,120 @@
+"""Plan nodes (``kb.search.plan``) as SQL conditions over a case's ``tsvector``.
+
+The vector holds the project's own analysed terms (``kb.search.postgres.vectors``): a
+language's stem as ``<lang>:<stem>`` with the field as its weight (A title, B summary,
+C body, D files), a folded word as itself. A term is therefore written into tsquery text
+here, quoted, never analysed by PostgreSQL; every value reaches the statement as a bound
+parameter. A node becomes one tsquery where it can (GIN finds the cases); "at least k of
+these" becomes a sum of matches over the cases the tsquery of all of them finds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kb.search import plan as p
+from kb.search.plan import Node
+
+#: A text field's weight label in the vector.
+WEIGHTS = {"title": "A", "summary": "B", "body": "C", "files": "D"}
+#: Ranked leaves are grouped by their boost into these weights (one ts_rank call each:
+#: every call is a pass over the case's vector): the words typed, then looser forms
+#: (prefixes, compound parts, specific concepts), then broad concepts.
+RANK_GROUPS = (1.0, 0.4, 0.1)
+
+
+def lexeme(field: str, term: str) -> str:
+    """The lexeme a field's term is stored as."""
+    name, language = p.split_field(field)
+    return f"{language}:{term}" if name else term
+
+
+def quoted(value: str) -> str:
+    """A lexeme as tsquery/tsvector text."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _item(field: str, term: str) -> str:
+    name, _ = p.split_field(field)
+    return quoted(lexeme(field, term)) + (f":{WEIGHTS[name]}" if name else "")
+
+
+def tsquery(node: Node) -> str | None:
+    """The node as tsquery text, or None when a tsquery cannot say it."""
+    if isinstance(node, p.Term):
+        return _item(node.field, node.text)
+    if isinstance(node, p.Phrase):
+        return "( " + " <-> ".join(_item(node.field, w) for w in node.words) + " )"
+    if isinstance(node, p.Boosting):
+        return tsquery(node.required)
+    if isinstance(node, p.Without):
+        positive, negative = tsquery(node.positive), tsquery(node.negative)
+        if positive is None or negative is None:
+            return None
+        return f"( {positive} ) & !( {negative} )"
+    if isinstance(node, p.All | p.Any | p.Best):
+        if isinstance(node, p.Any) and node.at_least > 1:
+            return None
+        parts = [tsquery(child) for child in node.parts]
+        if any(part is None for part in parts):
+            return None
+        joiner = " & " if isinstance(node, p.All) else " | "
+        return joiner.join(f"( {part} )" for part in dict.fromkeys(parts))
+    return None  # EVERY, NOTHING
+
+
+class Conditions:
+    """Builds the SQL conditions of one statement, collecting their parameters."""
+
+    def __init__(self, params: dict[str, Any] | None = None, prefix: str = "q") -> None:
+        self.params = {} if params is None else params
+        self.prefix = prefix
+
+    def param(self, value: Any) -> str:
+        name = f"{self.prefix}{len(self.params)}"
+        while name in self.params:
+            name += "_"
+        self.params[name] = value
+        return name
+
+    def match(self, node: Node, vector: str = "d.vector") -> str:
+        """An SQL condition: the case (its ``vector``) matches the node."""
+        if node is p.EVERY:
+            return "TRUE"
+        if node is p.NOTHING:
+            return "FALSE"
+        text = tsquery(node)
+        if text is not None:
+            return f"{vector} @@ CAST(:{self.param(text)} AS tsquery)"
+        if isinstance(node, p.Without):
+            negative = self.match(node.negative, vector)
+            return f"({self.match(node.positive, vector)} AND NOT {negative})"
+        if isinstance(node, p.Boosting):
+            return self.match(node.required, vector)
+        if isinstance(node, p.All):
+            return "(" + " AND ".join(self.match(c, vector) for c in node.parts) + ")"
+        if isinstance(node, p.Any) and node.at_least > 1:
+            found = self.match(p.Any(node.parts), vector)
+            matched = " + ".join(f"({self.match(c, vector)})::int" for c in node.parts)
+            return f"({found} AND ({matched}) >= {node.at_least})"
+        if isinstance(node, p.Any | p.Best):
+            return "(" + " OR ".join(self.match(c, vector) for c in node.parts) + ")"
+        raise TypeError(f"No SQL for {node!r}")
+
+
+def rank_groups(nodes: Iterable[Node]) -> list[tuple[float, str]]:
+    """(weight, tsquery of its lexemes) to rank by: each lexeme in the group of its
+    highest boost; the field weights come from the vector's labels."""
+    best: dict[str, float] = {}
+    for node in nodes:
+        for leaf in p.leaves(node):
+            texts = (leaf.text,) if isinstance(leaf, p.Term) else leaf.words
+            for text in texts:
+                key = lexeme(leaf.field, text)
+                best[key] = max(best.get(key, 0.0), leaf.boost)
+    groups: dict[float, list[str]] = {}
+    for key, boost in best.items():
+        weight = next((g for g in RANK_GROUPS if boost >= g * 0.75), RANK_GROUPS[-1])
+        groups.setdefault(weight, []).append(quoted(key))
+    return [(weight, " | ".join(sorted(items))) for weight, items in sorted(groups.items())[::-1]]
