@@ -224,10 +224,15 @@ def test_concurrent_writers_keep_the_counts_exact(app: Flask, runner: FlaskCliRu
     # The document frequencies equal a recount from the rows.
     drift = db.session.execute(
         text(
-            "SELECT count(*) FROM (SELECT language, lexeme, count(*) AS n FROM "
-            "kb_search.documents, unnest(tsvector_to_array(vector)) AS lexeme GROUP BY 1, 2) AS a "
-            "FULL JOIN (SELECT * FROM kb_search.lexemes WHERE ndoc > 0) AS b "
-            "USING (language, lexeme) WHERE a.n IS DISTINCT FROM b.ndoc"
+            "SELECT count(*) FROM (SELECT field, term, count(*) AS n FROM ("
+            "  SELECT DISTINCT d.case_id, CASE WHEN strpos(u.lexeme, ':') = 0 THEN 'text_all' "
+            "    ELSE CASE w WHEN 'A' THEN 'title' WHEN 'B' THEN 'summary' WHEN 'C' THEN 'body' "
+            "    ELSE 'files' END || '_' || split_part(u.lexeme, ':', 1) END AS field, "
+            "    substr(u.lexeme, strpos(u.lexeme, ':') + 1) AS term "
+            "  FROM kb_search.documents AS d, unnest(d.vector) AS u, unnest(u.weights) AS w"
+            ") AS f GROUP BY 1, 2) AS a "
+            "FULL JOIN (SELECT * FROM kb_search.terms WHERE ndoc > 0) AS b "
+            "USING (field, term) WHERE a.n IS DISTINCT FROM b.ndoc"
         )
     ).scalar()
     assert drift == 0

@@ -186,7 +186,7 @@ def _batches(items: Iterable[IndexDocument], size: int) -> Iterator[list[IndexDo
 
 
 class PostgresBackend(SearchBackend):
-    """Full-text search in PostgreSQL (tsvector, GIN, ts_rank, ts_headline, pg_trgm)."""
+    """Full-text search in PostgreSQL (tsvector, GIN, ts_rank, pg_trgm), planned by the planner."""
 
     def __init__(
         self,
