@@ -29,11 +29,11 @@ from kb.search.backend import (
     SearchRequest,
     SearchResults,
 )
-from kb.search.common import MAX_EDITS, edit_distance
+from kb.search.common import MAX_EDITS, edit_distance, idf
 from kb.search.concepts import Vocabulary
 from kb.search.highlight import Highlighter
 from kb.search.planner import RELATED_FACET_BOOST, RELATED_FACETS, RELATED_FIELDS, Planner
-from kb.search.postgres.compile import Conditions, rank_groups
+from kb.search.postgres.compile import Conditions, lexeme, rank_groups, ranked_terms
 from kb.search.postgres.lexicon import PostgresLexicon
 from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES
 from kb.search.postgres.vectors import vectors
@@ -354,6 +354,18 @@ class _Execution:
     def spellings(self, word: str, limit: int) -> list[str]:
         return [w for w, _ in _candidates(self.connection, word)][:limit]
 
+    def _rank_groups(self, nodes: list[plan.Node]) -> list[tuple[float, str]]:
+        """The ranked lexemes in groups of their boost times their IDF (BM25's)."""
+        terms = ranked_terms(nodes)
+        lexicon = self.lexicon
+        found = searching.settled(lexicon, lambda: [lexicon.frequency(f, t) for f, t, _ in terms])
+        cases = lexicon.cases()
+        weights: dict[str, float] = {}
+        for (field_name, term, boost), df in zip(terms, found, strict=True):
+            key = lexeme(field_name, term)
+            weights[key] = max(weights.get(key, 0.0), boost * idf(df, cases))
+        return rank_groups(weights)
+
     def select(
         self, selection: searching.Selection, request: SearchRequest, marker: Highlighter
     ) -> searching.Selected:
@@ -371,7 +383,7 @@ class _Execution:
             level = "CASE " + " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(matching))
             level += " END"
         newest = request.sort == "newest"
-        groups = rank_groups([selection.strict, *(node for node, _ in selection.relaxed)])
+        groups = self._rank_groups([selection.strict, *(node for node, _ in selection.relaxed)])
         ranks = [(weight, conditions.param(query)) for weight, query in groups]
         if newest or not ranks:  # newest first, or no words to rank by
             scored = "TRUE AS direct, CAST(0 AS real) AS score"

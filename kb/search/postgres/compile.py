@@ -18,10 +18,12 @@ from kb.search.plan import Node
 
 #: A text field's weight label in the vector.
 WEIGHTS = {"title": "A", "summary": "B", "body": "C", "files": "D"}
-#: Ranked leaves are grouped by their boost into these weights (one ts_rank call each:
-#: every call is a pass over the case's vector): the words typed, then looser forms
-#: (prefixes, compound parts, specific concepts), then broad concepts.
-RANK_GROUPS = (1.0, 0.4, 0.1)
+#: Ranked terms are weighed by their boost times their IDF (as BM25 does), then grouped
+#: into this many weights, each half the one before (one ts_rank call a group: every call
+#: is a pass over the case's vector). Measured on the relevance set: cross-language
+#: nDCG@10 0.634 with fixed groups by boost alone, 0.675 with these.
+RANK_GROUPS = 3
+RANK_RATIO = 2.0
 
 
 def lexeme(field: str, term: str) -> str:
@@ -103,18 +105,26 @@ class Conditions:
         raise TypeError(f"No SQL for {node!r}")
 
 
-def rank_groups(nodes: Iterable[Node]) -> list[tuple[float, str]]:
-    """(weight, tsquery of its lexemes) to rank by: each lexeme in the group of its
-    highest boost; the field weights come from the vector's labels."""
-    best: dict[str, float] = {}
+def ranked_terms(nodes: Iterable[Node]) -> list[tuple[str, str, float]]:
+    """(field, term, boost) of every term that ranks the nodes' matches."""
+    found = []
     for node in nodes:
         for leaf in p.leaves(node):
             texts = (leaf.text,) if isinstance(leaf, p.Term) else leaf.words
-            for text in texts:
-                key = lexeme(leaf.field, text)
-                best[key] = max(best.get(key, 0.0), leaf.boost)
+            found += [(leaf.field, text, leaf.boost) for text in texts]
+    return found
+
+
+def rank_groups(weights: dict[str, float]) -> list[tuple[float, str]]:
+    """(weight, tsquery of its lexemes) to rank by, from each lexeme's weight: the field
+    weights come from the vector's labels."""
+    if not weights:
+        return []
+    top = max(weights.values()) or 1.0
     groups: dict[float, list[str]] = {}
-    for key, boost in best.items():
-        weight = next((g for g in RANK_GROUPS if boost >= g * 0.75), RANK_GROUPS[-1])
-        groups.setdefault(weight, []).append(quoted(key))
+    for key, weight in weights.items():
+        step = 0
+        while step < RANK_GROUPS - 1 and weight < top / RANK_RATIO ** (step + 0.5):
+            step += 1
+        groups.setdefault(top / RANK_RATIO**step, []).append(quoted(key))
     return [(weight, " | ".join(sorted(items))) for weight, items in sorted(groups.items())[::-1]]
