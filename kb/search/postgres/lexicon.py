@@ -20,41 +20,38 @@ from kb.search.postgres.schema import SCHEMA
 #: Rounds of provisional answers before each question is fetched as it is asked.
 ROUNDS = 3
 
-_FREQUENCIES = text(
-    f"""
-    SELECT x.i, greatest(coalesce(t.ndoc, 0), 0)
-    FROM unnest(CAST(:fields AS text[]), CAST(:terms AS text[])) WITH ORDINALITY AS x(f, t, i)
+#: Every kind of question in one statement: (kind, number of the question, term, value).
+_QUESTIONS = f"""
+    SELECT 'df', x.i, NULL, greatest(coalesce(t.ndoc, 0), 0)
+    FROM unnest(CAST(:df_fields AS text[]), CAST(:df_terms AS text[]))
+        WITH ORDINALITY AS x(f, t, i)
     LEFT JOIN {SCHEMA}.terms AS t ON t.field = x.f AND t.term = x.t COLLATE "C"
-    """
-)
-_PREFIX_TERMS = text(
-    f"""
-    SELECT x.i, p.term
-    FROM unnest(CAST(:fields AS text[]), CAST(:terms AS text[]), CAST(:limits AS integer[]))
-        WITH ORDINALITY AS x(f, t, n, i)
+    UNION ALL
+    SELECT 'prefix', x.i, p.term, p.ndoc
+    FROM unnest(CAST(:prefix_fields AS text[]), CAST(:prefix_terms AS text[]),
+        CAST(:prefix_limits AS integer[])) WITH ORDINALITY AS x(f, t, n, i)
     CROSS JOIN LATERAL (
-        SELECT t.term FROM {SCHEMA}.terms AS t
+        SELECT t.term, t.ndoc FROM {SCHEMA}.terms AS t
         WHERE t.field = x.f AND t.term >= x.t COLLATE "C"
           AND t.term < (x.t || chr(1114111)) COLLATE "C" AND t.ndoc > 0
         ORDER BY t.term LIMIT x.n
     ) AS p
-    ORDER BY x.i, p.term
-    """
-)
-_PREFIX_FREQUENCIES = text(
-    f"""
-    SELECT x.i, (
+    UNION ALL
+    SELECT 'prefix_df', x.i, NULL, (
         SELECT coalesce(sum(s.ndoc), 0) FROM (
             SELECT t.ndoc FROM {SCHEMA}.terms AS t
             WHERE t.field = x.f AND t.term >= x.t COLLATE "C"
               AND t.term < (x.t || chr(1114111)) COLLATE "C" AND t.ndoc > 0
             ORDER BY t.term LIMIT x.n
         ) AS s)
-    FROM unnest(CAST(:fields AS text[]), CAST(:terms AS text[]), CAST(:limits AS integer[]))
-        WITH ORDINALITY AS x(f, t, n, i)
-    """
-)
-_CASES = text(f"SELECT language, count(*) FROM {SCHEMA}.documents GROUP BY language")
+    FROM unnest(CAST(:prefix_df_fields AS text[]), CAST(:prefix_df_terms AS text[]),
+        CAST(:prefix_df_limits AS integer[])) WITH ORDINALITY AS x(f, t, n, i)
+"""
+_CASES = f"""
+    UNION ALL
+    SELECT 'cases', 0, language, count(*) FROM {SCHEMA}.documents GROUP BY language
+"""
+_KINDS = ("df", "prefix", "prefix_df")
 
 
 class PostgresLexicon:
@@ -65,8 +62,6 @@ class PostgresLexicon:
         self.rounds = 0
         self._answers: dict[tuple, Any] = {}
         self._asked: dict[tuple, None] = {}
-        self._nodes: dict[tuple, Node] = {}
-        self._cases: dict[str, int] | None = None
 
     def _answer(self, key: tuple, provisional: Any) -> Any:
         if key in self._answers:
@@ -87,53 +82,60 @@ class PostgresLexicon:
         return self._answer(("prefix_df", field, prefix, limit), 1)
 
     def cases(self, language: str | None = None) -> int:
-        if self._cases is None:
-            self._cases = dict(self.connection.execute(_CASES).all())
-        if language is None:
-            return sum(self._cases.values())
-        return self._cases.get(language, 0)
+        found = self._answer(("cases", "", "", 0), {})
+        return sum(found.values()) if language is None else found.get(language, 0)
 
     def count(self, node: Node) -> int:
-        key = ("count", repr(node))
-        self._nodes[key] = node
-        return self._answer(key, 0)
+        return self._answer(("count", node), 0)
 
     def complete(self) -> bool:
-        """Fetch every question asked and not answered; True when there were none."""
+        """Fetch every question asked and not answered; True when there were none.
+
+        How many cases a node matches is asked only once the terms are known: the nodes
+        built on provisional answers are not the ones the planner keeps.
+        """
         asked = [key for key in self._asked if key not in self._answers]
         self._asked.clear()
         if not asked:
             return True
         self.rounds += 1
-        by_kind: dict[str, list[tuple]] = {}
-        for key in asked:
-            by_kind.setdefault(key[0], []).append(key)
-        for kind, keys in by_kind.items():
-            if kind == "count":
-                self._counts(keys)
-                continue
-            params = {
-                "fields": [k[1] for k in keys],
-                "terms": [k[2] for k in keys],
-                "limits": [k[3] for k in keys],
-            }
-            if kind == "prefix":
-                found: dict[int, list[str]] = {}
-                for i, term in self.connection.execute(_PREFIX_TERMS, params):
-                    found.setdefault(i, []).append(term)
-                for i, key in enumerate(keys, 1):
-                    self._answers[key] = tuple(found.get(i, ()))
-            else:
-                statement = _FREQUENCIES if kind == "df" else _PREFIX_FREQUENCIES
-                if kind == "df":
-                    del params["limits"]
-                for i, value in self.connection.execute(statement, params):
-                    self._answers[keys[i - 1]] = int(value)
+        terms = [key for key in asked if key[0] != "count"]
+        if terms:
+            self._terms(terms)
+        else:
+            self._counts(asked)
         return False
+
+    def _terms(self, keys: list[tuple]) -> None:
+        by_kind: dict[str, list[tuple]] = {kind: [] for kind in _KINDS}
+        for key in keys:
+            by_kind.setdefault(key[0], []).append(key)
+        params: dict[str, list] = {}
+        for kind in _KINDS:
+            params[f"{kind}_fields"] = [k[1] for k in by_kind[kind]]
+            params[f"{kind}_terms"] = [k[2] for k in by_kind[kind]]
+            if kind != "df":
+                params[f"{kind}_limits"] = [k[3] for k in by_kind[kind]]
+        statement = _QUESTIONS + (_CASES if by_kind.get("cases") else "")
+        prefixes: dict[int, list[str]] = {}
+        cases: dict[str, int] = {}
+        for kind, i, term, value in self.connection.execute(text(statement), params):
+            if kind == "prefix":
+                prefixes.setdefault(i, []).append(term)
+                field = by_kind["prefix"][i - 1][1]
+                self._answers[("df", field, term, 0)] = int(value)
+            elif kind == "cases":
+                cases[term] = int(value)
+            else:
+                self._answers[by_kind[kind][i - 1]] = int(value)
+        for i, key in enumerate(by_kind["prefix"], 1):
+            self._answers[key] = tuple(prefixes.get(i, ()))
+        if by_kind.get("cases"):
+            self._answers[("cases", "", "", 0)] = cases
 
     def _counts(self, keys: list[tuple]) -> None:
         conditions = Conditions()
-        matches = [conditions.match(self._nodes[key]) for key in keys]
+        matches = [conditions.match(key[1]) for key in keys]
         columns = ", ".join(f"count(*) FILTER (WHERE {m})" for m in matches)
         row = self.connection.execute(
             text(f"SELECT {columns} FROM {SCHEMA}.documents AS d WHERE {' OR '.join(matches)}"),
