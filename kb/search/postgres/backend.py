@@ -47,6 +47,10 @@ RANK_ALL = 1500
 #: ts_rank normalisation: divide by 1 + log(document length), as BM25 dampens long texts.
 RANK_NORMALIZATION = 0
 SUGGESTION_CANDIDATES = 40
+#: Cases matching every word first (direct hits before cross-language ones), then those of
+#: each relaxation in turn; by score within each (as ``whoosh_backend._by_relevance``).
+RELEVANCE_ORDER = "s.level, s.direct DESC, s.score DESC, s.case_id"
+NEWEST_ORDER = "s.published_at DESC NULLS LAST, s.case_id DESC"
 #: pg_trgm's similarity above which a word is a candidate (its default, 0.3, misses a
 #: swap of two letters in a short word: "arbied" and "arbeid" share 3 of 11 trigrams).
 SUGGESTION_SIMILARITY = 0.2
@@ -419,11 +423,7 @@ class _Execution:
                 f"WHEN m.head @@ CAST(:{ranked_words} AS tsquery) THEN {score('m.head')} "
                 "ELSE 0 END AS score"
             )
-        order = (
-            "s.published_at DESC NULLS LAST, s.case_id DESC"
-            if newest
-            else "s.level, s.direct DESC, s.score DESC, s.case_id"
-        )
+        order = NEWEST_ORDER if newest else RELEVANCE_ORDER
         params.update(
             rank_all=RANK_ALL,
             limit=request.per_page,
