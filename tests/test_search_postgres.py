@@ -225,10 +225,13 @@ def test_concurrent_writers_keep_the_counts_exact(app: Flask, runner: FlaskCliRu
     drift = db.session.execute(
         text(
             "SELECT count(*) FROM (SELECT field, term, count(*) AS n FROM ("
-            "  SELECT DISTINCT d.case_id, CASE WHEN strpos(u.lexeme, ':') = 0 THEN 'text_all' "
-            "    ELSE CASE w WHEN 'A' THEN 'title' WHEN 'B' THEN 'summary' WHEN 'C' THEN 'body' "
-            "    ELSE 'files' END || '_' || split_part(u.lexeme, ':', 1) END AS field, "
-            "    substr(u.lexeme, strpos(u.lexeme, ':') + 1) AS term "
+            "  SELECT DISTINCT d.case_id, CASE WHEN strpos(u.lexeme, ':') > 0 THEN "
+            "    CASE w WHEN 'A' THEN 'title' WHEN 'B' THEN 'summary' ELSE 'body' END "
+            "    || '_' || split_part(u.lexeme, ':', 1) "
+            "    WHEN strpos(u.lexeme, '/') > 0 THEN 'files_' || split_part(u.lexeme, '/', 1) "
+            "    ELSE 'text_all' END AS field, "
+            "    substr(u.lexeme, greatest(strpos(u.lexeme, ':'), strpos(u.lexeme, '/')) + 1) "
+            "    AS term "
             "  FROM kb_search.documents AS d, unnest(d.vector) AS u, unnest(u.weights) AS w"
             ") AS f GROUP BY 1, 2) AS a "
             "FULL JOIN (SELECT * FROM kb_search.terms WHERE ndoc > 0) AS b "

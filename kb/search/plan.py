@@ -53,6 +53,25 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class Prefix:
+    """Every term of a language's titles, summaries and bodies that starts with ``stem``:
+    ``terms``, all of them (an engine may ask for the prefix itself)."""
+
+    language: str
+    stem: str
+    terms: tuple[str, ...]
+    boost: float = 1.0
+    marked: bool = True
+
+    def expanded(self) -> tuple[Term, ...]:
+        return tuple(
+            Term(text_field(name, self.language), term, self.boost, self.marked)
+            for name in PHRASE_FIELDS
+            for term in self.terms
+        )
+
+
+@dataclass(frozen=True)
 class All:
     parts: tuple[Node, ...]
 
@@ -97,7 +116,7 @@ class _Constant:
 EVERY = _Constant("every")
 NOTHING = _Constant("nothing")
 
-Node = Union[Term, Phrase, All, Any, Best, Boosting, Without, _Constant]  # noqa: UP007
+Node = Union[Term, Phrase, Prefix, All, Any, Best, Boosting, Without, _Constant]  # noqa: UP007
 
 
 def any_of(parts: Sequence[Node], at_least: int = 1) -> Node:
@@ -138,5 +157,7 @@ def leaves(node: Node) -> Iterator[Term | Phrase]:
     """The terms and phrases that can make a case match (or score) this node."""
     if isinstance(node, Term | Phrase):
         yield node
+    if isinstance(node, Prefix):
+        yield from node.expanded()
     for child in children(node):
         yield from leaves(child)

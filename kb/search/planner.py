@@ -212,18 +212,19 @@ class Planner:
             if self._exists(text_field(name, language), word_stem)
         ]
         if prefix and len(word_stem) >= MIN_PREFIX:
-            # Compounds: "arbeid" also finds "arbeidsmarkedet", "flygtning" "flygtningebaggrund".
-            for name in TEXT_FIELDS:
-                if name == "files":
-                    continue
-                # The word itself is among them: typed in full it weighs 1 + PREFIX_BOOST.
-                longer = self.lexicon.prefix_terms(
-                    text_field(name, language), word_stem, MAX_PREFIX_TERMS
-                )
-                queries += [
-                    p.Term(text_field(name, language), t, boost * PREFIX_BOOST, marked)
-                    for t in longer
-                ]
+            # Compounds: "arbeid" also finds "arbeidsmarkedet", "flygtning" "flygtningebaggrund"
+            # (in titles, summaries and bodies, each word in all three alike). The word
+            # itself is among them: typed in full it weighs 1 + PREFIX_BOOST.
+            lists = [
+                self.lexicon.prefix_terms(text_field(name, language), word_stem, MAX_PREFIX_TERMS)
+                for name in PHRASE_FIELDS
+            ]
+            longer = tuple(dict.fromkeys(term for found in lists for term in found))
+            prefixed = p.Prefix(language, word_stem, longer, boost * PREFIX_BOOST, marked)
+            if longer and all(len(found) < MAX_PREFIX_TERMS for found in lists):
+                queries.append(prefixed)  # all of them
+            else:
+                queries += prefixed.expanded()
         return p.any_of(queries)
 
     def _unit(self, unit: Unit, language: str, *, loose: bool, boost: float = 1.0) -> Node:

@@ -397,6 +397,8 @@ def whoosh_query(node: plan.Node, built: dict[int, Query] | None = None) -> Quer
     if isinstance(node, plan.Phrase):
         name, _ = plan.split_field(node.field)
         return Phrase(node.field, list(node.words), boost=node.boost * TEXT_FIELDS.get(name, 1.0))
+    if isinstance(node, plan.Prefix):
+        return Or([whoosh_query(term) for term in node.expanded()])
     if built is not None and id(node) in built:
         return built[id(node)]
     parts = [whoosh_query(child, built) for child in plan.children(node)]

@@ -10,7 +10,7 @@ these" becomes a sum of matches over the cases the tsquery of all of them finds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kb.search import plan as p
@@ -27,9 +27,12 @@ RANK_RATIO = 2.0
 
 
 def lexeme(field: str, term: str) -> str:
-    """The lexeme a field's term is stored as."""
+    """The lexeme a field's term is stored as: ``nb:arbeid`` in a title, summary or body,
+    ``nb/arbeid`` in attached files, a folded word as itself."""
     name, language = p.split_field(field)
-    return f"{language}:{term}" if name else term
+    if not name:
+        return term
+    return f"{language}/{term}" if name == "files" else f"{language}:{term}"
 
 
 def quoted(value: str) -> str:
@@ -38,14 +41,19 @@ def quoted(value: str) -> str:
 
 
 def _item(field: str, term: str) -> str:
-    name, _ = p.split_field(field)
-    return quoted(lexeme(field, term)) + (f":{WEIGHTS[name]}" if name else "")
+    """A term as a tsquery item. Unrestricted by weight: the planner asks for a stem in each
+    of title, summary and body where the index has it, so the stem in any of them is the
+    same set of cases, and GIN then needs no second look at each case's vector (a weight
+    restriction makes it read every candidate's vector again)."""
+    return quoted(lexeme(field, term))
 
 
 def tsquery(node: Node) -> str | None:
     """The node as tsquery text, or None when a tsquery cannot say it."""
     if isinstance(node, p.Term):
         return _item(node.field, node.text)
+    if isinstance(node, p.Prefix):
+        return quoted(lexeme(p.text_field("body", node.language), node.stem)) + ":*"
     if isinstance(node, p.Phrase):
         return "( " + " <-> ".join(_item(node.field, w) for w in node.words) + " )"
     if isinstance(node, p.Boosting):
@@ -58,12 +66,34 @@ def tsquery(node: Node) -> str | None:
     if isinstance(node, p.All | p.Any | p.Best):
         if isinstance(node, p.Any) and node.at_least > 1:
             return None
-        parts = [tsquery(child) for child in node.parts]
-        if any(part is None for part in parts):
-            return None
-        joiner = " & " if isinstance(node, p.All) else " | "
-        return joiner.join(f"( {part} )" for part in dict.fromkeys(parts))
+        if isinstance(node, p.All):
+            parts = [tsquery(child) for child in node.parts]
+            if any(part is None for part in parts):
+                return None
+            return " & ".join(f"( {part} )" for part in dict.fromkeys(parts))
+        return _either(node.parts)
     return None  # EVERY, NOTHING
+
+
+def _either(nodes: Iterable[Node]) -> str | None:
+    """Alternatives as one tsquery, each lexeme once (a word asked in every field and
+    language stays a short query: each item costs a lookup in every case's vector)."""
+    items: list[str] = []
+    for node in _flattened(nodes):
+        text = tsquery(node)
+        if text is None:
+            return None
+        items.append(text if isinstance(node, p.Term | p.Prefix) else f"( {text} )")
+    return " | ".join(dict.fromkeys(items)) or None
+
+
+def _flattened(nodes: Iterable[Node]) -> Iterator[Node]:
+    """Alternatives within alternatives, as one list."""
+    for node in nodes:
+        if isinstance(node, p.Any | p.Best) and not (isinstance(node, p.Any) and node.at_least > 1):
+            yield from _flattened(node.parts)
+        else:
+            yield node
 
 
 class Conditions:

@@ -3,7 +3,8 @@
 PostgreSQL does not analyse the text: the vector is written as tsvector text from
 ``kb.search.indexed.indexed_terms`` (the project's own stems, Icelandic lemmas, Nynorsk and
 Finnish rules, folded words), so the planner's terms mean the same as in Whoosh. A stem is
-stored as ``<lang>:<stem>`` with its field as the weight; its positions count within the
+stored as ``<lang>:<stem>`` (``<lang>/<stem>`` in attached files) with its field as the
+weight (A title, B summary, C body, D files); its positions count within the
 field's stems, one field after another with a gap (a phrase never spans two fields). A
 folded word is stored as itself, positions counted over all fields in a row (as Whoosh's
 ``text_all``).
@@ -14,7 +15,7 @@ from __future__ import annotations
 from kb.search.backend import IndexDocument
 from kb.search.indexed import field_words, indexed_terms
 from kb.search.plan import NEUTRAL_FIELD, TEXT_FIELDS, text_field
-from kb.search.postgres.compile import WEIGHTS, quoted
+from kb.search.postgres.compile import WEIGHTS, lexeme, quoted
 
 #: tsvector limits: positions above this are stored as it; at most so many per lexeme.
 MAX_POSITION = 16383
@@ -31,8 +32,9 @@ def vectors(doc: IndexDocument) -> tuple[str, str]:
     head: dict[str, list[str]] = {}
     start = 1
     for name in TEXT_FIELDS:
-        for offset, term in enumerate(terms.get(text_field(name, doc.language), ())):
-            key = f"{doc.language}:{term}"
+        field = text_field(name, doc.language)
+        for offset, term in enumerate(terms.get(field, ())):
+            key = lexeme(field, term)
             _add(places, key, start + offset, WEIGHTS[name])
             if name in ("title", "summary"):
                 _add(head, key, start + offset, WEIGHTS[name])
