@@ -371,6 +371,8 @@ class _Execution:
         cases = lexicon.cases()
         weights: dict[str, float] = {}
         for (field_name, term, boost), df in zip(terms, found, strict=True):
+            if not df:  # a compound's word asked in a field that lacks it
+                continue
             key = lexeme(field_name, term)
             weights[key] = max(weights.get(key, 0.0), boost * idf(df, cases))
         return rank_groups(weights)
