@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -239,3 +239,32 @@ def test_concurrent_writers_keep_the_counts_exact(app: Flask, runner: FlaskCliRu
         )
     ).scalar()
     assert drift == 0
+
+
+def test_a_search_asks_the_database_a_few_statements(app: Flask, client: FlaskClient) -> None:
+    """The planner's questions (hundreds of term lookups for a compound asked in seven
+    languages) are answered in rounds, not one round trip each: a query with a compound,
+    concepts, partial matches and a "did you mean" stays within a dozen statements."""
+    import_plan(
+        plan_import(
+            [
+                case_record("a", "Flyktninger i arbeid", "nb", "NO", body="Språkopplæring."),
+                case_record("b", "Glesbygdskommuner", "sv", "SE", body="Nyanlända i jobb."),
+                case_record("c", "Refugees at work", "en", "FI", body="Language training."),
+            ]
+        )
+    )
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = get_backend().read_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        data = search(client, "flyktningarbeid språkopplæring")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert data["total"] >= 1
+    assert len(statements) <= 12, "; ".join(" ".join(s.split()[:3]) for s in statements)

@@ -1,7 +1,8 @@
 """The search interface: what views and services may ask of any search engine.
 
-Whoosh is the default implementation (``kb.search.whoosh_backend``); a PostgreSQL
-full-text backend can implement the same class without touching its callers.
+Whoosh (``kb.search.whoosh_backend``, the default) and PostgreSQL (``kb.search.postgres``)
+implement it. Neither decides what a query means: both run ``kb.search.searching.search``,
+which plans with ``kb.search.planner`` and asks the engine only for its primitives.
 """
 
 from __future__ import annotations
