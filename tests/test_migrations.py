@@ -11,14 +11,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import create_engine, inspect, select, text, update
+from sqlalchemy import inspect, select, text, update
 
 from kb.app import MIGRATIONS_DIR
 from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseRevision, RevisionAction
-from kb.search.postgres.schema import CONFIGS, SIMPLE
 from kb.services import revisions
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.vocabulary import ensure_default_terms
@@ -76,29 +75,6 @@ def test_no_migration_imports_live_code() -> None:
     }
 
     assert {name: found for name, found in offenders.items() if found} == {}
-
-
-def test_every_search_configuration_the_code_uses_is_created_by_a_migration(
-    postgres_migrated: str,
-) -> None:
-    """The SQL of the search migrations is frozen; a language the code analyses with a
-    configuration of its own needs a migration that creates it."""
-    engine = create_engine(postgres_migrated)
-    try:
-        with engine.connect() as conn:
-            created = set(
-                conn.scalars(
-                    text(
-                        "SELECT n.nspname || '.' || c.cfgname FROM pg_ts_config c "
-                        "JOIN pg_namespace n ON n.oid = c.cfgnamespace "
-                        "WHERE n.nspname = 'kb_search'"
-                    )
-                )
-            )
-    finally:
-        engine.dispose()
-
-    assert {*CONFIGS.values(), SIMPLE} <= created
 
 
 def test_files_stored_before_0008_wait_for_their_text_to_be_read(

@@ -538,13 +538,16 @@ def test_array_evaluation_matches_and_scores_as_whoosh_does(
 ) -> None:
     """The backend evaluates Whoosh query trees over arrays; Whoosh's own searcher must
     find the same cases with the same scores."""
+    from kb.search.plan import all_of
+    from kb.search.planner import Planner
     from kb.search.query import parse
-    from kb.search.whoosh_backend import _all, _QueryBuilder
+    from kb.search.whoosh_backend import _Lexicon, whoosh_query
 
     backend = get_backend()
     matcher = backend._matcher()
     plan = backend.vocabulary.plan(parse(q), language)
-    query = _all(_QueryBuilder(language, matcher).parts(plan, expanded=True))
+    planner = Planner(backend.vocabulary, _Lexicon(matcher))
+    query = whoosh_query(all_of(planner.parts(plan, expanded=True)))
 
     found = matcher.evaluate(query)
     expected = {hit.docnum: hit.score for hit in matcher.searcher.search(query, limit=None)}

@@ -50,40 +50,7 @@ def _relevance_queries() -> list[str]:
 
 #: Queries of the issue besides the judged ones.
 MORE_QUERIES = ["volunteer mentoring", "kotoutuminen työ", "flyktninger arbied", "housing"]
-#: The backends still analyse these differently (stemmers, stop words, prefixes and the
-#: concept scan are planned in each backend): they agree once one planner serves both
-#: (issue 15, point 2). Strict, so a query that comes to agree must leave this list.
-DIFFERING = {
-    # Rules of the Nordic analysis that Whoosh applies and
-    # PostgreSQL's own stemmers lack (docs/search.md, PostgreSQL differences).
-    "virksomhederne",
-    "maahanmuuttajat maaseudulla",
-    "flyktningene",
-    "distriktskommuner",
-    "norskopplæringen",
-    "nyanlända",
-    "glesbygdskommuner",
-    "validering av kompetens",
-    "flygtninge",
-    "danskundervisning på arbejdspladsen",
-    "Syrian refugees support families Iceland",
-    "language training combined with work placement",
-    "refugee employment",
-    "flyktninger i arbeid",
-    "flyktingar i jobb",
-    "flygtninge i landdistrikter",
-    "språkopplæring på arbeidsplassen",
-    "volunteer mentoring",
-    "kotoutuminen työ",
-    "flyktninger arbied",
-    "housing",
-}
-QUERIES = [
-    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason="planned twice"))
-    if q in DIFFERING
-    else q
-    for q in _relevance_queries()
-]
+QUERIES = _relevance_queries()
 
 
 @pytest.mark.parametrize("q", QUERIES)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -225,10 +225,47 @@ def test_concurrent_writers_keep_the_counts_exact(app: Flask, runner: FlaskCliRu
     # The document frequencies equal a recount from the rows.
     drift = db.session.execute(
         text(
-            "SELECT count(*) FROM (SELECT language, lexeme, count(*) AS n FROM "
-            "kb_search.documents, unnest(tsvector_to_array(vector)) AS lexeme GROUP BY 1, 2) AS a "
-            "FULL JOIN (SELECT * FROM kb_search.lexemes WHERE ndoc > 0) AS b "
-            "USING (language, lexeme) WHERE a.n IS DISTINCT FROM b.ndoc"
+            "SELECT count(*) FROM (SELECT field, term, count(*) AS n FROM ("
+            "  SELECT DISTINCT d.case_id, CASE WHEN strpos(u.lexeme, ':') > 0 THEN "
+            "    CASE w WHEN 'A' THEN 'title' WHEN 'B' THEN 'summary' ELSE 'body' END "
+            "    || '_' || split_part(u.lexeme, ':', 1) "
+            "    WHEN strpos(u.lexeme, '/') > 0 THEN 'files_' || split_part(u.lexeme, '/', 1) "
+            "    ELSE 'text_all' END AS field, "
+            "    substr(u.lexeme, greatest(strpos(u.lexeme, ':'), strpos(u.lexeme, '/')) + 1) "
+            "    AS term "
+            "  FROM kb_search.documents AS d, unnest(d.vector) AS u, unnest(u.weights) AS w"
+            ") AS f GROUP BY 1, 2) AS a "
+            "FULL JOIN (SELECT * FROM kb_search.terms WHERE ndoc > 0) AS b "
+            "USING (field, term) WHERE a.n IS DISTINCT FROM b.ndoc"
         )
     ).scalar()
     assert drift == 0
+
+
+def test_a_search_asks_the_database_a_few_statements(app: Flask, client: FlaskClient) -> None:
+    """The planner's questions (hundreds of term lookups for a compound asked in seven
+    languages) are answered in rounds, not one round trip each: a query with a compound,
+    concepts, partial matches and a "did you mean" stays within a dozen statements."""
+    import_plan(
+        plan_import(
+            [
+                case_record("a", "Flyktninger i arbeid", "nb", "NO", body="Språkopplæring."),
+                case_record("b", "Glesbygdskommuner", "sv", "SE", body="Nyanlända i jobb."),
+                case_record("c", "Refugees at work", "en", "FI", body="Language training."),
+            ]
+        )
+    )
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = get_backend().read_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        data = search(client, "flyktningarbeid språkopplæring")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert data["total"] >= 1
+    assert len(statements) <= 12, "; ".join(" ".join(s.split()[:3]) for s in statements)

@@ -1,8 +1,9 @@
 """The search interface: what views and services may ask of any search engine.
 
-Two engines implement it: Whoosh, the default (``kb.search.whoosh_backend``), and
-PostgreSQL's full-text search (``kb.search.postgres``). Both receive ``IndexDocument``s, which
-``kb.services.indexing`` builds from the models, and answer ``SearchRequest``s.
+Whoosh (``kb.search.whoosh_backend``, the default) and PostgreSQL (``kb.search.postgres``)
+implement it. Both receive ``IndexDocument``s, which ``kb.services.indexing`` builds from the
+models. Neither decides what a query means: both run ``kb.search.searching.search``, which
+plans with ``kb.search.planner`` and asks the engine only for its primitives.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from kb.paging import page_count
 
 #: Facets offered with every search, in display order.
 FACETS: tuple[str, ...] = ("country", "language", "theme", "target_group", "event", "year")
@@ -97,7 +100,7 @@ class SearchResults:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.request.per_page))
+        return page_count(self.total, self.request.per_page)
 
 
 @dataclass

@@ -34,13 +34,16 @@ NO_SPLIT: frozenset[str] = frozenset()
 MAX_EDITS = 2
 
 
+def idf(matched: int, cases: int) -> float:
+    """BM25's inverse document frequency of a term ``matched`` cases of ``cases`` have."""
+    return math.log(1 + (cases - matched + 0.5) / (matched + 0.5))
+
+
 def specificity(matched: int, cases: int) -> float:
     """How specific a concept is, from how many of ``cases`` its terms match (0-1]."""
     if cases <= 1 or matched <= 0:
         return 1.0
-    idf = math.log(1 + (cases - matched + 0.5) / (matched + 0.5))
-    rarest = math.log(1 + (cases - 0.5) / 1.5)
-    return max(MIN_SPECIFICITY, min(1.0, math.sqrt(idf / rarest)))
+    return max(MIN_SPECIFICITY, min(1.0, math.sqrt(idf(matched, cases) / idf(1, cases))))
 
 
 def split_candidates(word: str) -> Iterator[tuple[str, str]]:

@@ -24,18 +24,15 @@ from whoosh.analysis import IDTokenizer
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, FieldType, Schema
 from whoosh.system import pack_uint
 
-from kb.search.analysis import ANALYZED_LANGUAGES, language_terms, neutral_terms, words
+from kb.search.analysis import ANALYZED_LANGUAGES
 from kb.search.backend import FACETS, IndexDocument
+from kb.search.indexed import indexed_terms
+from kb.search.plan import NEUTRAL_FIELD, PHRASE_FIELDS, TEXT_FIELDS
 
 #: Bump when the schema or the analysis changes: a new, empty index is created beside the
 #: old one and `kb search-check` reports every case missing until `kb reindex`.
 INDEX_NAME = "cases_v4"
 
-#: Per-language text fields and their weight: titles and summaries count more than bodies.
-TEXT_FIELDS = {"title": 4.0, "summary": 2.0, "body": 1.0, "files": 0.5}
-#: Text fields whose words are indexed with positions, so phrases can be asked of them.
-PHRASE_FIELDS = ("title", "summary", "body")
-NEUTRAL_FIELD = "text_all"
 VERSION_COLUMN = "case_version"
 #: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
 PLUGIN_FACET_PREFIX = "facet_"
@@ -102,13 +99,6 @@ def build_schema() -> Schema:
 
 def fields_of(doc: IndexDocument) -> dict[str, object]:
     """The Whoosh fields of one case: each text tokenized once, then stemmed and folded."""
-    language = doc.language
-    texts = {
-        "title": words(doc.title),
-        "summary": words(doc.summary),
-        "body": words(f"{doc.body}\n{doc.places}\n{doc.extra_text}"),
-        "files": words(doc.files_text),
-    }
     fields: dict[str, object] = {
         "id": str(doc.id),
         "ref": doc.ref,
@@ -118,21 +108,16 @@ def fields_of(doc: IndexDocument) -> dict[str, object]:
         "title_text": doc.title,
         "summary_text": doc.summary,
         "body_text": doc.body,
-        "language": language,
+        "language": doc.language,
         "country": doc.country,
         "theme": ",".join(doc.themes),
         "target_group": ",".join(doc.target_groups),
         "event": ",".join(doc.events),
         "year": ",".join(str(y) for y in doc.years),
-        NEUTRAL_FIELD: neutral_terms(
-            texts["title"] + texts["summary"] + texts["body"] + texts["files"]
-        ),
     }
     for name, values in doc.extra_facets.items():
         fields[facet_field(name)] = ",".join(values)
     if doc.published_at is not None:
         fields["published"] = doc.published_at.replace(tzinfo=None)
-    for name, text_words in texts.items():
-        if text_words:
-            fields[f"{name}_{language}"] = language_terms(text_words, language)
+    fields.update(indexed_terms(doc))
     return fields

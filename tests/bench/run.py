@@ -139,10 +139,12 @@ def _through_the_api(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
 
     from kb import create_app
     from kb.app import MIGRATIONS_DIR
+    from kb.services.vocabulary import ensure_default_terms
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "TESTING": True, **config})
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
+        ensure_default_terms()  # the themes the filtered queries ask for, as `kb init` seeds
     client = app.test_client()
 
     def search(query: dict[str, Any]) -> None:

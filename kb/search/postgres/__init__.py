@@ -1,7 +1,8 @@
 """PostgreSQL full-text search: the same interface as Whoosh, the index in the database.
 
-``schema`` holds the DDL (applied by migration 0007), ``tsquery`` turns a query plan into
-text-search queries, ``related`` finds cases like a case, ``backend`` is the
+``schema`` holds the DDL of migration 0007 (0010 and 0012 changed it), ``vectors`` builds
+a case's vectors from the terms every backend indexes, ``compile`` turns the planner's
+nodes into SQL conditions, ``lexicon`` answers the planner's questions, ``backend`` is the
 ``SearchBackend`` itself (``PostgresBackend(engine_or_url, vocabulary)``).
 """
 
