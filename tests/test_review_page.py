@@ -13,7 +13,7 @@ from kb.models import Case, CaseRevision, CaseStatus, Role
 from kb.services import revision_diff
 from tests import review_scenario
 from tests.review_scenario import Scenario
-from tests.web_helpers import GOOD_PASSWORD, csrf_token, login
+from tests.web_helpers import GOOD_PASSWORD, csrf_token, form_values, login, with_values
 
 
 @pytest.fixture
@@ -234,3 +234,35 @@ def test_a_restore_without_a_valid_csrf_token_changes_nothing(
 
     assert refused.status_code == 400
     assert _case(case.id).summary == "Andre utgave, med lysbilder."
+
+
+def test_the_speakers_preview_shows_the_whole_case_as_it_will_be_published(
+    client: FlaskClient, scenario: Scenario
+) -> None:
+    case = scenario.in_review
+    speaker = _as(client, "speaker")
+    fields = form_values(speaker.get(f"/submissions/{case.id}").text, f"/submissions/{case.id}")
+
+    shown = speaker.post(
+        f"/submissions/{case.id}",
+        data=with_values(
+            fields,
+            contacts__1__name="Ola Hansen",
+            contacts__1__email="ola@fjordvik.example",
+            contacts__1__consent="y",
+            contacts__2__name="Per Berg",
+            contacts__2__email="per@fjordvik.example",
+            preview="y",
+        ),
+        headers={"Accept-Language": "nb"},
+    )
+
+    assert shown.status_code == 200
+    preview = shown.text.split('id="preview-title"')[1].split("<form")[0]
+    assert "Norge" in preview and "Arbeid" in preview  # country and theme in words
+    assert "I arbeid etter ett år" in preview and "14" in preview
+    assert "ola@fjordvik.example" in preview  # consented
+    assert "Per Berg" in preview and "per@fjordvik.example" not in preview  # did not
+    assert f"/submissions/{case.id}/files/" in preview  # the attached file opens
+    assert _case(case.id).contacts[0].person.name == "Kari Nordmann"  # nothing saved
+    assert len(_case(case.id).contacts) == 1

@@ -20,12 +20,11 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from kb.i18n import _
-from kb.markdown import render_markdown
 from kb.models import Case, Event, MaterialKind, PendingUpload, Session, User, Vocabulary
 from kb.services import catalogue, pending_uploads, programme, review, revisions, submissions
 from kb.services.language import propose_language
 from kb.services.materials import MaterialRejected, path_of
-from kb.web import uploads
+from kb.web import case_preview, uploads
 from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
 from kb.web.errors import render_error
@@ -137,8 +136,8 @@ def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseRetu
             " ".join(f.data or "" for f in (form.title, form.summary, form.body, form.outcomes))
         )
         if form.preview.data:
-            preview = {k: render_markdown(form[k].data) for k in ("summary", "body", "outcomes")}
             form.language.data = form.language.data or proposed or ""
+            preview = case_preview.from_form(form, case, events, form.language.data)
             form.attachment.errors = file_errors
         else:
             saved = _save(form, case, events, proposed, held, file_errors)
