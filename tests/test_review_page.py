@@ -230,9 +230,11 @@ def test_a_restore_without_a_valid_csrf_token_changes_nothing(
     refused = editor.post(
         f"/editor/cases/{case.id}/revisions/1/restore",
         data={"csrf_token": "forged", "mode": "publish"},
+        headers={"Accept-Language": "nb"},
     )
 
     assert refused.status_code == 400
+    assert "Skjemaet" in refused.text or "skjemaet" in refused.text
     assert _case(case.id).summary == "Andre utgave, med lysbilder."
 
 

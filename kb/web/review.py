@@ -25,6 +25,7 @@ from kb.services import (
 )
 from kb.web.access import current_account, editor_required
 from kb.web.change_words import change_words
+from kb.web.errors import CSRF_MESSAGE
 from kb.web.manage_forms import ConfirmForm
 from kb.web.menus import add_editor_link
 from kb.web.urls import as_id, id_arg
@@ -126,6 +127,16 @@ def decide(case_id: int) -> ResponseReturnValue:
     return redirect(url_for(".case", case_id=case.id))
 
 
+RESTORED_MESSAGES = {
+    restoring.RESTORE: _l("Version %(number)d is back. The status did not change."),
+    restoring.PROPOSE: _l(
+        "Version %(number)d is proposed. The published case stays as it is until an editor "
+        "publishes the proposal."
+    ),
+    restoring.PUBLISH: _l("Version %(number)d is back and published."),
+}
+
+
 @bp.route("/cases/<int:case_id>/revisions/<int:number>/restore", methods=["GET", "POST"])
 @login_required
 def restore(case_id: int, number: int) -> ResponseReturnValue:
@@ -157,18 +168,9 @@ def restore(case_id: int, number: int) -> ResponseReturnValue:
         modes=modes,
         changes=restoring.what_changes(case, revision),
         keeps_files=restoring.keeps_current_files(case, revision),
+        refused=CSRF_MESSAGE if form.is_submitted() else None,
         **change_words(case, show_details=submissions.is_editor(account)),
     ), (400 if form.is_submitted() else 200)
-
-
-RESTORED_MESSAGES = {
-    restoring.RESTORE: _l("Version %(number)d is back. The status did not change."),
-    restoring.PROPOSE: _l(
-        "Version %(number)d is proposed. The published case stays as it is until an editor "
-        "publishes the proposal."
-    ),
-    restoring.PUBLISH: _l("Version %(number)d is back and published."),
-}
 
 
 @bp.post("/cases/<int:case_id>/proposal")
