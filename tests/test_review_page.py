@@ -268,3 +268,20 @@ def test_the_speakers_preview_shows_the_whole_case_as_it_will_be_published(
     assert f"/submissions/{case.id}/files/" in preview  # the attached file opens
     assert _case(case.id).contacts[0].person.name == "Kari Nordmann"  # nothing saved
     assert len(_case(case.id).contacts) == 1
+
+
+def test_a_relabelled_key_figure_is_one_changed_figure_but_contacts_keep_their_identity() -> None:
+    old = {
+        "key_figures": [{"label": "Employed after 1 year", "value": 12.0, "unit": "of 16"}],
+        "contacts": [{"person_id": 1, "name": "Kari"}],
+    }
+    new = {
+        "key_figures": [{"label": "Employed after one year", "value": 12.0, "unit": "of 16"}],
+        "contacts": [{"person_id": 2, "name": "Ola"}],
+    }
+
+    found = {c.field: c.items for c in revision_diff.changes(old, new)}
+
+    [figure] = found["key_figures"]
+    assert figure.state == "changed" and figure.differs("label") and not figure.differs("value")
+    assert [i.state for i in found["contacts"]] == ["removed", "added"]

@@ -42,6 +42,10 @@ ITEM_KEYS: dict[str, Callable[[dict[str, Any]], Hashable]] = {
 }
 
 
+#: List fields whose items keep their place when relabelled (a figure's label, a link's URL).
+_BY_POSITION = ("key_figures", "links")
+
+
 @dataclass(frozen=True)
 class ItemChange:
     """One item of a list: "added", "removed" or "changed" (with ``before`` and ``after``)."""
@@ -92,7 +96,9 @@ def _field_change(key: str, before: Any, after: Any) -> Change | None:
         items += [ItemChange("added", after=k) for k in after or [] if k not in (before or [])]
         return Change(key, "items", items=items) if items else None
     if key in ITEM_KEYS:
-        items = item_changes(before or [], after or [], ITEM_KEYS[key])
+        items = item_changes(
+            before or [], after or [], ITEM_KEYS[key], by_position=key in _BY_POSITION
+        )
         return Change(key, "items", items=items) if items else None
     if (before or None) == (after or None):
         return None
@@ -103,18 +109,27 @@ def item_changes(
     before: list[dict[str, Any]],
     after: list[dict[str, Any]],
     key: Callable[[dict[str, Any]], Hashable],
+    *,
+    by_position: bool = False,
 ) -> list[ItemChange]:
-    """Items removed, changed or added, matched by ``key``; unchanged items are left out."""
+    """Items removed, changed or added, matched by ``key``; unchanged items are left out.
+
+    ``by_position``: an item whose key is new, in the place of an item whose key is gone, is
+    that item changed (a key figure relabelled), not one removed and one added."""
     old = {key(item): item for item in before}
     new_keys = {key(item) for item in after}
-    found = [ItemChange("removed", before=item) for k, item in old.items() if k not in new_keys]
-    for item in after:
+    gone = {i: item for i, item in enumerate(before) if key(item) not in new_keys}
+    found: list[ItemChange] = []
+    for index, item in enumerate(after):
         earlier = old.get(key(item))
-        if earlier is None:
+        if earlier is None and by_position and index in gone:
+            found.append(ItemChange("changed", before=gone.pop(index), after=item))
+        elif earlier is None:
             found.append(ItemChange("added", after=item))
         elif _comparable(earlier) != _comparable(item):
             found.append(ItemChange("changed", before=earlier, after=item))
-    return found
+    removed = [ItemChange("removed", before=item) for item in gone.values()]
+    return removed + found
 
 
 def _comparable(item: dict[str, Any]) -> dict[str, Any]:
