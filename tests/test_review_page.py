@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseRevision, CaseStatus, Role
 from kb.services import revision_diff
@@ -285,3 +286,24 @@ def test_a_relabelled_key_figure_is_one_changed_figure_but_contacts_keep_their_i
     [figure] = found["key_figures"]
     assert figure.state == "changed" and figure.differs("label") and not figure.differs("value")
     assert [i.state for i in found["contacts"]] == ["removed", "added"]
+
+
+def test_a_speaker_cannot_bring_back_a_session_that_no_longer_exists(
+    app: Flask, scenario: Scenario
+) -> None:
+    case = scenario.in_review
+    with write_transaction():
+        first = db.session.scalar(
+            select(CaseRevision).where(CaseRevision.case_id == case.id, CaseRevision.number == 1)
+        )
+        first.data = {**first.data, "sessions": [{"event": "Avlyst seminar", "session": None}]}
+    url = f"/editor/cases/{case.id}/revisions/1/restore"
+    speaker = _as(app.test_client(), "speaker")
+    confirm = speaker.get(url)
+
+    refused = speaker.post(url, data={"csrf_token": csrf_token(confirm.text), "mode": "restore"})
+
+    assert refused.status_code == 409
+    assert "Avlyst seminar" in refused.text and 'role="alert"' in refused.text
+    assert [k.value for k in _case(case.id).key_figures] == [14, 9]
+    assert _case(case.id).presentations == []

@@ -8,6 +8,8 @@ publish in one step, and only by choosing that explicitly.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from kb.database import write_transaction
@@ -15,6 +17,7 @@ from kb.extensions import db
 from kb.i18n import _
 from kb.models import Case, CaseRevision, CaseStatus, RevisionAction, User
 from kb.services import revisions
+from kb.services.exchange.importer import UnknownPlace
 from kb.services.revision_diff import Change, changes
 from kb.services.submissions import is_editor
 
@@ -73,7 +76,27 @@ def restore(case: Case, revision: CaseRevision, user: User, mode: str) -> CaseRe
             db.session.add(case)
             revisions.keep_original(case)
             return revisions.record(case, RevisionAction.PROPOSED, user, note=note, data=restored)
-    return revisions.apply(case, restored, user, RevisionAction.RESTORED, note)
+    return _apply(case, restored, user, note)
+
+
+def _apply(case: Case, restored: dict[str, Any], user: User, note: str) -> CaseRevision:
+    """Apply a restored version; a speaker may not bring back a session deleted since."""
+    try:
+        return revisions.apply(
+            case,
+            restored,
+            user,
+            RevisionAction.RESTORED,
+            note,
+            may_create_places=is_editor(user),
+        )
+    except UnknownPlace as unknown:
+        raise RestoreRefused(
+            _(
+                "This version names “%(title)s”, which no longer exists; an editor can restore it.",
+                title=unknown.title,
+            )
+        ) from None
 
 
 def pending_proposal(case: Case) -> CaseRevision | None:
@@ -99,7 +122,7 @@ def publish_proposal(case: Case, proposal: CaseRevision, editor: User) -> CaseRe
     if not is_editor(editor) or pending_proposal(case) != proposal:
         raise RestoreRefused(_("There is no proposed version to publish."))
     restored = revisions.restored_record(case, proposal)
-    return revisions.apply(case, restored, editor, RevisionAction.RESTORED, f"#{proposal.number}")
+    return _apply(case, restored, editor, f"#{proposal.number}")
 
 
 def decline_proposal(case: Case, proposal: CaseRevision, editor: User, note: str) -> CaseRevision:

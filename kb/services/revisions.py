@@ -120,11 +120,18 @@ def restored_record(case: Case, revision: CaseRevision) -> dict[str, Any]:
 
 
 def apply(
-    case: Case, restored: dict[str, Any], author: User, action: RevisionAction, note: str
+    case: Case,
+    restored: dict[str, Any],
+    author: User,
+    action: RevisionAction,
+    note: str,
+    *,
+    may_create_places: bool = True,
 ) -> CaseRevision:
     """Make the case say what ``restored`` (from ``restored_record``) says, as one revision.
 
-    Consent is the person's own, so it is left as it is now (``None`` changes nothing)."""
+    Consent is the person's own, so it is left as it is now (``None`` changes nothing).
+    Raises ``UnknownPlace`` for a session deleted since, unless ``may_create_places``."""
     contacts = [
         {k: v for k, v in c.items() if k != PERSON_ID} | {"consent_to_publish_contact": None}
         for c in restored.get("contacts", [])
@@ -133,7 +140,13 @@ def apply(
     with write_transaction():
         db.session.add(case)
         keep_original(case)
-        apply_case(case, data, recorded_by=author, may_update=lambda _person: False)
+        apply_case(
+            case,
+            data,
+            recorded_by=author,
+            may_update=lambda _person: False,
+            may_create_places=may_create_places,
+        )
         return record(case, action, author, note=note)
 
 

@@ -11,7 +11,7 @@ from wtforms import EmailField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from kb.i18n import _, _l
-from kb.models import Case, CaseStatus, Event, Session
+from kb.models import Case, CaseRevision, CaseStatus, Event, Session
 from kb.services import (
     accounts,
     catalogue,
@@ -155,11 +155,26 @@ def restore(case_id: int, number: int) -> ResponseReturnValue:
         mode = request.form.get("mode", "")
         if mode not in modes:
             abort(400, _("Choose how to restore this version."))
-        restoring.restore(case, revision, account, mode)
+        try:
+            restoring.restore(case, revision, account, mode)
+        except restoring.RestoreRefused as refused:
+            return _restore_page(case, revision, form, modes, str(refused), 409)
         flash(str(RESTORED_MESSAGES[mode]) % {"number": number})
         if submissions.is_editor(account):
             return redirect(url_for(".case", case_id=case.id))
         return redirect(url_for("submission.mine"))
+    refused = str(CSRF_MESSAGE) if form.is_submitted() else None
+    return _restore_page(case, revision, form, modes, refused, 400 if refused else 200)
+
+
+def _restore_page(
+    case: Case,
+    revision: CaseRevision,
+    form: ConfirmForm,
+    modes: list[str],
+    refused: str | None,
+    status: int,
+) -> ResponseReturnValue:
     return render_template(
         "editor/restore.html",
         case=case,
@@ -168,9 +183,9 @@ def restore(case_id: int, number: int) -> ResponseReturnValue:
         modes=modes,
         changes=restoring.what_changes(case, revision),
         keeps_files=restoring.keeps_current_files(case, revision),
-        refused=CSRF_MESSAGE if form.is_submitted() else None,
-        **change_words(case, show_details=submissions.is_editor(account)),
-    ), (400 if form.is_submitted() else 200)
+        refused=refused,
+        **change_words(case, show_details=submissions.is_editor(current_account())),
+    ), status
 
 
 @bp.post("/cases/<int:case_id>/proposal")
