@@ -307,3 +307,23 @@ def test_a_speaker_cannot_bring_back_a_session_that_no_longer_exists(
     assert "Avlyst seminar" in refused.text and 'role="alert"' in refused.text
     assert [k.value for k in _case(case.id).key_figures] == [14, 9]
     assert _case(case.id).presentations == []
+
+
+def test_a_version_that_no_longer_fits_the_format_is_refused_not_an_error(
+    client: FlaskClient, scenario: Scenario
+) -> None:
+    case = scenario.published
+    with write_transaction():
+        first = db.session.scalar(
+            select(CaseRevision).where(CaseRevision.case_id == case.id, CaseRevision.number == 1)
+        )
+        first.data = {**first.data, "country": "XX-not-a-country"}
+    editor = _as(client, "editor")
+    url = f"/editor/cases/{case.id}/revisions/1/restore"
+    confirm = editor.get(url)
+
+    refused = editor.post(url, data={"csrf_token": csrf_token(confirm.text), "mode": "publish"})
+
+    assert refused.status_code == 409
+    assert "cannot be restored" in refused.text
+    assert _case(case.id).summary == "Andre utgave, med lysbilder."

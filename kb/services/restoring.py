@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from kb.database import write_transaction
@@ -96,6 +97,10 @@ def _apply(case: Case, restored: dict[str, Any], user: User, note: str) -> CaseR
                 "This version names “%(title)s”, which no longer exists; an editor can restore it.",
                 title=unknown.title,
             )
+        ) from None
+    except ValidationError:
+        raise RestoreRefused(
+            _("This version no longer fits the rules for a case and cannot be restored.")
         ) from None
 
 
