@@ -19,8 +19,7 @@ from tests.web_helpers import GOOD_PASSWORD, csrf_token, form_values, login, wit
 
 @pytest.fixture
 def scenario(app: Flask) -> Scenario:
-    built = review_scenario.build()
-    return Scenario(built.speaker, built.editor, built.in_review, built.published)
+    return review_scenario.build()
 
 
 def _as(client: FlaskClient, who: str) -> FlaskClient:

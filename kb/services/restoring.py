@@ -32,8 +32,9 @@ PUBLISH = "publish"
 _OWNER_MAY_RESTORE = {CaseStatus.DRAFT, CaseStatus.SUBMITTED}
 
 
-class RestoreRefused(PermissionError):
-    """The user may not restore this case in this way."""
+class RestoreRefused(Exception):
+    """The version is not restored: not allowed this way, or it no longer fits; the message
+    says why in the user's language."""
 
 
 def modes(user: User, case: Case) -> list[str]:
@@ -56,7 +57,8 @@ def find_revision(case: Case, number: int) -> CaseRevision | None:
 
 
 def what_changes(case: Case, revision: CaseRevision) -> list[Change]:
-    """The case as it is now -> as restoring ``revision`` would make it."""
+    """The case as it is now -> as restoring ``revision`` (or publishing a proposal) would
+    make it."""
     return changes(revisions.snapshot(case), revisions.restored_record(case, revision))
 
 
@@ -115,11 +117,6 @@ def pending_proposal(case: Case) -> CaseRevision | None:
     if latest is None or latest.action != RevisionAction.PROPOSED:
         return None
     return latest
-
-
-def proposal_changes(case: Case, proposal: CaseRevision) -> list[Change]:
-    """What publishing the proposal would change on the live case."""
-    return changes(revisions.snapshot(case), revisions.restored_record(case, proposal))
 
 
 def publish_proposal(case: Case, proposal: CaseRevision, editor: User) -> CaseRevision:

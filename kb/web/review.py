@@ -102,7 +102,7 @@ def _review_page(case: Case, form: DecisionForm, status: int = 200) -> ResponseR
         changes=revision_diff.changes(baseline.data if baseline else None, current),
         steps=steps,
         proposal=proposal,
-        proposal_changes=restoring.proposal_changes(case, proposal) if proposal else [],
+        proposal_changes=restoring.what_changes(case, proposal) if proposal else [],
         restorable={rev.number for rev in history[1:]}
         if restoring.modes(current_account(), case)
         else set(),
