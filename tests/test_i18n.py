@@ -225,6 +225,7 @@ EDITOR_PAGES = (
     "/editor/",
     "/editor/?status=published",
     "/editor/cases/{draft}",
+    "/editor/cases/{draft}/revisions/1/restore",
     "/editor/invitations",
     "/editor/events/",
     "/editor/events/new",

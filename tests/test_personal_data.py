@@ -358,7 +358,7 @@ def test_restoring_an_old_version_keeps_the_person_as_they_are_now(
     assert "Ingrid Berg" in review_page.text and "person_id" not in review_page.text
     restored = client.post(
         f"/editor/cases/{case_id}/revisions/1/restore",
-        data={"csrf_token": csrf_token(review_page.text)},
+        data={"csrf_token": csrf_token(review_page.text), "mode": "publish"},
     )
 
     assert restored.status_code == 302

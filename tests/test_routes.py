@@ -84,7 +84,16 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "review.queue": ({}, EDITORS_200),
     "review.case": ({"case_id": "{draft}"}, EDITORS_200),
     "review.decide": ({"case_id": "{draft}"}, POST_ONLY),
-    "review.restore": ({"case_id": "{draft}", "number": 1}, POST_ONLY),
+    # The owner may restore their draft; another speaker may not.
+    "review.restore": (
+        {"case_id": "{draft}", "number": 1},
+        {"anonymous": 302, "speaker": 403, "owner": 200, "editor": 200, "admin": 200},
+    ),
+    "review.proposal": ({"case_id": "{draft}"}, POST_ONLY),
+    "submission.material_file": (
+        {"case_id": "{draft}", "material_id": 999999, "filename": "x.pdf"},
+        {"anonymous": 302, "speaker": 403, "owner": 404, "editor": 404, "admin": 404},
+    ),
     "review.invite": ({}, EDITORS_200),
     "review.delete": ({"case_id": "{draft}"}, EDITORS_200),
     "exports.case": ({"slug": "{case}", "key": "json"}, EVERYONE_200),
@@ -127,10 +136,11 @@ POSTS: dict[str, tuple[dict[str, Any], dict[str, str], dict[str, int]]] = {
         {"decision": "none"},
         {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 409, "admin": 409},
     ),
-    "review.restore": (
-        {"case_id": "{draft}", "number": 99},
-        {},
-        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 404, "admin": 404},
+    # A draft has no proposal to publish.
+    "review.proposal": (
+        {"case_id": "{draft}"},
+        {"decision": "publish"},
+        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 409, "admin": 409},
     ),
     "manage.add_link": (
         {"session_id": "{session}"},

@@ -394,9 +394,10 @@ def test_an_editor_restores_an_earlier_version(app: Flask, client: FlaskClient, 
 
     review_page = client.get(f"/editor/cases/{case.id}")
     assert "<del>" in review_page.text and "Feil tittel" in review_page.text
+    confirm = client.get(f"/editor/cases/{case.id}/revisions/1/restore")
     restored = client.post(
         f"/editor/cases/{case.id}/revisions/1/restore",
-        data={"csrf_token": csrf_token(review_page.text)},
+        data={"csrf_token": csrf_token(confirm.text), "mode": "publish"},
     )
     assert restored.status_code == 302
     db.session.rollback()

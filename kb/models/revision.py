@@ -30,6 +30,8 @@ class RevisionAction(StrEnum):
     UNPUBLISHED = "unpublished"
     ARCHIVED = "archived"
     RESTORED = "restored"
+    PROPOSED = "proposed"  # an earlier version proposed for a published case, not live yet
+    DECLINED = "declined"  # an editor turned a proposed version down
 
 
 class CaseRevision(db.Model):

@@ -8,11 +8,10 @@ identity, so erasing a person finds them whatever their name or e-mail was then.
 
 from __future__ import annotations
 
-import difflib
-import re
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from kb.database import write_transaction
@@ -21,24 +20,10 @@ from kb.models import Case, CaseRevision, Person, RevisionAction, User
 from kb.services.exchange.exporter import case_record, person_record
 from kb.services.exchange.importer import apply_case
 from kb.services.exchange.schema import CaseIn
+from kb.services.revision_diff import PERSON_ID
 
-#: Actions by the case's author; the others mark a version an editor has seen.
-_AUTHOR_ACTIONS = {RevisionAction.SAVED, RevisionAction.SUBMITTED}
-
-#: Fields compared as prose, word by word; the rest are shown as whole values.
-_PROSE = ("title", "summary", "body", "outcomes", "target_description")
-
-
-@dataclass(frozen=True)
-class Change:
-    """One field that differs: its key, and the text as (operation, words) pieces."""
-
-    field: str
-    pieces: list[tuple[str, str]]
-
-
-#: The key of a revision's contact that names the person by identity (not in the format).
-PERSON_ID = "person_id"
+#: Actions by the case's author, and proposals; the others mark a version an editor has seen.
+_AUTHOR_ACTIONS = {RevisionAction.SAVED, RevisionAction.SUBMITTED, RevisionAction.PROPOSED}
 
 
 def snapshot(case: Case) -> dict[str, Any]:
@@ -62,9 +47,15 @@ def history(case: Case) -> list[CaseRevision]:
 
 
 def record(
-    case: Case, action: RevisionAction, author: User | None, note: str | None = None
+    case: Case,
+    action: RevisionAction,
+    author: User | None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> CaseRevision:
-    """Keep the case as it is now. Call inside ``write_transaction()``, after the change."""
+    """Keep the case as it is now (or ``data``, a version proposed but not applied).
+
+    Call inside ``write_transaction()``, after the change."""
     db.session.flush()
     number = (
         db.session.scalar(
@@ -79,7 +70,7 @@ def record(
         action=action,
         status=case.status,
         note=note,
-        data=snapshot(case),
+        data=data if data is not None else snapshot(case),
     )
     db.session.add(revision)
     return revision
@@ -109,79 +100,71 @@ def last_reviewed(case: Case) -> CaseRevision | None:
     )
 
 
-def restore(case: Case, revision: CaseRevision, author: User) -> CaseRevision:
-    """Bring back a revision's content; the status stays as it is now."""
+def restored_record(case: Case, revision: CaseRevision) -> dict[str, Any]:
+    """The case as restoring ``revision`` would make it: its content, the status as it is
+    now, each person as they are now, and files that are still stored.
+
+    The files attached now are kept when the version had none (a restore never drops the
+    slides added since); a version with files of its own brings back those still stored.
+    """
     if revision.case_id != case.id:
         raise ValueError("the revision belongs to another case")
-    contacts = [_as_now(contact) for contact in revision.data.get("contacts", [])]
-    data = CaseIn.model_validate({**revision.data, "contacts": contacts, "status": case.status})
+    current = snapshot(case)
+    old_files = [m for m in revision.data.get("materials", []) if _still_stored(m)]
+    return {
+        **revision.data,
+        "contacts": [_as_now(contact) for contact in revision.data.get("contacts", [])],
+        "materials": old_files or current["materials"],
+        "status": case.status,
+    }
+
+
+def apply(
+    case: Case,
+    restored: dict[str, Any],
+    author: User,
+    action: RevisionAction,
+    note: str,
+    *,
+    may_create_places: bool = True,
+) -> CaseRevision:
+    """Make the case say what ``restored`` (from ``restored_record``) says, as one revision.
+
+    Consent is the person's own, so it is left as it is now (``None`` changes nothing).
+    Raises ``UnknownPlace`` for a session deleted since, unless ``may_create_places``."""
+    contacts = [
+        {k: v for k, v in c.items() if k != PERSON_ID} | {"consent_to_publish_contact": None}
+        for c in restored.get("contacts", [])
+    ]
+    data = CaseIn.model_validate({**restored, "contacts": contacts, "status": case.status})
     with write_transaction():
         db.session.add(case)
-        apply_case(case, data, recorded_by=author, may_update=lambda _person: False)
-        return record(case, RevisionAction.RESTORED, author, note=f"#{revision.number}")
+        keep_original(case)
+        apply_case(
+            case,
+            data,
+            recorded_by=author,
+            may_update=lambda _person: False,
+            may_create_places=may_create_places,
+        )
+        return record(case, action, author, note=note)
+
+
+def _still_stored(material: dict[str, Any]) -> bool:
+    if not material.get("file"):
+        return True
+    return (Path(current_app.config["UPLOAD_DIR"]) / material["file"]).is_file()
 
 
 def _as_now(contact: dict[str, Any]) -> dict[str, Any]:
     """A revision's contact as the person is now (their details and consent are theirs, not
     the case's): restoring never brings back an old phone number, a withdrawn consent, or a
     second person under a name they no longer use."""
-    entry = {k: v for k, v in contact.items() if k != PERSON_ID}
+    entry = dict(contact)
     person = db.session.get(Person, contact[PERSON_ID]) if contact.get(PERSON_ID) else None
     if person is not None:
         entry |= person_record(person, public=False)
-    return entry | {"consent_to_publish_contact": None}
-
-
-def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
-    """What differs between two records, field by field, in the order of the record."""
-    old = old or {}
-    found = []
-    for key, value in new.items():
-        if key == "status":
-            continue
-        before, after = _as_text(old.get(key)), _as_text(value)
-        if before != after:
-            found.append(Change(key, _word_diff(before, after, prose=key in _PROSE)))
-    return found
-
-
-def _as_text(value: Any) -> str:
-    """A value as lines a person can compare: lists one item per line, records as "k: v"."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\n".join(_as_text(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(
-            f"{k}: {v}" for k, v in value.items() if v not in (None, "", []) and k != PERSON_ID
-        )
-    return str(value)
-
-
-_TOKENS = re.compile(r"\s+|[^\s]+")
-
-
-def _word_diff(before: str, after: str, *, prose: bool) -> list[tuple[str, str]]:
-    """Pieces tagged "same", "removed" or "added"; prose word by word, values as a whole."""
-    if not prose:
-        pieces = []
-        if before:
-            pieces.append(("removed", before))
-        if after:
-            pieces.append(("added", after))
-        return pieces
-    a, b = _TOKENS.findall(before), _TOKENS.findall(after)
-    pieces = []
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            pieces.append(("same", "".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            pieces.append(("removed", "".join(a[i1:i2])))
-        if j2 > j1:
-            pieces.append(("added", "".join(b[j1:j2])))
-    return pieces
+    return entry
 
 
 def refers_to(contact: dict[str, Any], person: Person) -> bool:

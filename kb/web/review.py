@@ -5,14 +5,27 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from kb.i18n import _, _l
-from kb.models import Case, CaseStatus, Event, Session
-from kb.services import accounts, catalogue, invitations, programme, review, revisions
+from kb.models import Case, CaseRevision, CaseStatus, Event, Session
+from kb.services import (
+    accounts,
+    catalogue,
+    invitations,
+    programme,
+    restoring,
+    review,
+    revision_diff,
+    revisions,
+    submissions,
+)
 from kb.web.access import current_account, editor_required
+from kb.web.change_words import change_words
+from kb.web.errors import CSRF_MESSAGE
 from kb.web.manage_forms import ConfirmForm
 from kb.web.menus import add_editor_link
 from kb.web.urls import as_id, id_arg
@@ -54,8 +67,13 @@ def queue() -> ResponseReturnValue:
         status = CaseStatus(request.args.get("status", CaseStatus.SUBMITTED))
     except ValueError:
         abort(404)
+    proposals = restoring.cases_with_proposals() if status == CaseStatus.SUBMITTED else []
     return render_template(
-        "editor/queue.html", cases=review.cases_with_status(status), status=status, tabs=STATUS_TABS
+        "editor/queue.html",
+        cases=review.cases_with_status(status),
+        proposals=proposals,
+        status=status,
+        tabs=STATUS_TABS,
     )
 
 
@@ -71,17 +89,24 @@ def _review_page(case: Case, form: DecisionForm, status: int = 200) -> ResponseR
     current = revisions.snapshot(case)
     older = [*history[1:], None] if history else []
     steps = [
-        (rev, revisions.changes(before.data if before else None, rev.data))
+        (rev, revision_diff.changes(before.data if before else None, rev.data))
         for rev, before in zip(history, older, strict=True)
     ]
+    proposal = restoring.pending_proposal(case)
     return render_template(
         "editor/case.html",
         case=case,
         form=form,
         decisions=review.allowed_decisions(case),
         baseline=baseline,
-        changes=revisions.changes(baseline.data if baseline else None, current),
+        changes=revision_diff.changes(baseline.data if baseline else None, current),
         steps=steps,
+        proposal=proposal,
+        proposal_changes=restoring.what_changes(case, proposal) if proposal else [],
+        restorable={rev.number for rev in history[1:]}
+        if restoring.modes(current_account(), case)
+        else set(),
+        **change_words(case, show_details=True),
     ), status
 
 
@@ -102,17 +127,87 @@ def decide(case_id: int) -> ResponseReturnValue:
     return redirect(url_for(".case", case_id=case.id))
 
 
-@bp.post("/cases/<int:case_id>/revisions/<int:number>/restore")
-@editor_required
+RESTORED_MESSAGES = {
+    restoring.RESTORE: _l("Version %(number)d is back. The status did not change."),
+    restoring.PROPOSE: _l(
+        "Version %(number)d is proposed. The published case stays as it is until an editor "
+        "publishes the proposal."
+    ),
+    restoring.PUBLISH: _l("Version %(number)d is back and published."),
+}
+
+
+@bp.route("/cases/<int:case_id>/revisions/<int:number>/restore", methods=["GET", "POST"])
+@login_required
 def restore(case_id: int, number: int) -> ResponseReturnValue:
+    """What restoring a version would change, and the choice to do it (editors, and the
+    case's author within ``restoring.modes``)."""
     case = _case(case_id)
-    if not DecisionForm().validate_on_submit():
-        abort(400)
-    revision = next((r for r in revisions.history(case) if r.number == number), None)
+    account = current_account()
+    modes = restoring.modes(account, case)
+    if not modes:
+        abort(403)
+    revision = restoring.find_revision(case, number)
     if revision is None:
         abort(404)
-    revisions.restore(case, revision, current_account())
-    flash(_("Version %(number)d is back. The status did not change.", number=number))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        mode = request.form.get("mode", "")
+        if mode not in modes:
+            abort(400, _("Choose how to restore this version."))
+        try:
+            restoring.restore(case, revision, account, mode)
+        except restoring.RestoreRefused as refused:
+            return _restore_page(case, revision, form, modes, str(refused), 409)
+        flash(str(RESTORED_MESSAGES[mode]) % {"number": number})
+        if submissions.is_editor(account):
+            return redirect(url_for(".case", case_id=case.id))
+        return redirect(url_for("submission.mine"))
+    refused = str(CSRF_MESSAGE) if form.is_submitted() else None
+    return _restore_page(case, revision, form, modes, refused, 400 if refused else 200)
+
+
+def _restore_page(
+    case: Case,
+    revision: CaseRevision,
+    form: ConfirmForm,
+    modes: list[str],
+    refused: str | None,
+    status: int,
+) -> ResponseReturnValue:
+    return render_template(
+        "editor/restore.html",
+        case=case,
+        revision=revision,
+        form=form,
+        modes=modes,
+        changes=restoring.what_changes(case, revision),
+        keeps_files=restoring.keeps_current_files(case, revision),
+        refused=refused,
+        **change_words(case, show_details=submissions.is_editor(current_account())),
+    ), status
+
+
+@bp.post("/cases/<int:case_id>/proposal")
+@editor_required
+def proposal(case_id: int) -> ResponseReturnValue:
+    """Publish or decline the version proposed for a published case."""
+    case = _case(case_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _review_page(case, form, 400)
+    pending = restoring.pending_proposal(case)
+    if pending is None:
+        form.message.errors = [_("There is no proposed version any more.")]
+        return _review_page(case, form, 409)
+    if request.form.get("decision") == "publish":
+        restoring.publish_proposal(case, pending, current_account())
+        flash(_("The proposed version is published."))
+    elif request.form.get("decision") == "decline":
+        restoring.decline_proposal(case, pending, current_account(), form.message.data or "")
+        flash(_("The proposal was declined; the published case stays as it is."))
+    else:
+        abort(400, _("Choose to publish or decline the proposal."))
     return redirect(url_for(".case", case_id=case.id))
 
 

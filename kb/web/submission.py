@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from kb.i18n import _
-from kb.markdown import render_markdown
 from kb.models import (
     Case,
     Event,
@@ -24,9 +33,9 @@ from kb.models import (
 )
 from kb.services import catalogue, pending_uploads, programme, review, revisions, submissions
 from kb.services.language import propose_language
-from kb.services.materials import MaterialRejected
+from kb.services.materials import MaterialRejected, path_of
 from kb.services.similar_cases import SimilarCase, similar_cases
-from kb.web import uploads
+from kb.web import case_preview, uploads
 from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
 from kb.web.errors import render_error
@@ -69,6 +78,33 @@ def edit(case_id: int) -> ResponseReturnValue:
     if not may_edit(case):
         abort(403, _("Only the editors can change a case once it is published."))
     return _case_form(case)
+
+
+@bp.get("/<int:case_id>/files/<int:material_id>/<path:filename>")
+@login_required
+def material_file(case_id: int, material_id: int, filename: str) -> ResponseReturnValue:
+    """A case's file for its author and the editors, whatever the case's status (the review
+    page and the preview open files before they are public)."""
+    case = catalogue.any_case(case_id)
+    if case is None:
+        abort(404)
+    account = current_account()
+    if not (submissions.is_editor(account) or case.owner_id == account.id):
+        abort(403)
+    material = next((m for m in case.materials if m.id == material_id and m.is_file), None)
+    if material is None:
+        abort(404)
+    response = send_file(
+        path_of(material),
+        mimetype=material.content_type,
+        as_attachment=True,
+        download_name=material.original_filename or material.stored_name,
+        max_age=0,
+    )
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -122,8 +158,8 @@ def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseRetu
             " ".join(f.data or "" for f in (form.title, form.summary, form.body, form.outcomes))
         )
         if form.preview.data:
-            preview = {k: render_markdown(form[k].data) for k in ("summary", "body", "outcomes")}
             form.language.data = form.language.data or proposed or ""
+            preview = case_preview.from_form(form, case, events, form.language.data)
             form.attachment.errors = file_errors
             similar = _similar(form, case)
         else:

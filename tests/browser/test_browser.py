@@ -24,6 +24,7 @@ from kb.extensions import db
 from kb.models import Case, Role
 from kb.search import get_backend
 from kb.services import accounts, catalogue, invitations
+from tests import review_scenario
 from tests.conftest import instance_from, make_app
 from tests.factories import make_pdf
 from tests.web_helpers import GOOD_PASSWORD, path_of
@@ -510,5 +511,88 @@ def test_a_cross_language_search_on_a_desktop_shows_its_filters_beside_the_resul
         shoot(page, "search-cross-language")
         violations = axe_module.Axe().run(page).response["violations"]
         assert violations == [], [(v["id"], v["help"]) for v in violations]
+    finally:
+        context.close()
+
+
+def _review_scenario(app: Flask, prefix: str) -> tuple[int, int, str]:
+    """A case in review with one key figure changed, and a published case: their ids and the
+    published case's address."""
+    with app.app_context():
+        built = review_scenario.build(prefix)
+        found = (built.in_review.id, built.published.id, built.published.slug)
+        db.session.remove()
+    return found
+
+
+def _no_violations(page: Any) -> None:
+    violations = axe_module.Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], v["help"]) for v in violations]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", SPEAKER_LANGUAGES)
+def test_an_editor_reviews_a_changed_key_figure_and_restores_a_published_case(
+    browser: Any, served: tuple[Flask, str], language: str
+) -> None:
+    app, live_app = served
+    in_review, published, slug = _review_scenario(app, f"{language}-")
+    context = browser.new_context(locale=SPEAKER_LANGUAGES[language], accept_downloads=True)
+    page = context.new_page()
+    try:
+        _log_in(page, live_app, f"{language}-editor@example.org", lands_on="/editor/")
+
+        # Only the changed key figure is shown as changed, in words.
+        page.goto(f"{live_app}/editor/cases/{in_review}")
+        changes = page.locator("section[aria-labelledby=changes]")
+        assert changes.locator("dt").all_inner_texts() == [translated(language, "Key figures")]
+        [changed] = changes.locator(".item-changes li").all()
+        assert "I arbeid etter ett år" in changed.inner_text()
+        assert changed.locator("del").inner_text() == "12"
+        assert changed.locator("ins").inner_text() == "14"
+        assert "Bedrifter med" not in changes.inner_text()
+
+        # The preview is the whole case as it will be published, labels in the UI language.
+        preview = page.locator(".case-preview")
+        country = {"nb": "Norge", "fi": "Norja"}[language]
+        assert country in preview.locator(".facts").inner_text()
+        assert "kari@fjordvik.example" in preview.inner_text()
+        assert "Bedrifter med" in preview.locator(".figures").inner_text()
+        shoot(page, f"review-{language}")
+        _no_violations(page)
+
+        # The attached file opens from the review page.
+        with page.expect_download() as download:
+            preview.locator(".materials a").click()
+        assert download.value.suggested_filename == "lysbilder.pdf"
+        assert Path(download.value.path()).read_bytes() == review_scenario.SLIDES_PDF
+
+        # Restoring version 1 of the published case: first what would change.
+        page.goto(f"{live_app}/editor/cases/{published}")
+        page.locator(f"a[href$='/editor/cases/{published}/revisions/1/restore']").click()
+        page.wait_for_url("**/revisions/1/restore")
+        summary_change = page.locator(".changes .diff").first
+        assert summary_change.locator("ins").first.inner_text() == "Første"
+        assert translated(language, "Files: the files attached now are kept.") in page.inner_text(
+            "main"
+        )
+        shoot(page, f"restore-{language}")
+        _no_violations(page)
+        public = context.new_page()
+        public.goto(f"{live_app}/cases/{slug}")
+        assert "Andre utgave, med lysbilder." in public.inner_text("main")
+
+        # Proposed: the published case stays as it is until the proposal is published.
+        page.locator("button[value=propose]").click()
+        page.wait_for_url(f"**/editor/cases/{published}")
+        assert page.locator("#proposal").count() == 1
+        public.reload()
+        assert "Andre utgave, med lysbilder." in public.inner_text("main")
+
+        page.locator("section[aria-labelledby=proposal] button[value=publish]").click()
+        page.wait_for_url(f"**/editor/cases/{published}")
+        public.reload()
+        assert "Første utgave." in public.inner_text("main")
+        assert public.locator(".materials a", has_text="Lysbilder fra kafeen").count() == 1
     finally:
         context.close()
