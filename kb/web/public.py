@@ -12,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -21,7 +20,7 @@ from kb.i18n import LANGUAGE_COOKIE, ui_language
 from kb.models import Vocabulary
 from kb.paging import page_count
 from kb.services import catalogue
-from kb.services.materials import path_of
+from kb.web.downloads import send_material
 from kb.web.search_params import MAX_PAGE
 from kb.web.urls import is_local_path
 
@@ -149,15 +148,4 @@ def material_file(material_id: int, filename: str) -> ResponseReturnValue:
     material = _found(catalogue.public_material(material_id))
     if not material.is_file:
         abort(404)
-    response = send_file(
-        path_of(material),
-        mimetype=material.content_type,
-        as_attachment=True,
-        download_name=material.original_filename or material.stored_name,
-        max_age=3600,
-    )
-    # Private: a shared cache would go on serving the file after its case is unpublished.
-    response.cache_control.public = False
-    response.cache_control.private = True
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_material(material, max_age=3600)

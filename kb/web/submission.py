@@ -12,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -33,11 +32,12 @@ from kb.models import (
 )
 from kb.services import catalogue, pending_uploads, programme, review, revisions, submissions
 from kb.services.language import propose_language
-from kb.services.materials import MaterialRejected, path_of
+from kb.services.materials import MaterialRejected
 from kb.services.similar_cases import SimilarCase, similar_cases
 from kb.web import case_preview, uploads
 from kb.web.access import current_account
 from kb.web.case_form import CaseForm, add_blank_rows, fill_choices, form_data, record_fields
+from kb.web.downloads import send_material
 from kb.web.errors import render_error
 from kb.web.uploads import FILE_FORMS, max_upload_bytes, rejection_message
 from kb.web.urls import id_arg
@@ -94,17 +94,7 @@ def material_file(case_id: int, material_id: int, filename: str) -> ResponseRetu
     material = next((m for m in case.materials if m.id == material_id and m.is_file), None)
     if material is None:
         abort(404)
-    response = send_file(
-        path_of(material),
-        mimetype=material.content_type,
-        as_attachment=True,
-        download_name=material.original_filename or material.stored_name,
-        max_age=0,
-    )
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_material(material, max_age=0, store=False)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
