@@ -58,7 +58,11 @@ SUGGESTION_SIMILARITY = 0.2
 _DOCUMENTS = f"{SCHEMA}.documents"
 #: GIN finds the matches; the planner's guess that a scan of every row (decompressing each
 #: vector) is cheaper is wrong for full-text conditions. JIT compiling costs more than it saves.
-_SEARCH_SETTINGS = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+#: The matches of a search (thousands of rows) stay in memory: spilled to disk they cost
+#: more than ranking them.
+_SEARCH_SETTINGS = (
+    "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"
+)
 
 _INSERT = text(
     f"""
@@ -383,21 +387,7 @@ class _Execution:
         """Count, facets and the page of the selection in one statement."""
         where, params = _filters(request.filters)
         conditions = Conditions(params)
-        matching = [conditions.match(selection.strict)] + [
-            f"(d.language = ANY(CAST(:{conditions.param(languages)} AS text[])) "
-            f"AND {conditions.match(node)})"
-            for node, languages in selection.relaxed
-        ]
-        if selection.relaxed:
-            # Any of them first, one tsquery GIN answers: the language conditions would
-            # otherwise lead PostgreSQL to test every case of those languages.
-            union = [selection.strict, *(node for node, _ in selection.relaxed)]
-            where.append(conditions.match(plan.any_of(union)))
-        where.append(f"({' OR '.join(matching)})")
-        level = "0"
-        if selection.relaxed:
-            level = "CASE " + " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(matching))
-            level += " END"
+        matched = _matched(selection, where, conditions)
         newest = request.sort == "newest"
         groups = self._rank_groups([selection.strict, *(node for node, _ in selection.relaxed)])
         ranks = [(weight, conditions.param(query)) for weight, query in groups]
@@ -442,11 +432,7 @@ class _Execution:
             offset=(request.page - 1) * request.per_page,
         )
         statement = f"""
-            WITH m AS MATERIALIZED (
-                SELECT d.case_id, d.facet_keys, d.published_at, d.head, d.vector,
-                    {level} AS level
-                FROM {_DOCUMENTS} AS d WHERE {" AND ".join(where)}
-            ),
+            WITH m AS MATERIALIZED ({matched}),
             n AS (SELECT count(*) AS total, count(*) FILTER (WHERE m.level > 0) AS partial
                 FROM m),
             s AS MATERIALIZED (
@@ -478,6 +464,41 @@ class _Execution:
             _hit(row, row["score"], row["direct"], row["level"] > 0, marker) for row in hit_rows
         ]
         return searching.Selected(total, partial, _facet_counts(request.facets, facet_rows), hits)
+
+
+def _matched(selection: searching.Selection, where: list[str], conditions: Conditions) -> str:
+    """SQL of the selection's matches within the filters, each with its level: 0 matches
+    every word, i the i-th relaxation in its languages (the lowest counts).
+
+    Each level is its own GIN scan, its languages tested after it (the fence, OFFSET 0):
+    a condition on the rows, or the language index first, would decompress the vector of
+    every candidate (measured: most of a search's time with thousands of matches).
+    """
+    filters = " AND ".join(where)
+    strict = conditions.match(selection.strict)
+    if not selection.relaxed:
+        return f"SELECT {_MATCHED}, 0 AS level FROM {_DOCUMENTS} AS d WHERE {strict} AND {filters}"
+    levels = [f"SELECT d.case_id, 0 AS level FROM {_DOCUMENTS} AS d WHERE {strict} AND {filters}"]
+    for i, (node, languages) in enumerate(selection.relaxed, 1):
+        found = (
+            f"SELECT d.case_id, d.language FROM {_DOCUMENTS} AS d "
+            f"WHERE {conditions.match(node)} AND {filters} OFFSET 0"
+        )
+        languages_param = conditions.param(languages)
+        levels.append(
+            f"SELECT f.case_id, {i} AS level FROM ({found}) AS f "
+            f"WHERE f.language = ANY(CAST(:{languages_param} AS text[]))"
+        )
+    union = " UNION ALL ".join(levels)
+    return (
+        f"SELECT {_MATCHED}, l.level FROM (SELECT u.case_id, min(u.level) AS level "
+        f"FROM ({union}) AS u GROUP BY u.case_id) AS l "
+        f"JOIN {_DOCUMENTS} AS d ON d.case_id = l.case_id"
+    )
+
+
+#: What the statement of ``select`` needs of each match.
+_MATCHED = "d.case_id, d.facet_keys, d.published_at, d.head, d.vector"
 
 
 #: The columns a hit shows.
