@@ -391,39 +391,33 @@ class _Execution:
         newest = request.sort == "newest"
         groups = self._rank_groups([selection.strict, *(node for node, _ in selection.relaxed)])
         ranks = [(weight, conditions.param(query)) for weight, query in groups]
-        if newest or not ranks:  # newest first, or no words to rank by
-            scored = "TRUE AS direct, CAST(0 AS real) AS score"
-        else:
-            # Few matches: decompress each vector once and rank by all of it. Many: rank
-            # the cases whose title or summary has a ranked word by those (a small vector,
-            # stored inline), the others after them; tell direct hits by the index (the
-            # same filters, so the index scans stay within the matches).
-            def score(vector: str) -> str:
+        direct = "TRUE"  # newest first, no words to rank by, or every match is direct
+        score = "CAST(0 AS real)"
+        if not newest and ranks:
+            # Only the cases of the (level, direct) groups the page falls in are ranked:
+            # the others' order does not show. Few matches: decompress each vector once
+            # and rank by all of it. Many: rank the cases whose title or summary has a
+            # ranked word by those (a small vector, stored inline), the others after
+            # them. Direct hits are told by the index (the same filters, so the scan
+            # stays within the matches).
+            def rank(vector: str) -> str:
                 return " + ".join(
                     f"{weight!r} * ts_rank(CAST('{RANK_WEIGHTS}' AS real[]), {vector}, "
                     f"CAST(:{name} AS tsquery), {RANK_NORMALIZATION})"
                     for weight, name in ranks
                 )
 
-            def direct(vector: str) -> str:
-                if selection.direct == selection.strict:
-                    return "TRUE"  # nothing came from the vocabulary: every match is direct
-                return conditions.match(selection.direct, vector)
-
-            indexed = direct("d.vector")
-            big_direct = (
-                indexed
-                if indexed in ("TRUE", "FALSE")
-                else f"m.case_id IN (SELECT d.case_id FROM {_DOCUMENTS} AS d "
-                f"WHERE {' AND '.join([indexed, *where])})"
-            )
+            if selection.direct != selection.strict:
+                direct = (
+                    f"x.case_id IN (SELECT d.case_id FROM {_DOCUMENTS} AS d "
+                    f"WHERE {' AND '.join([conditions.match(selection.direct), *where])})"
+                )
             ranked_words = conditions.param(" | ".join(f"( {q} )" for _, q in groups))
-            scored = (
-                f"CASE WHEN n.total > :rank_all THEN {big_direct} "
-                f"ELSE {direct('v.vector')} END AS direct, "
-                f"CASE WHEN n.total <= :rank_all THEN {score('v.vector')} "
-                f"WHEN m.head @@ CAST(:{ranked_words} AS tsquery) THEN {score('m.head')} "
-                "ELSE 0 END AS score"
+            score = (
+                f"CASE WHEN NOT ({_IN_PAGE}) THEN 0 "
+                f"WHEN n.total <= :rank_all THEN {rank('v.vector')} "
+                f"WHEN m.head @@ CAST(:{ranked_words} AS tsquery) THEN {rank('m.head')} "
+                "ELSE 0 END"
             )
         order = NEWEST_ORDER if newest else RELEVANCE_ORDER
         params.update(
@@ -432,13 +426,19 @@ class _Execution:
             offset=(request.page - 1) * request.per_page,
         )
         statement = f"""
-            WITH m AS MATERIALIZED ({matched}),
+            WITH m AS MATERIALIZED (SELECT x.*, {direct} AS direct FROM ({matched}) AS x),
             n AS (SELECT count(*) AS total, count(*) FILTER (WHERE m.level > 0) AS partial
                 FROM m),
+            b AS (
+                SELECT m.level, m.direct, count(*) AS size,
+                    sum(count(*)) OVER (ORDER BY m.level, m.direct DESC) AS upto
+                FROM m GROUP BY m.level, m.direct
+            ),
             s AS MATERIALIZED (
-                SELECT m.case_id, m.published_at, m.level, {scored}
-                FROM m CROSS JOIN n CROSS JOIN LATERAL (
-                    SELECT CASE WHEN n.total <= :rank_all
+                SELECT m.case_id, m.published_at, m.level, m.direct, {score} AS score
+                FROM m JOIN b ON b.level = m.level AND b.direct = m.direct
+                CROSS JOIN n CROSS JOIN LATERAL (
+                    SELECT CASE WHEN n.total <= :rank_all AND {_IN_PAGE}
                         THEN m.vector || CAST('' AS tsvector) END AS vector
                     OFFSET 0
                 ) AS v
@@ -497,6 +497,8 @@ def _matched(selection: searching.Selection, where: list[str], conditions: Condi
     )
 
 
+#: A group of matches (``b``: same level, direct or not) has cases on the page.
+_IN_PAGE = "b.upto > :offset AND b.upto - b.size < :offset + :limit"
 #: What the statement of ``select`` needs of each match.
 _MATCHED = "d.case_id, d.facet_keys, d.published_at, d.head, d.vector"
 
@@ -572,7 +574,11 @@ def _value(facet: str, value: object) -> str:
     return text_
 
 
-_FACETS_SQL = "SELECT k, count(*) FROM m, unnest(m.facet_keys) AS k GROUP BY k"
+#: The set-returning function in the select list (ProjectSet), not a join with unnest:
+#: measured twice as fast over thousands of matches.
+_FACETS_SQL = (
+    "SELECT u.k, count(*) FROM (SELECT unnest(m.facet_keys) AS k FROM m) AS u GROUP BY u.k"
+)
 
 
 def _facet_counts(names: tuple[str, ...], rows: list[list[Any]]) -> dict[str, dict[str, int]]:
