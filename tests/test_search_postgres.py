@@ -139,6 +139,39 @@ def test_many_matches_are_ranked_by_titles_and_summaries(
     assert data["results"][0]["score"] > data["results"][1]["score"]
 
 
+@pytest.mark.parametrize("rank_all", [1, 1500])
+def test_pages_walk_the_order_of_one_long_page(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, rank_all: int
+) -> None:
+    """Only the matches of the groups a page falls in are ranked (every word, direct or
+    not, then each relaxation): page after page still gives the order of one long page,
+    ranked by titles and summaries (many matches) or by whole texts (few)."""
+    monkeypatch.setattr(postgres_backend, "RANK_ALL", rank_all)
+    import_plan(
+        plan_import(
+            [
+                case_record("t1", "Flyktninger i arbeid", "nb", "NO", body="Kort."),
+                case_record("t2", "Flyktninger og arbeid i kommunen", "nb", "NO", body="Kort."),
+                case_record("b1", "Et prosjekt", "nb", "NO", body="Flyktninger i arbeid."),
+                case_record("b2", "Mentorer", "nb", "NO", body="Arbeid for flyktninger, arbeid."),
+                case_record("s1", "Flyktingar i arbete", "sv", "SE", body="Nyanlända."),
+                case_record("s2", "Nyanlända i jobb", "sv", "SE", body="Flyktingar i arbete."),
+                case_record("p1", "Flyktninger", "nb", "NO", body="Språkopplæring."),
+                case_record("p2", "Arbeid", "nb", "NO", body="Lærlinger."),
+            ]
+        )
+    )
+
+    whole = search(client, "flyktninger arbeid", per_page=50)
+    pages = [search(client, "flyktninger arbeid", per_page=3, page=n) for n in (1, 2, 3)]
+
+    assert len(refs(whole)) == whole["total"] >= 7
+    assert [ref for page in pages for ref in refs(page)] == refs(whole)
+    assert [h["score"] for p in pages for h in p["results"]] == [
+        h["score"] for h in whole["results"]
+    ]
+
+
 def test_search_sync_applies_rows_left_in_the_outbox(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
