@@ -21,8 +21,10 @@ from kb.cli import main
 from kb.database import AFTER_COMMIT, write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, SearchOutbox
-from kb.search import get_backend
+from kb.search import get_backend, plan
+from kb.search.analysis import stem
 from kb.search.postgres import backend as postgres_backend
+from kb.search.postgres.compile import Conditions, tsquery
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.indexing.documents import published_versions
 from kb.services.indexing.outbox import IN_TRANSACTION
@@ -170,6 +172,35 @@ def test_pages_walk_the_order_of_one_long_page(
     assert [h["score"] for p in pages for h in p["results"]] == [
         h["score"] for h in whole["results"]
     ]
+
+
+def test_at_least_some_words_is_answered_by_the_index(app: Flask) -> None:
+    """A relaxation "at least k of these words" is one tsquery of every k of them (GIN
+    finds the cases); with more words asked than given, no case matches."""
+    import_plan(
+        plan_import(
+            [
+                case_record("ab", "Mentorer og fadder", "nb", "NO"),
+                case_record("bc", "Fadder i kommunen", "nb", "NO"),
+                case_record("a", "Mentorer", "nb", "NO"),
+            ]
+        )
+    )
+    mentor, fadder, kommune = (
+        plan.Term("title_nb", stem(w, "nb")) for w in ("mentorer", "fadder", "kommunen")
+    )
+
+    def found(node: plan.Node) -> set[str]:
+        conditions = Conditions()
+        where = conditions.match(node)  # its values are bound parameters
+        statement = f"SELECT d.ref FROM kb_search.documents AS d WHERE {where}"  # noqa: S608
+        rows = db.session.execute(text(statement), conditions.params)
+        return {ref for (ref,) in rows}
+
+    two_of_three = plan.Any((mentor, fadder, kommune), at_least=2)
+    assert tsquery(two_of_three) is not None
+    assert found(two_of_three) == {"ab", "bc"}
+    assert found(plan.Any((mentor, fadder), at_least=3)) == set()
 
 
 def test_search_sync_applies_rows_left_in_the_outbox(
