@@ -21,8 +21,10 @@ from kb.cli import main
 from kb.database import AFTER_COMMIT, write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, SearchOutbox
-from kb.search import get_backend
+from kb.search import get_backend, plan
+from kb.search.analysis import stem
 from kb.search.postgres import backend as postgres_backend
+from kb.search.postgres.compile import Conditions, tsquery
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.indexing.documents import published_versions
 from kb.services.indexing.outbox import IN_TRANSACTION
@@ -137,6 +139,68 @@ def test_many_matches_are_ranked_by_titles_and_summaries(
     assert refs(data) == ["title", "body", "sv"]
     assert [hit["direct"] for hit in data["results"]] == [True, True, False]
     assert data["results"][0]["score"] > data["results"][1]["score"]
+
+
+@pytest.mark.parametrize("rank_all", [1, 1500])
+def test_pages_walk_the_order_of_one_long_page(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, rank_all: int
+) -> None:
+    """Only the matches of the groups a page falls in are ranked (every word, direct or
+    not, then each relaxation): page after page still gives the order of one long page,
+    ranked by titles and summaries (many matches) or by whole texts (few)."""
+    monkeypatch.setattr(postgres_backend, "RANK_ALL", rank_all)
+    import_plan(
+        plan_import(
+            [
+                case_record("t1", "Flyktninger i arbeid", "nb", "NO", body="Kort."),
+                case_record("t2", "Flyktninger og arbeid i kommunen", "nb", "NO", body="Kort."),
+                case_record("b1", "Et prosjekt", "nb", "NO", body="Flyktninger i arbeid."),
+                case_record("b2", "Mentorer", "nb", "NO", body="Arbeid for flyktninger, arbeid."),
+                case_record("s1", "Flyktingar i arbete", "sv", "SE", body="Nyanlända."),
+                case_record("s2", "Nyanlända i jobb", "sv", "SE", body="Flyktingar i arbete."),
+                case_record("p1", "Flyktninger", "nb", "NO", body="Språkopplæring."),
+                case_record("p2", "Arbeid", "nb", "NO", body="Lærlinger."),
+            ]
+        )
+    )
+
+    whole = search(client, "flyktninger arbeid", per_page=50)
+    pages = [search(client, "flyktninger arbeid", per_page=3, page=n) for n in (1, 2, 3)]
+
+    assert len(refs(whole)) == whole["total"] >= 7
+    assert [ref for page in pages for ref in refs(page)] == refs(whole)
+    assert [h["score"] for p in pages for h in p["results"]] == [
+        h["score"] for h in whole["results"]
+    ]
+
+
+def test_at_least_some_words_is_answered_by_the_index(app: Flask) -> None:
+    """A relaxation "at least k of these words" is one tsquery of every k of them (GIN
+    finds the cases); with more words asked than given, no case matches."""
+    import_plan(
+        plan_import(
+            [
+                case_record("ab", "Mentorer og fadder", "nb", "NO"),
+                case_record("bc", "Fadder i kommunen", "nb", "NO"),
+                case_record("a", "Mentorer", "nb", "NO"),
+            ]
+        )
+    )
+    mentor, fadder, kommune = (
+        plan.Term("title_nb", stem(w, "nb")) for w in ("mentorer", "fadder", "kommunen")
+    )
+
+    def found(node: plan.Node) -> set[str]:
+        conditions = Conditions()
+        where = conditions.match(node)  # its values are bound parameters
+        statement = f"SELECT d.ref FROM kb_search.documents AS d WHERE {where}"  # noqa: S608
+        rows = db.session.execute(text(statement), conditions.params)
+        return {ref for (ref,) in rows}
+
+    two_of_three = plan.Any((mentor, fadder, kommune), at_least=2)
+    assert tsquery(two_of_three) is not None
+    assert found(two_of_three) == {"ab", "bc"}
+    assert found(plan.Any((mentor, fadder), at_least=3)) == set()
 
 
 def test_search_sync_applies_rows_left_in_the_outbox(

@@ -134,12 +134,13 @@ class PostgresLexicon:
             self._answers[("cases", "", "", 0)] = cases
 
     def _counts(self, keys: list[tuple]) -> None:
+        """Each count by the GIN index alone (one scalar subquery a node): a condition
+        tested on the rows (``count(*) FILTER``) would decompress every match's vector."""
         conditions = Conditions()
-        matches = [conditions.match(key[1]) for key in keys]
-        columns = ", ".join(f"count(*) FILTER (WHERE {m})" for m in matches)
-        row = self.connection.execute(
-            text(f"SELECT {columns} FROM {SCHEMA}.documents AS d WHERE {' OR '.join(matches)}"),
-            conditions.params,
-        ).one()
+        columns = ", ".join(
+            f"(SELECT count(*) FROM {SCHEMA}.documents AS d WHERE {conditions.match(key[1])})"
+            for key in keys
+        )
+        row = self.connection.execute(text(f"SELECT {columns}"), conditions.params).one()
         for key, value in zip(keys, row, strict=True):
             self._answers[key] = int(value)
