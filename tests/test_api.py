@@ -315,3 +315,24 @@ def test_kb_export_writes_the_same_csv_as_the_api(
     by_id = sorted(target.read_bytes().split(b"\r\n")[1:])
     assert by_id == sorted(served.split(b"\r\n")[1:])
     assert target.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_a_person_named_twice_among_the_contacts_is_one_contact(
+    client: FlaskClient, secrets_: dict[str, str]
+) -> None:
+    """Found by the contract test: the same person twice (once by e-mail, once as the same
+    entry again) was a 500 from the unique (case, person) key; it is one contact, with the
+    first role."""
+    eva = {"name": "Eva Lind", "email": "eva@example.org"}
+    body = NEW_CASE | {
+        "ref": "vang-api-twice",
+        "contacts": [eva | {"role": "prosjektleder"}, eva | {"role": "kontakt"}],
+    }
+    created = client.post("/api/v1/cases", json=body, headers=bearer(secrets_["editor"]))
+
+    assert created.status_code == 201, created.get_json()
+    db.session.rollback()
+    case = db.session.get(Case, created.get_json()["id"])
+    assert [(c.person.email, c.role) for c in case.contacts] == [
+        ("eva@example.org", "prosjektleder")
+    ]

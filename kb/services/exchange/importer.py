@@ -494,12 +494,15 @@ class _Writer:
             CaseLink(url=link.url, title=link.title, position=i)
             for i, link in enumerate(data.links)
         ]
-        contacts = [(self.person(c), c.role) for c in data.contacts]
+        # A person named twice (by e-mail once, by name once) is one contact, with the first role.
+        roles: dict[Person, str | None] = {}
+        for contact in data.contacts:
+            roles.setdefault(self.person(contact), contact.role)
         case.contacts = _sync(
             case.contacts,
             [
                 (p, {"person": p, "role": role, "position": i})
-                for i, (p, role) in enumerate(contacts)
+                for i, (p, role) in enumerate(roles.items())
             ],
             key=lambda cc: cc.person,
             make=CaseContact,
