@@ -111,9 +111,22 @@ _FOLD = str.maketrans(
 WORD_PATTERN = r"\w+(?:['’]\w+)*"
 
 
-@lru_cache(maxsize=200_000)
+#: Words up to this length are remembered by ``fold`` and ``stem``; a longer "word" (a URL,
+#: a run of letters someone pasted) is worked out each time, so the caches stay small.
+CACHED_WORD = 64
+
+
 def fold(text: str) -> str:
     """Lowercase ASCII-ish form for matching: "Nærøy" -> "naeroy", "Þórshöfn" -> "thorshofn"."""
+    return _fold_word(text) if len(text) <= CACHED_WORD else _fold(text)
+
+
+@lru_cache(maxsize=200_000)
+def _fold_word(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     text = text.lower().translate(_FOLD)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -130,9 +143,17 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(SNOWBALL[language])
 
 
-@lru_cache(maxsize=200_000)
 def stem(word: str, language: str) -> str:
     """The folded stem of one lowercase word in ``language``."""
+    return _stem_word(word, language) if len(word) <= CACHED_WORD else _stem(word, language)
+
+
+@lru_cache(maxsize=200_000)
+def _stem_word(word: str, language: str) -> str:
+    return _stem(word, language)
+
+
+def _stem(word: str, language: str) -> str:
     if language == "is":
         return fold(icelandic_lemma(word))
     if language not in SNOWBALL:

@@ -114,9 +114,29 @@ Line = Annotated[
     Field(min_length=1, json_schema_extra={"pattern": LINE_PATTERN}),
 ]
 Slug = Annotated[str, AfterValidator(_slug)]
+
+
+def _at_most(limit: int) -> Any:
+    """The length limit on the value as sent, before trimming: what the API's description
+    (``maxLength``) says, so a long run of spaces around a short title is refused too."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise ValueError(f"is longer than {limit} characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+def line(limit: int) -> Any:
+    """A ``Line`` of at most ``limit`` characters, counted as sent and after trimming."""
+    return Annotated[Line, Field(max_length=limit), _at_most(limit)]
+
+
 Url = Annotated[
     str,
     BeforeValidator(_strip),
+    _at_most(1000),  # before validators run last-first: this one sees the value as sent
     AfterValidator(_http_url),
     Field(max_length=1000, json_schema_extra={"pattern": URL_PATTERN}),
 ]
@@ -128,9 +148,9 @@ class Record(BaseModel):
 
 
 class PersonIn(Record):
-    name: Annotated[Line, Field(max_length=200)]
-    title: Annotated[Line, Field(max_length=300)] | None = None
-    organisation: Annotated[Line, Field(max_length=300)] | None = None
+    name: line(200)
+    title: line(300) | None = None
+    organisation: line(300) | None = None
     email: (
         Annotated[
             Line,
@@ -151,7 +171,7 @@ class PersonIn(Record):
 class ContactIn(PersonIn):
     """A case's contact: a person plus their role in the case, e.g. "project lead"."""
 
-    role: Annotated[Line, Field(max_length=200)] | None = None
+    role: line(200) | None = None
 
 
 class SessionPersonIn(PersonIn):
@@ -160,11 +180,11 @@ class SessionPersonIn(PersonIn):
 
 class MaterialIn(Record):
     kind: MaterialKind = MaterialKind.LINK
-    title: Annotated[Line, Field(max_length=300)]
+    title: line(300)
     language: Literal[CONTENT_LANGUAGES] | None = None  # type: ignore[valid-type]
     url: Url | None = None
-    file: Annotated[Line, Field(max_length=100)] | None = None
-    original_filename: Annotated[Line, Field(max_length=255)] | None = None
+    file: line(100) | None = None
+    original_filename: line(255) | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> MaterialIn:
@@ -176,18 +196,18 @@ class MaterialIn(Record):
 
 
 class OrganisationIn(Record):
-    name: Annotated[Line, Field(max_length=300)]
+    name: line(300)
     slug: Slug | None = None
     country: Literal[COUNTRIES] | None = None  # type: ignore[valid-type]
     website: Url | None = None
 
 
 class SessionIn(Record):
-    title: Annotated[Line, Field(max_length=300)]
+    title: line(300)
     slug: Slug | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    room: Annotated[Line, Field(max_length=200)] | None = None
+    room: line(200) | None = None
     description: Text = ""
     people: list[SessionPersonIn] = []
     materials: list[MaterialIn] = []
@@ -196,11 +216,11 @@ class SessionIn(Record):
 
 
 class EventIn(Record):
-    title: Annotated[Line, Field(max_length=300)]
+    title: line(300)
     slug: Slug | None = None
-    organisers: list[Annotated[Line, Field(max_length=300)]] = []
-    place: Annotated[Line, Field(max_length=300)] | None = None
-    city: Annotated[Line, Field(max_length=120)] | None = None
+    organisers: list[line(300)] = []
+    place: line(300) | None = None
+    city: line(120) | None = None
     country: Literal[COUNTRIES] | None = None  # type: ignore[valid-type]
     start_date: date | None = None
     end_date: date | None = None
@@ -213,31 +233,31 @@ class EventIn(Record):
 
 
 class KeyFigureIn(Record):
-    label: Annotated[Line, Field(max_length=300)]
+    label: line(300)
     value: Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
-    unit: Annotated[Line, Field(max_length=40)] | None = None
+    unit: line(40) | None = None
 
 
 class LinkIn(Record):
     url: Url
-    title: Annotated[Line, Field(max_length=300)] | None = None
+    title: line(300) | None = None
 
 
 class PresentationIn(Record):
     """Where the case was presented: an event by title, and a session by title if known."""
 
-    event: Annotated[Line, Field(max_length=300)]
-    session: Annotated[Line, Field(max_length=300)] | None = None
+    event: line(300)
+    session: line(300) | None = None
 
 
 class CaseIn(Record):
-    ref: Annotated[Line, Field(max_length=100)] | None = None
+    ref: line(100) | None = None
     slug: Slug | None = None
-    title: Annotated[Line, Field(max_length=300)]
+    title: line(300)
     language: Literal[CONTENT_LANGUAGES]  # type: ignore[valid-type]
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
-    municipality: Annotated[Line, Field(max_length=300)] | None = None
-    region: Annotated[Line, Field(max_length=300)] | None = None
+    municipality: line(300) | None = None
+    region: line(300) | None = None
     themes: list[Key] = []
     target_groups: list[Key] = []
     target_description: Text | None = None
