@@ -10,14 +10,13 @@ similar title is a likelier duplicate. Among the 52 demo cases no two titles rea
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from kb.extensions import db
 from kb.models import Case, CaseStatus
+from kb.search.analysis import fold, words
 
 #: How alike two titles must be (shared trigrams, 0..1) to count as similar.
 TITLE_SIMILARITY = 0.7
@@ -26,7 +25,6 @@ SAME_MUNICIPALITY_SIMILARITY = 0.5
 #: Titles shorter than this (normalised) say too little to compare.
 MIN_TITLE_LENGTH = 8
 MAX_SHOWN = 3
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -43,10 +41,9 @@ class SimilarCase:
 
 
 def normalised(text: str | None) -> str:
-    """ "Språkpraksis i lokale bedrifter!" -> "sprakpraksis i lokale bedrifter"."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_WORD.findall(plain))
+    """ "Språkpraksis i Herøy!" -> "sprakpraksis i heroy": the search's own folding and
+    words, so a title compares as the search would read it."""
+    return " ".join(words(fold(text or "")))
 
 
 def _trigrams(text: str) -> frozenset[str]:
