@@ -87,6 +87,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Origins whose web pages may read the JSON API (comma-separated; "*" for any).
     "API_CORS_ORIGINS": "*",
+    # Messages through the contact form of a case or person page (Flask-Limiter notation,
+    # counted in the rate-limit storage): per visitor's address, and per recipient's
+    # e-mail address (a contact, each editor, and the visitor's own for a copy).
+    "CONTACT_LIMIT_PER_VISITOR": "5 per minute;30 per day",
+    "CONTACT_LIMIT_PER_RECIPIENT": "20 per day",
     # Writes through the JSON API, per token (Flask-Limiter notation).
     "API_WRITE_LIMIT": "60 per minute;1000 per hour",
     # Plugins to enable, comma-separated; unset means kb.plugins.DEFAULT_PLUGINS, and the

@@ -12,6 +12,7 @@ from kb.models.choices import (
     TextStatus,
     Vocabulary,
 )
+from kb.models.contact_count import CaseContactCount
 from kb.models.event import Event, Session, SessionPerson
 from kb.models.invitation import Invitation
 from kb.models.material import Material
@@ -30,6 +31,7 @@ __all__ = [
     "ApiToken",
     "Case",
     "CaseContact",
+    "CaseContactCount",
     "CaseLink",
     "CasePresentation",
     "CaseRevision",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import sys
+from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
@@ -26,16 +27,33 @@ def external_url(endpoint: str, **values: Any) -> str:
 def console_text(message: EmailMessage) -> str:
     """The message as a person reads it: headers and the decoded body, so that a link copied
     from the console is whole (the wire form breaks long lines with quoted-printable ``=``)."""
-    headers = "\n".join(f"{name}: {message[name]}" for name in ("From", "To", "Subject"))
+    headers = "\n".join(
+        f"{name}: {message[name]}"
+        for name in ("From", "To", "Reply-To", "Subject")
+        if message[name] is not None
+    )
     return f"--- e-mail (KB_MAIL_SERVER is not set) ---\n{headers}\n\n{message.get_content()}"
 
 
-def send_mail(to: str, subject: str, template: str, **context: Any) -> EmailMessage:
-    """Render ``templates/mail/<template>.txt`` in the current language and send it."""
+def send_mail(
+    to: str | Sequence[str],
+    subject: str,
+    template: str,
+    reply_to: str | None = None,
+    **context: Any,
+) -> EmailMessage:
+    """Render ``templates/mail/<template>.txt`` in the current language and send it.
+
+    ``to`` may name several recipients (one message, every address in ``To``); ``reply_to``
+    is where a recipient's answer goes when it is not the site's own sender address (a
+    visitor who wrote through a contact form)."""
     config = current_app.config
+    recipients = [to] if isinstance(to, str) else list(to)
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
-    message["To"] = to
+    message["To"] = ", ".join(recipients)
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = subject
     message.set_content(render_template(f"mail/{template}.txt", **context))
     server = config.get("MAIL_SERVER")
@@ -48,5 +66,5 @@ def send_mail(to: str, subject: str, template: str, **context: Any) -> EmailMess
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         smtp.send_message(message)
-    log.info("Sent %r to %s", subject, to)
+    log.info("Sent %r to %s", subject, message["To"])
     return message

@@ -7,6 +7,7 @@ from flask import Flask
 from kb.web import (
     api,
     auth,
+    contact,
     errors,
     exports,
     input_guard,
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(search.bp)
     auth.init_app(app)
+    contact.init_app(app)
     submission.init_app(app)
     review.init_app(app)
     manage.init_app(app)

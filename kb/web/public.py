@@ -17,9 +17,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from kb.i18n import LANGUAGE_COOKIE, ui_language
-from kb.models import Vocabulary
+from kb.models import Case, Person, Vocabulary
 from kb.paging import page_count
-from kb.services import catalogue
+from kb.services import catalogue, contact_messages
+from kb.web.contact_form import ContactForm
 from kb.web.downloads import send_material
 from kb.web.search_params import MAX_PAGE
 from kb.web.urls import is_local_path
@@ -57,8 +58,19 @@ def cases() -> ResponseReturnValue:
 
 @bp.get("/cases/<slug>")
 def case(slug: str) -> ResponseReturnValue:
-    case = _found(catalogue.published_case(slug))
-    return render_template("case.html", case=case)
+    return case_page(_found(catalogue.published_case(slug)))
+
+
+def case_page(
+    case: Case, contact_form: ContactForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """A published case's page; ``contact_form``: as the visitor sent it (with its errors)."""
+    return render_template(
+        "case.html",
+        case=case,
+        contact_form=contact_form or ContactForm(),
+        contact_editors=contact_messages.goes_to_editors(case),
+    ), status
 
 
 @bp.get("/events/")
@@ -83,13 +95,21 @@ def session(event_slug: str, slug: str) -> ResponseReturnValue:
 
 @bp.get("/people/<slug>")
 def person(slug: str) -> ResponseReturnValue:
-    person = _found(catalogue.person(slug))
+    return person_page(_found(catalogue.person(slug)))
+
+
+def person_page(
+    person: Person, contact_form: ContactForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """A public person's page; ``contact_form``: as the visitor sent it (with its errors)."""
     return render_template(
         "person.html",
         person=person,
         cases=catalogue.cases_with_contact(person),
         sessions=catalogue.sessions_with(person),
-    )
+        contact_form=contact_form or ContactForm(),
+        contact_editors=contact_messages.goes_to_editors(person),
+    ), status
 
 
 @bp.get("/organisations/<slug>")

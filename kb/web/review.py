@@ -15,6 +15,7 @@ from kb.models import Case, CaseRevision, CaseStatus, Event, Session
 from kb.services import (
     accounts,
     catalogue,
+    contact_messages,
     invitations,
     programme,
     restoring,
@@ -68,9 +69,11 @@ def queue() -> ResponseReturnValue:
     except ValueError:
         abort(404)
     proposals = restoring.cases_with_proposals() if status == CaseStatus.SUBMITTED else []
+    cases = review.cases_with_status(status)
     return render_template(
         "editor/queue.html",
-        cases=review.cases_with_status(status),
+        cases=cases,
+        message_counts=contact_messages.message_counts([case.id for case in cases]),
         proposals=proposals,
         status=status,
         tabs=STATUS_TABS,
@@ -102,6 +105,7 @@ def _review_page(case: Case, form: DecisionForm, status: int = 200) -> ResponseR
         changes=revision_diff.changes(baseline.data if baseline else None, current),
         steps=steps,
         proposal=proposal,
+        message_count=contact_messages.message_counts([case.id]).get(case.id, 0),
         proposal_changes=restoring.what_changes(case, proposal) if proposal else [],
         restorable={rev.number for rev in history[1:]}
         if restoring.modes(current_account(), case)
