@@ -19,7 +19,7 @@ from kb.i18n import LANGUAGE_COOKIE
 from kb.models import Case, CaseContact, CaseStatus, Person, Role
 from kb.services import accounts, contact_messages
 from tests.conftest import Inbox, RequestIsolatingClient, make_app
-from tests.web_helpers import csrf_token
+from tests.web_helpers import GOOD_PASSWORD, csrf_token, login
 
 CONTACT = "ingrid.testdal@example.org"
 QUIET = "olav.stille@example.org"
@@ -193,7 +193,7 @@ def test_problems_are_shown_at_their_fields_in_the_visitors_language(
 
     assert page.status_code == 422
     assert 'id="email-errors"' in page.text and 'id="message-errors"' in page.text
-    assert "Fyll ut dette" in page.text or "Fyll inn dette" in page.text
+    assert "Fyll ut dette feltet." in page.text
     assert 'value="Vera Visitor"' in page.text  # what was typed is kept
     assert inbox.messages == []
 
@@ -224,8 +224,6 @@ def test_the_message_is_not_kept_only_counted(
 def test_editors_see_the_count_on_the_case_and_in_the_queue(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    from tests.web_helpers import GOOD_PASSWORD, login
-
     case = _case("lulea", contacts=(("Ingrid Testdal", CONTACT, True),))
     for _ in range(3):
         _send(client, "/cases/lulea")
@@ -234,8 +232,8 @@ def test_editors_see_the_count_on_the_case_and_in_the_queue(
 
     login(client, "counting.editor@example.org", GOOD_PASSWORD)
 
-    assert "3 messages from visitors" in client.get(f"/review/cases/{case.id}").text
-    queue = client.get("/review/?status=published").text
+    assert "3 messages from visitors" in client.get(f"/editor/cases/{case.id}").text
+    queue = client.get("/editor/?status=published").text
     assert "Messages from visitors" in queue and "<td>3</td>" in queue
 
 

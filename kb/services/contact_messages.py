@@ -131,7 +131,7 @@ def _send(
                 "tomorrow."
             )
         )
-    about = {"case": case, "person": person, "url": url, "visitor": message, "to": to}
+    about = {"case": case, "person": person, "url": url, "visitor": message, "recipients": to}
     try:
         with force_locale(to.language):
             send_mail(
