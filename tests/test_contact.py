@@ -27,7 +27,7 @@ VISITOR = "visitor.sender@example.org"
 EDITORS = ("editor.one@example.org", "editor.two@example.org")
 
 
-def _case(
+def case_with_contacts(
     slug: str,
     *,
     language: str = "sv",
@@ -83,7 +83,9 @@ def _everything(message: Message) -> str:
 def test_the_message_goes_to_the_consenting_contact_with_the_visitor_as_reply_to(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    _case("lund", contacts=(("Ingrid Testdal", CONTACT, True), ("Olav Stille", QUIET, False)))
+    case_with_contacts(
+        "lund", contacts=(("Ingrid Testdal", CONTACT, True), ("Olav Stille", QUIET, False))
+    )
 
     sent = _send(client, "/cases/lund")
 
@@ -105,7 +107,9 @@ def test_the_message_goes_to_the_consenting_contact_with_the_visitor_as_reply_to
 def test_without_a_consenting_contact_the_editors_get_it_to_forward(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    _case("malmo", contacts=(("Olav Stille", QUIET, False), ("Nils Utanpost", None, True)))
+    case_with_contacts(
+        "malmo", contacts=(("Olav Stille", QUIET, False), ("Nils Utanpost", None, True))
+    )
     page = client.get("/cases/malmo").text
     assert "goes to the editors of the knowledge base" in page
 
@@ -125,7 +129,7 @@ def test_without_a_consenting_contact_the_editors_get_it_to_forward(
 def test_a_copy_goes_to_the_sender_only_when_asked_and_names_no_recipient(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    _case("umea", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case_with_contacts("umea", contacts=(("Ingrid Testdal", CONTACT, True),))
 
     _send(client, "/cases/umea")
     assert [m["To"] for m in inbox.messages] == [CONTACT]
@@ -144,7 +148,7 @@ def test_a_copy_goes_to_the_sender_only_when_asked_and_names_no_recipient(
 def test_a_filled_in_honeypot_looks_sent_but_sends_and_counts_nothing(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    case = _case("kiruna", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case = case_with_contacts("kiruna", contacts=(("Ingrid Testdal", CONTACT, True),))
 
     sent = _send(client, "/cases/kiruna", website="https://spam.example.org")
 
@@ -157,8 +161,10 @@ def test_a_filled_in_honeypot_looks_sent_but_sends_and_counts_nothing(
 def test_a_draft_case_and_a_person_without_a_public_page_cannot_be_contacted(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    _case("draft", status=CaseStatus.DRAFT, contacts=(("Ingrid Testdal", CONTACT, True),))
-    _case("visible", contacts=(("Olav Stille", QUIET, False),))
+    case_with_contacts(
+        "draft", status=CaseStatus.DRAFT, contacts=(("Ingrid Testdal", CONTACT, True),)
+    )
+    case_with_contacts("visible", contacts=(("Olav Stille", QUIET, False),))
     token = csrf_token(client.get("/cases/visible").text)
     data = {"csrf_token": token, "name": "Bot", "email": VISITOR, "message": "Hello"}
 
@@ -173,7 +179,7 @@ def test_a_draft_case_and_a_person_without_a_public_page_cannot_be_contacted(
 def test_the_form_needs_its_csrf_token(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    _case("gavle", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case_with_contacts("gavle", contacts=(("Ingrid Testdal", CONTACT, True),))
 
     refused = client.post(
         "/cases/gavle/contact", data={"name": "Vera", "email": VISITOR, "message": "Hej"}
@@ -186,7 +192,7 @@ def test_the_form_needs_its_csrf_token(
 def test_problems_are_shown_at_their_fields_in_the_visitors_language(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    _case("boras", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case_with_contacts("boras", contacts=(("Ingrid Testdal", CONTACT, True),))
     client.set_cookie(LANGUAGE_COOKIE, "nb")
 
     page = _send(client, "/cases/boras", email="not an address", message="")
@@ -201,7 +207,7 @@ def test_problems_are_shown_at_their_fields_in_the_visitors_language(
 def test_the_message_is_not_kept_only_counted(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    case = _case("ystad", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case = case_with_contacts("ystad", contacts=(("Ingrid Testdal", CONTACT, True),))
     marker = "Unikt-spårord-7731"
 
     for _ in range(2):
@@ -224,7 +230,7 @@ def test_the_message_is_not_kept_only_counted(
 def test_editors_see_the_count_on_the_case_and_in_the_queue(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    case = _case("lulea", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case = case_with_contacts("lulea", contacts=(("Ingrid Testdal", CONTACT, True),))
     for _ in range(3):
         _send(client, "/cases/lulea")
     editor = accounts.create_user("counting.editor@example.org", Role.EDITOR)
@@ -240,8 +246,8 @@ def test_editors_see_the_count_on_the_case_and_in_the_queue(
 def test_a_person_page_form_reaches_the_person_or_else_the_editors(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    _case("orebro", language="da", contacts=(("Ingrid Testdal", CONTACT, True),))
-    _case("visby", contacts=(("Olav Stille", QUIET, False),))
+    case_with_contacts("orebro", language="da", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case_with_contacts("visby", contacts=(("Olav Stille", QUIET, False),))
 
     _send(client, "/people/orebro-0")
     _send(client, "/people/visby-0")
@@ -259,7 +265,7 @@ def test_a_recipient_takes_only_so_many_messages_a_day(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
     app.config["CONTACT_LIMIT_PER_RECIPIENT"] = "2 per day"
-    _case("sundsvall", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case_with_contacts("sundsvall", contacts=(("Ingrid Testdal", CONTACT, True),))
 
     statuses = [_send(client, "/cases/sundsvall").status_code for _ in range(3)]
 
@@ -270,7 +276,7 @@ def test_a_recipient_takes_only_so_many_messages_a_day(
 def test_when_the_mail_server_is_down_the_visitor_is_told_and_keeps_the_text(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
-    case = _case("falun", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case = case_with_contacts("falun", contacts=(("Ingrid Testdal", CONTACT, True),))
     app.config["MAIL_PORT"] = 1  # nothing listens there
 
     page = _send(client, "/cases/falun")
@@ -285,7 +291,7 @@ def test_the_sixth_message_in_a_minute_is_refused_across_two_app_instances(
     app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
 ) -> None:
     """Two apps on one instance folder (as two gunicorn workers) count in one storage."""
-    _case("kalmar", contacts=(("Ingrid Testdal", CONTACT, True),))
+    case_with_contacts("kalmar", contacts=(("Ingrid Testdal", CONTACT, True),))
     other = make_app(
         Path(app.instance_path), **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI",)}
     )
