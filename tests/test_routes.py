@@ -46,6 +46,11 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "public.language": ({"code": "sv"}, dict.fromkeys(VISITORS, 302)),
     "public.material_file": ({"material_id": "{material}", "filename": "x.pdf"}, EVERYONE_200),
     "search.page": ({}, EVERYONE_200),
+    "contact.case_sent": ({"slug": "{case}"}, EVERYONE_200),
+    "contact.person_sent": ({"slug": "{person}"}, EVERYONE_200),
+    # Their URLs also answer GET (the confirmation page); the POST rules are in POSTS.
+    "contact.case": ({"slug": "{case}"}, EVERYONE_200),
+    "contact.person": ({"slug": "{person}"}, EVERYONE_200),
     "api.cases": ({}, EVERYONE_200),
     "api.case": ({"key": "{case}"}, EVERYONE_200),
     "api.cases_table": ({}, EVERYONE_200),
@@ -168,6 +173,9 @@ POSTS: dict[str, tuple[dict[str, Any], dict[str, str], dict[str, int]]] = {
         {},
         {"anonymous": 302, "speaker": 404, "owner": 302, "editor": 404, "admin": 404},
     ),
+    # Anyone may write to the people behind a case; an empty form is refused at its fields.
+    "contact.case": ({"slug": "{case}"}, {}, dict.fromkeys(VISITORS, 422)),
+    "contact.person": ({"slug": "{person}"}, {}, dict.fromkeys(VISITORS, 422)),
     # The API takes no cookies: without a bearer token, everyone is refused.
     "api.create_case": ({}, {}, dict.fromkeys(VISITORS, 401)),
     "api.update_case": ({"key": "{draft}"}, {}, dict.fromkeys(VISITORS, 401)),
