@@ -4,6 +4,8 @@ here is made up."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
@@ -18,7 +20,7 @@ from kb.extensions import db
 from kb.i18n import LANGUAGE_COOKIE
 from kb.models import Case, CaseContact, CaseStatus, Person, Role
 from kb.services import accounts, contact_messages
-from tests.conftest import Inbox, RequestIsolatingClient, make_app
+from tests.conftest import Inbox, RequestIsolatingClient, close_app, make_app
 from tests.web_helpers import GOOD_PASSWORD, csrf_token, login
 
 CONTACT = "ingrid.testdal@example.org"
@@ -287,28 +289,55 @@ def test_when_the_mail_server_is_down_the_visitor_is_told_and_keeps_the_text(
     assert contact_messages.message_counts([case.id]) == {}
 
 
+REDIS_URL = os.environ.get("KB_TEST_REDIS_URL")
+
+
+@pytest.mark.parametrize("storage", ["sqlite-file", "redis"])
 def test_the_sixth_message_in_a_minute_is_refused_across_two_app_instances(
-    app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
+    app: Flask, inbox: Inbox, editors: tuple[str, ...], storage: str
 ) -> None:
-    """Two apps on one instance folder (as two gunicorn workers) count in one storage."""
+    """Two apps on one instance folder (as two workers) count in one storage: the default
+    SQLite file, or Redis (``KB_TEST_REDIS_URL``, a key prefix of its own)."""
+    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "MAIL_SERVER", "MAIL_PORT")}
+    if storage == "redis":
+        if not REDIS_URL:
+            pytest.skip("KB_TEST_REDIS_URL is not set")
+        config.update(RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
     case_with_contacts("kalmar", contacts=(("Ingrid Testdal", CONTACT, True),))
-    other = make_app(
-        Path(app.instance_path), **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI",)}
-    )
-    other.config.update(MAIL_SERVER=app.config["MAIL_SERVER"], MAIL_PORT=app.config["MAIL_PORT"])
-    other.test_client_class = RequestIsolatingClient
-    second = other.test_client()
-    client.set_cookie(LANGUAGE_COOKIE, "sv")
+    workers = [make_app(Path(app.instance_path), **config) for _ in range(2)]
+    clients = []
+    for worker in workers:
+        worker.test_client_class = RequestIsolatingClient
+        clients.append(worker.test_client())
+        clients[-1].set_cookie(LANGUAGE_COOKIE, "sv")
 
     statuses = []
     for number in range(6):
-        with other.app_context() if number % 2 else app.app_context():
-            statuses.append(_send(second if number % 2 else client, "/cases/kalmar").status_code)
+        with workers[number % 2].app_context():
+            statuses.append(_send(clients[number % 2], "/cases/kalmar").status_code)
 
     assert statuses == [303] * 5 + [429]
     assert len(inbox.messages) == 5
-    with app.app_context():
-        refused = _send(client, "/cases/kalmar", message="Min sjätte fråga")
+    with workers[0].app_context():
+        refused = _send(clients[0], "/cases/kalmar", message="Min sjätte fråga")
     assert refused.status_code == 429
     assert "Min sjätte fråga" in refused.text  # the text is kept
     assert "flera meddelanden" in refused.text  # in the visitor's language (Swedish)
+    for worker in workers:
+        with worker.app_context():
+            close_app(worker)
+
+
+def test_a_line_break_in_the_name_or_address_never_reaches_a_mail_header(
+    app: Flask, client: FlaskClient, inbox: Inbox, editors: tuple[str, ...]
+) -> None:
+    case_with_contacts("hoor", contacts=(("Ingrid Testdal", CONTACT, True),))
+
+    by_name = _send(client, "/cases/hoor", name="Vera\r\nBcc: victim@example.org")
+    by_address = _send(client, "/cases/hoor", email=f"{VISITOR}\r\nBcc: victim@example.org")
+
+    # The name is taken as one line; the address is refused.
+    assert (by_name.status_code, by_address.status_code) == (303, 422)
+    [mail] = inbox.messages
+    assert mail["Reply-To"] == f'"Vera Bcc: victim@example.org" <{VISITOR}>'
+    assert mail["Bcc"] is None and "victim" not in mail["To"]

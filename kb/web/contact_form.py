@@ -30,6 +30,11 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
+def _one_line(value: object) -> object:
+    """A name typed (or sent) with line breaks becomes one line: it goes into a header."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
 def _required() -> DataRequired:
     return DataRequired(message=_l("Please fill this in."))
 
@@ -49,7 +54,7 @@ class ContactForm(FlaskForm):
     name = StringField(
         _l("Your name"),
         validators=[_required(), Exchange(schema.PersonIn, "name")],
-        filters=[_strip],
+        filters=[_one_line],
     )
     email = EmailField(
         _l("Your e-mail address"),
