@@ -240,7 +240,9 @@ def test_editors_see_the_count_on_the_case_and_in_the_queue(
 
     login(client, "counting.editor@example.org", GOOD_PASSWORD)
 
-    assert "3 messages from visitors" in client.get(f"/editor/cases/{case.id}").text
+    review_page = client.get(f"/editor/cases/{case.id}").text
+    assert "3 messages from visitors" in review_page
+    assert 'id="contact-form"' not in review_page  # the form is the public page's only
     queue = client.get("/editor/?status=published").text
     assert "Messages from visitors" in queue and "<td>3</td>" in queue
 
@@ -273,6 +275,8 @@ def test_a_recipient_takes_only_so_many_messages_a_day(
 
     assert statuses == [303, 303, 429]
     assert len(inbox.messages) == 2
+    refused = _send(client, "/cases/sundsvall")
+    assert 0 < int(refused.headers["Retry-After"]) <= 24 * 3600
 
 
 def test_when_the_mail_server_is_down_the_visitor_is_told_and_keeps_the_text(
@@ -321,6 +325,7 @@ def test_the_sixth_message_in_a_minute_is_refused_across_two_app_instances(
     with workers[0].app_context():
         refused = _send(clients[0], "/cases/kalmar", message="Min sjätte fråga")
     assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert "Min sjätte fråga" in refused.text  # the text is kept
     assert "flera meddelanden" in refused.text  # in the visitor's language (Swedish)
     for worker in workers:

@@ -65,7 +65,11 @@ class NotSent(Exception):
 
 
 class TooManyForRecipient(NotSent):
-    """The recipients have had as many messages as they take today."""
+    """The recipients have had as many messages as they take; ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def reachable(person: Person) -> bool:
@@ -124,12 +128,14 @@ def _send(
         log.warning("A contact message could not be delivered: there is no editor account.")
         raise NotSent(_("The message cannot be delivered at the moment. Please try later."))
     copy_to = [message.email] if message.copy else []
-    if not spend(_recipient_limit(), RECIPIENT_SCOPE, [*to.addresses, *copy_to]):
+    wait = spend(_recipient_limit(), RECIPIENT_SCOPE, [*to.addresses, *copy_to])
+    if wait:
         raise TooManyForRecipient(
             _(
                 "The recipients of this form have had many messages today. Please try again "
                 "tomorrow."
-            )
+            ),
+            wait,
         )
     about = {"case": case, "person": person, "url": url, "visitor": message, "recipients": to}
     try:

@@ -9,6 +9,7 @@ the text kept. A filled-in honeypot gets the same confirmation, and nothing is s
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -46,9 +47,9 @@ def _public_person(slug: str) -> Person:
 def case(slug: str) -> ResponseReturnValue:
     case = _published_case(slug)
     form = ContactForm()
-    status = _answer(form, lambda: contact_messages.send_about_case(case, form.visitor_message()))
-    if status is not None:
-        return case_page(case, form, status)
+    refused = _answer(form, lambda: contact_messages.send_about_case(case, form.visitor_message()))
+    if refused is not None:
+        return case_page(case, form, refused.status, refused.headers)
     return redirect(url_for("contact.case_sent", slug=case.slug), 303)
 
 
@@ -69,11 +70,11 @@ def person(slug: str) -> ResponseReturnValue:
     person = _public_person(slug)
     form = ContactForm()
     language = _known_for(person)
-    status = _answer(
+    refused = _answer(
         form, lambda: contact_messages.send_to_person(person, language, form.visitor_message())
     )
-    if status is not None:
-        return person_page(person, form, status)
+    if refused is not None:
+        return person_page(person, form, refused.status, refused.headers)
     return redirect(url_for("contact.person_sent", slug=person.slug), 303)
 
 
@@ -95,28 +96,41 @@ def _known_for(person: Person) -> str | None:
     return cases[0].language if cases else None
 
 
-def _answer(form: ContactForm, send: Callable[[], object]) -> int | None:
-    """Check and send; None when done, else the status of the page shown again."""
+@dataclass(frozen=True)
+class Refused:
+    """The page comes back with this status (and headers), the form as it was sent."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def wait(cls, seconds: int) -> Refused:
+        return cls(429, {"Retry-After": str(seconds)})
+
+
+def _answer(form: ContactForm, send: Callable[[], object]) -> Refused | None:
+    """Check and send; None when done (or dropped as a program's), else why not."""
     if not form.validate_on_submit():
-        return 422
-    if not spend(_visitor_limit(), VISITOR_SCOPE, [get_remote_address()]):
+        return Refused(422)
+    wait = spend(_visitor_limit(), VISITOR_SCOPE, [get_remote_address()])
+    if wait:
         form.form_errors.append(
             _(
                 "You have sent several messages in a short time. Please wait a minute and "
                 "send this one again; your text is still here."
             )
         )
-        return 429
+        return Refused.wait(wait)
     if form.is_from_a_program():
         return None
     try:
         send()
     except TooManyForRecipient as refused:
         form.form_errors.append(str(refused))
-        return 429
+        return Refused.wait(refused.retry_after)
     except NotSent as failed:
         form.form_errors.append(str(failed))
-        return 503
+        return Refused(503)
     return None
 
 

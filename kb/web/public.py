@@ -62,15 +62,22 @@ def case(slug: str) -> ResponseReturnValue:
 
 
 def case_page(
-    case: Case, contact_form: ContactForm | None = None, status: int = 200
+    case: Case,
+    contact_form: ContactForm | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> ResponseReturnValue:
     """A published case's page; ``contact_form``: as the visitor sent it (with its errors)."""
-    return render_template(
-        "case.html",
-        case=case,
-        contact_form=contact_form or ContactForm(),
-        contact_editors=contact_messages.goes_to_editors(case),
-    ), status
+    return (
+        render_template(
+            "case.html",
+            case=case,
+            contact_form=contact_form or ContactForm(),
+            contact_editors=contact_messages.goes_to_editors(case),
+        ),
+        status,
+        headers or {},
+    )
 
 
 @bp.get("/events/")
@@ -99,17 +106,24 @@ def person(slug: str) -> ResponseReturnValue:
 
 
 def person_page(
-    person: Person, contact_form: ContactForm | None = None, status: int = 200
+    person: Person,
+    contact_form: ContactForm | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> ResponseReturnValue:
     """A public person's page; ``contact_form``: as the visitor sent it (with its errors)."""
-    return render_template(
-        "person.html",
-        person=person,
-        cases=catalogue.cases_with_contact(person),
-        sessions=catalogue.sessions_with(person),
-        contact_form=contact_form or ContactForm(),
-        contact_editors=contact_messages.goes_to_editors(person),
-    ), status
+    return (
+        render_template(
+            "person.html",
+            person=person,
+            cases=catalogue.cases_with_contact(person),
+            sessions=catalogue.sessions_with(person),
+            contact_form=contact_form or ContactForm(),
+            contact_editors=contact_messages.goes_to_editors(person),
+        ),
+        status,
+        headers or {},
+    )
 
 
 @bp.get("/organisations/<slug>")
