@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, scoped_session
 
 from kb.extensions import db
@@ -102,6 +102,15 @@ def write_transaction() -> Iterator[Session]:
     finally:
         session.info.pop(_WRITING, None)
     _after_commit()
+
+
+@contextmanager
+def separate_transaction(*, write: bool) -> Iterator[Connection]:
+    """A connection and transaction of their own, beside the request's session: committed at
+    the end, rolled back on error, and a failure in them leaves the session's work alone."""
+    options = {BEGIN_IMMEDIATE: True} if write else {}
+    with db.engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
 
 
 def on_commit(app: Flask, callback: Callable[[], None]) -> None:

@@ -135,15 +135,13 @@ def whoosh_query(folder: Path) -> dict[str, Any]:
 def _through_the_api(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     """The same queries as ``GET /api/v1/search`` requests to the app (Flask's test client:
     routing, parameter checks, the search, JSON), on the index the engine step built."""
-    from flask_migrate import upgrade
 
-    from kb import create_app
-    from kb.app import MIGRATIONS_DIR
+    from kb import create_app, schema
     from kb.services.vocabulary import ensure_default_terms
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "TESTING": True, **config})
     with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
+        schema.upgrade()
         ensure_default_terms()  # the themes the filtered queries ask for, as `kb init` seeds
     client = app.test_client()
 
@@ -186,16 +184,15 @@ def _postgres_app(folder: Path) -> Any:
 
 def postgres_index(corpus: Path, folder: Path) -> dict[str, Any]:
     """Migrate the throwaway database as `kb init` would, then rebuild the search rows."""
-    from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from kb.app import MIGRATIONS_DIR
+    from kb import schema
     from kb.extensions import db
     from kb.search import get_backend
 
     app = _postgres_app(folder)
     with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
+        schema.upgrade()
         seconds = _timed(lambda: get_backend().rebuild(_corpus(corpus)))
         size = db.session.scalar(
             text(
