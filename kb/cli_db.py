@@ -13,10 +13,14 @@ import copy
 
 import click
 import flask_migrate
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate.cli import db as migrate_group
 
 from kb import schema
+from kb.extensions import db
 
 
 @click.command("upgrade")
@@ -47,6 +51,29 @@ def downgrade_plugin(sql: bool, name: str) -> None:
         click.echo(f"The tables of plugin {name!r} are removed.")
 
 
+@click.command("check")
+@with_appcontext
+def check() -> None:
+    """Check that the core and the enabled plugins are up to date, and the core's models
+    match the database (a disabled plugin's tables and branch are left out)."""
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_object": current_app.extensions["migrate"].configure_args["include_object"]
+            },
+        )
+        missing = schema.behind(context.get_current_heads())
+        differences = compare_metadata(context, db.metadata) if not missing else []
+    if missing:
+        raise click.ClickException(
+            f"The database is not up to date (missing {', '.join(missing)}): run `kb db upgrade`."
+        )
+    if differences:
+        raise click.ClickException(f"The models differ from the database: {differences}")
+    click.echo("The database is up to date and matches the models.")
+
+
 def _db_group() -> click.Group:
     """Flask-Migrate's group (its options, and the ``g.directory`` its commands read), with
     our ``upgrade`` and ``downgrade-plugin``; Flask-Migrate's own group is left unchanged."""
@@ -55,6 +82,7 @@ def _db_group() -> click.Group:
         **migrate_group.commands,
         "upgrade": upgrade,
         "downgrade-plugin": downgrade_plugin,
+        "check": check,
     }
     return group
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ def _core_objects(app: Flask) -> Callable[..., bool]:
 def _with_plugin_branches(config: Config) -> Config:
     """Every Alembic command of this app sees the core's and the plugins' version folders."""
     locations = [MIGRATIONS_DIR / "versions", *dict.fromkeys(version_locations(current_app))]
-    config.set_main_option("version_path_separator", "os")
+    config.set_main_option("path_separator", "os")
     config.set_main_option(
         "version_locations", os.pathsep.join(str(p).replace("%", "%%") for p in locations)
     )
@@ -145,6 +145,37 @@ def upgrade(sql: bool = False, tag: str | None = None, x_arg: Any = None) -> Non
     flask_migrate.upgrade(str(MIGRATIONS_DIR), core_head(), sql=sql, tag=tag, x_arg=x_arg)
     for name in enabled_branches():
         flask_migrate.upgrade(str(MIGRATIONS_DIR), f"{name}@head", sql=sql, tag=tag, x_arg=x_arg)
+
+
+def applied(heads: Iterable[str]) -> set[str]:
+    """Every revision the database has, given the ``alembic_version`` rows: those and all
+    they descend from or depend on."""
+    script, seen = scripts(), set()
+    todo = [rev for rev in script.get_revisions(tuple(heads)) if rev is not None]
+    while todo:
+        rev = todo.pop()
+        if rev.revision in seen:
+            continue
+        seen.add(rev.revision)
+        below = [*_as_tuple(rev.down_revision), *_as_tuple(rev.dependencies)]
+        todo.extend(r for r in script.get_revisions(tuple(below)) if r is not None)
+    return seen
+
+
+def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def behind(heads: Iterable[str]) -> list[str]:
+    """What ``upgrade()`` would still apply: the core's head and the enabled plugins' heads
+    the database lacks (a disabled plugin's tables, there or not, are not asked about)."""
+    script, have = scripts(), applied(heads)
+    wanted = [core_head()] + [
+        rev.revision for name in enabled_branches() for rev in script.get_revisions(f"{name}@head")
+    ]
+    return [rev for rev in wanted if rev not in have]
 
 
 def downgrade_plugin(name: str, sql: bool = False) -> None:

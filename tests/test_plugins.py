@@ -27,7 +27,7 @@ from tests.plugins import hook_names
 from tests.plugins.recorder import calls
 
 ROOT = Path(__file__).resolve().parents[1]
-FIRST_PARTY = ("exports", "feeds", "ical", "oai_pmh", "related")
+FIRST_PARTY = ("analytics", "exports", "feeds", "ical", "oai_pmh", "related")
 AppFactory = Callable[..., Flask]
 #: Per first-party plugin: one of its URLs, and what it adds to a case page.
 FEATURES: dict[str, tuple[str | None, str | None]] = {
