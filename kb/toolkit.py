@@ -8,7 +8,7 @@ here keeps its name and meaning; additions and removals are announced in
 Models are for reading, through the named queries below, which load what a public page
 shows. Changes go through the service functions here (``decide``), so that revisions, the
 search index and the other plugins' hooks stay right; the toolkit offers no database
-session. Links to the core's pages come from named functions (``case_url``...), never from
+session, only connections for a plugin's own tables (``data_transaction``, ``data_reader``). Links to the core's pages come from named functions (``case_url``...), never from
 an endpoint's name, so a renamed endpoint cannot break a plugin silently.
 """
 
