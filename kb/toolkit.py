@@ -233,8 +233,9 @@ def fold(text: str) -> str:
 @contextmanager
 def data_transaction(*, durable: bool = True) -> Iterator[Connection]:
     """A write transaction on the plugin's own tables: committed at the end of the ``with``,
-    rolled back if it raises. ``durable=False``: the commit does not wait for the disk on
-    PostgreSQL (a crash may lose the last moment's writes), for statistics and the like."""
+    rolled back if it raises. ``durable=False``, for statistics and the like: the commit does
+    not wait for PostgreSQL's disk (a crash may lose the last moment's writes), and on SQLite
+    the transaction waits only briefly for another process's write lock, then raises."""
     with _separate_transaction(write=True, durable=durable) as connection:
         yield connection
 

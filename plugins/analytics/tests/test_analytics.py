@@ -9,6 +9,7 @@ import io
 import logging
 import re
 import secrets
+import sqlite3
 from datetime import date
 
 import pytest
@@ -258,3 +259,24 @@ def test_the_csv_never_holds_a_formula(client: FlaskClient) -> None:
     rows = list(csv.DictReader(io.StringIO(_as_editor(client).get("/editor/analytics.csv").text)))
 
     assert {row["query"] for row in rows} == {'\'=hyperlink("https://evil.example")'}
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_search_does_not_wait_for_another_writer_to_record_it(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds SQLite's write lock (an import, say): the search answers, and
+    its record is dropped after a brief wait, not after the 15 s a core write would wait."""
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with caplog.at_level(logging.ERROR):
+            page = client.get("/search", query_string={"q": "arbeid"})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert page.status_code == 200
+    assert "the search could not be recorded" in caplog.text
+    assert client.get("/search", query_string={"q": "arbeid"}).status_code == 200
+    assert len(_stored()) == 1  # the lock gone, the next search is recorded
