@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask
 
-from kb import database, i18n, models, plugins, ratelimit, search, web
+from kb import database, i18n, models, plugins, ratelimit, schema, search, web
 from kb.config import load_config
-from kb.extensions import csrf, migrate
+from kb.extensions import csrf
 from kb.services import case_events, indexing
 from kb.web import urls
 
@@ -19,7 +19,7 @@ __all__ = ["create_app", "models"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = PACKAGE_DIR.parent / "templates"
-MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+MIGRATIONS_DIR = schema.MIGRATIONS_DIR
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # First, because translations, search facets and templates include what plugins add.
     plugins.init_app(app)
     database.init_app(app)
-    migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR))
+    schema.init_app(app)  # the core's migrations and the plugins' branches
     i18n.init_app(app)
     extras = plugins.search_extras(app)
     backend = search.init_app(app, extras.facets)

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
-from flask_migrate import upgrade
 from sqlalchemy import select
 
-from kb import plugins
-from kb.app import MIGRATIONS_DIR, create_app
+from kb import plugins, schema
+from kb.app import create_app
+from kb.cli_db import db_group
 from kb.cli_materials import materials_group, read_texts
 from kb.config import ConfigurationError
 from kb.extensions import db
@@ -53,7 +53,15 @@ def _app_for_cli() -> Flask:
         raise NoAppException(str(exc)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_app_for_cli)
+class KbGroup(FlaskGroup):
+    """Flask's command group, with ``kb db`` knowing about the plugins' migration branches
+    (Flask-Migrate's own ``db`` group, loaded from an entry point, would shadow ours)."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return db_group if name == "db" else super().get_command(ctx, name)
+
+
+@click.group(cls=KbGroup, create_app=_app_for_cli)
 def main() -> None:
     """Nordic Good Practice KB. Start with `kb init`, then `kb demo` and `kb run`."""
 
@@ -66,7 +74,7 @@ main.add_command(materials_group)
 def init() -> None:
     """Create or upgrade the database, and create the instance folders."""
     click.echo(f"Instance folder: {current_app.instance_path}")
-    upgrade(directory=str(MIGRATIONS_DIR))
+    schema.upgrade()
     added = ensure_default_terms()
     Path(current_app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     report, pending = outbox.check(get_backend())

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, scoped_session
 
 from kb.extensions import db
@@ -102,6 +102,43 @@ def write_transaction() -> Iterator[Session]:
     finally:
         session.info.pop(_WRITING, None)
     _after_commit()
+
+
+#: How long a write that may be dropped (``durable=False``) waits for SQLite's write lock.
+DROPPABLE_WAIT_MS = 200
+
+
+@contextmanager
+def separate_transaction(*, write: bool, durable: bool = True) -> Iterator[Connection]:
+    """A connection and transaction of their own, beside the request's session: committed at
+    the end, rolled back on error, and a failure in them leaves the session's work alone.
+
+    ``durable=False`` is for data worth less than a wait, such as statistics: PostgreSQL
+    answers the commit before its log reaches the disk (``synchronous_commit = off`` for this
+    transaction alone; a crash may lose the last moment's such writes, never corrupt
+    anything), and SQLite waits at most ``DROPPABLE_WAIT_MS`` for the write lock another
+    process holds, instead of ``SQLITE_BUSY_TIMEOUT_MS``, then raises.
+    """
+    options = {BEGIN_IMMEDIATE: True} if write else {}
+    with db.engine.connect().execution_options(**options) as connection:
+        brief = not durable and connection.dialect.name == "sqlite"
+        if brief:
+            _busy_timeout(connection, DROPPABLE_WAIT_MS)
+        try:
+            with connection.begin():
+                if not durable and connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield connection
+        finally:
+            if brief:
+                _busy_timeout(connection, current_app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def _busy_timeout(connection: Connection, milliseconds: int) -> None:
+    """Set SQLite's lock wait on the driver's connection (outside any transaction)."""
+    raw = connection.connection.dbapi_connection
+    if raw is not None:
+        raw.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
 
 
 def on_commit(app: Flask, callback: Callable[[], None]) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from kb.models import Case
+    from kb.search.backend import SearchRequest, SearchResults
 
 PROJECT = "kb"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -102,6 +103,16 @@ class ExportFormat:
     inline: bool = False
 
 
+@dataclass(frozen=True)
+class ResultLink:
+    """Where the search page's result links go instead of straight to the case:
+    ``url_for(endpoint, **values, case=<slug>)``, a view that ends by redirecting to the case.
+    """
+
+    endpoint: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
 # -- start-up -----------------------------------------------------------------------
 
 
@@ -118,6 +129,12 @@ def register_blueprints(app: Flask) -> Iterable[Blueprint] | None:
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add commands or command groups to the ``kb`` command line."""
+
+
+@hookspec
+def migration_locations() -> Iterable[str] | None:
+    """Folders of the plugin's Alembic migrations (a version branch labelled with its name),
+    besides its own ``migrations/`` folder, which is always read."""
 
 
 @hookspec
@@ -153,6 +170,17 @@ def search_facets() -> Iterable[Facet] | None:
 @hookspec
 def index_extras(case: Case) -> IndexExtras | None:
     """Text and facet values to add to a published case's search entry."""
+
+
+@hookspec
+def search_performed(
+    search: SearchRequest, results: SearchResults, language: str
+) -> ResultLink | None:
+    """A visitor's search on the search page was answered (``language``: the page's language).
+
+    Called before the page is rendered; a plugin's failure is logged and never fails the
+    search. At most one plugin may route the result links through itself (``ResultLink``).
+    """
 
 
 # -- exports -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from kb import hookspecs
 from kb.config import ConfigurationError
-from kb.hookspecs import ExportFormat, Facet
+from kb.hookspecs import ExportFormat, Facet, ResultLink
 from kb.search.backend import FACETS
 from kb.services.indexing import PluginExtras
 
@@ -37,7 +37,7 @@ EXTENSION = "kb.plugins"
 ENTRY_POINT_GROUP = "kb.plugins"
 FIRST_PARTY_PACKAGE = "plugins"
 #: Enabled when ``KB_PLUGINS`` is not set; the word ``default`` in it stands for these.
-DEFAULT_PLUGINS: tuple[str, ...] = ("exports", "feeds", "ical", "related")
+DEFAULT_PLUGINS: tuple[str, ...] = ("analytics", "exports", "feeds", "ical", "related")
 DEFAULT_KEYWORD = "default"
 #: Hooks whose implementations are called one by one (to name or isolate the plugin), each
 #: through a pluggy caller of its own (``_one_by_one``).
@@ -47,6 +47,8 @@ _ONE_BY_ONE = (
     "case_published",
     "case_unpublished",
     "case_deleted",
+    "migration_locations",
+    "search_performed",
 )
 
 
@@ -166,7 +168,8 @@ def _refuse_wrappers(manager: pluggy.PluginManager) -> None:
                 raise PluginError(f"Plugin {impl.plugin_name!r}: {name} cannot be a wrapper.")
 
 
-def _folder(module: ModuleType, name: str) -> Path | None:
+def package_folder(module: ModuleType, name: str) -> Path | None:
+    """A folder next to a plugin's module (``templates``, ``translations``, ``migrations``)."""
     origin = getattr(module, "__file__", None)
     folder = Path(origin).parent / name if origin else None
     return folder if folder is not None and folder.is_dir() else None
@@ -174,7 +177,7 @@ def _folder(module: ModuleType, name: str) -> Path | None:
 
 def _add_template_folders(app: Flask, enabled: dict[str, ModuleType]) -> None:
     """A plugin's ``templates/x.html`` is ``<plugin name>/x.html`` to ``render_template``."""
-    folders = {name: _folder(module, "templates") for name, module in enabled.items()}
+    folders = {name: package_folder(module, "templates") for name, module in enabled.items()}
     prefixed = {name: FileSystemLoader(str(f)) for name, f in folders.items() if f}
     if prefixed and app.jinja_loader is not None:
         app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader(prefixed)])
@@ -182,7 +185,7 @@ def _add_template_folders(app: Flask, enabled: dict[str, ModuleType]) -> None:
 
 def _add_translation_folders(app: Flask, enabled: dict[str, ModuleType]) -> None:
     """Plugins' catalogues are merged into the core's (the core's wins on a clash)."""
-    folders = [f for m in enabled.values() if (f := _folder(m, "translations"))]
+    folders = [f for m in enabled.values() if (f := package_folder(m, "translations"))]
     if folders:
         core = app.config.get("BABEL_TRANSLATION_DIRECTORIES", "translations")
         app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join([*map(str, folders), core])
@@ -271,6 +274,26 @@ def announce(name: str, **kwargs: Any) -> None:
             caller(**kwargs)
         except Exception:
             log.exception("Plugin %r failed in %s; the change itself is saved", plugin_name, name)
+
+
+def searched(search: Any, results: Any, language: str) -> ResultLink | None:
+    """Tell every plugin about an answered search; a failing plugin is logged and skipped, so
+    it can never fail the search. Returns the one ``ResultLink`` a plugin may ask for."""
+    links: list[tuple[str, ResultLink]] = []
+    for plugin_name, caller in _one_by_one("search_performed", None):
+        try:
+            answers = list(flatten(caller(search=search, results=results, language=language)))
+        except Exception:
+            log.exception(
+                "Plugin %r failed in search_performed; the search is answered", plugin_name
+            )
+            continue
+        links.extend((plugin_name, a) for a in answers if isinstance(a, ResultLink))
+    if len(links) > 1:
+        log.warning(
+            "Plugins %s all route result links; %r wins", [n for n, _ in links], links[0][0]
+        )
+    return links[0][1] if links else None
 
 
 def flatten(results: Iterable[Any]) -> Iterator[Any]:

@@ -8,20 +8,24 @@ here keeps its name and meaning; additions and removals are announced in
 Models are for reading, through the named queries below, which load what a public page
 shows. Changes go through the service functions here (``decide``), so that revisions, the
 search index and the other plugins' hooks stay right; the toolkit offers no database
-session. Links to the core's pages come from named functions (``case_url``...), never from
-an endpoint's name, so a renamed endpoint cannot break a plugin silently.
+session, only connections for a plugin's own tables (``data_transaction``, ``data_reader``).
+Links to the core's pages come from named functions (``case_url``...), never from an
+endpoint's name, so a renamed endpoint cannot break a plugin silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy.pagination import Pagination as Page
+from sqlalchemy import Connection
 from werkzeug.datastructures import MultiDict
 
 from kb import plugins as _plugins
+from kb.database import separate_transaction as _separate_transaction
 from kb.extensions import csrf as _csrf
 from kb.hookspecs import (
     MENUS,
@@ -30,12 +34,14 @@ from kb.hookspecs import (
     Facet,
     IndexExtras,
     MenuLink,
+    ResultLink,
     Section,
     hookimpl,
 )
 from kb.i18n import _, _l, ngettext
 from kb.markdown import inert_markdown, markdown_text, render_markdown
 from kb.models import (
+    UI_LANGUAGES,
     Case,
     CaseStatus,
     Event,
@@ -51,6 +57,7 @@ from kb.models import (
 from kb.plugins import PluginError
 from kb.search import facet_names as _facet_names
 from kb.search import get_backend as _get_backend
+from kb.search.analysis import fold as _fold
 from kb.search.backend import FACETS, SearchHit, SearchRequest, SearchResults
 from kb.services import catalogue as _catalogue
 from kb.services import harvest as _harvest
@@ -99,6 +106,7 @@ __all__ = [
     "Page",
     "Person",
     "PluginError",
+    "ResultLink",
     "Role",
     "SearchHit",
     "SearchRequest",
@@ -120,6 +128,8 @@ __all__ = [
     "csrf_exempt",
     "current_account",
     "current_page",
+    "data_reader",
+    "data_transaction",
     "decide",
     "earliest_change",
     "editor_required",
@@ -128,6 +138,7 @@ __all__ = [
     "event_url",
     "export_formats",
     "external_url",
+    "fold",
     "harvest_count",
     "harvest_page",
     "harvestable_case",
@@ -154,6 +165,7 @@ __all__ = [
     "session_by_slug",
     "session_url",
     "term_label",
+    "ui_languages",
     "vocabulary_term",
     "vocabulary_terms",
     "xml_safe",
@@ -199,6 +211,40 @@ def enabled_plugins(app: Flask | None = None) -> list[str]:
 def csrf_exempt(view: Any) -> Any:
     """Exempt a read-only view or blueprint that must accept POSTs from other sites."""
     return _csrf.exempt(view)
+
+
+def ui_languages() -> tuple[str, ...]:
+    """The languages the site's pages speak (``en``, ``nb``...), in the switcher's order."""
+    return UI_LANGUAGES
+
+
+def fold(text: str) -> str:
+    """Text as the search compares it: lowercased, accents and æ/ø/ð... folded
+    ("Helsefagarbeider" and "helsefagarbeider" agree; "Nærøy" -> "naeroy")."""
+    return _fold(text)
+
+
+# -- a plugin's own tables ------------------------------------------------------------------
+# For the tables a plugin's own migrations create (docs/plugins.md, "Plugin migrations"),
+# never the core's: those change only through the services. Each is a connection beside the
+# request's, so a failure in a plugin's table cannot spoil the page or the core's writes.
+
+
+@contextmanager
+def data_transaction(*, durable: bool = True) -> Iterator[Connection]:
+    """A write transaction on the plugin's own tables: committed at the end of the ``with``,
+    rolled back if it raises. ``durable=False``, for statistics and the like: the commit does
+    not wait for PostgreSQL's disk (a crash may lose the last moment's writes), and on SQLite
+    the transaction waits only briefly for another process's write lock, then raises."""
+    with _separate_transaction(write=True, durable=durable) as connection:
+        yield connection
+
+
+@contextmanager
+def data_reader() -> Iterator[Connection]:
+    """A connection for reading the plugin's own tables."""
+    with _separate_transaction(write=False) as connection:
+        yield connection
 
 
 # -- reading published content --------------------------------------------------------

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
+from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, Role, User
@@ -79,6 +80,38 @@ def test_hook_register_commands(runner: FlaskCliRunner, demo: None) -> None:
     assert result.exit_code == 0, result.output
     assert re.fullmatch(r"\d+ published cases\n", result.output)
     assert int(result.output.split()[0]) > 40
+
+
+def _tables() -> set[str]:
+    db.session.remove()  # no transaction of the test's may hold a lock the DDL waits for
+    return set(inspect(db.engine).get_table_names())
+
+
+def test_hook_migration_locations(app: Flask, runner: FlaskCliRunner) -> None:
+    """The plugin's branch (found only through the hook) is applied by ``kb db upgrade``
+    while it is enabled, and ``kb db downgrade-plugin`` removes its table alone."""
+    with app.app_context():
+        assert "recorder_note" not in _tables()
+
+        upgraded = runner.invoke(main, ["db", "upgrade"])
+
+        assert upgraded.exit_code == 0, upgraded.output
+        assert ("migration_locations",) in calls()
+        assert "recorder_note" in _tables()
+        checked = runner.invoke(main, ["db", "check"])
+        assert checked.exit_code == 0, checked.output
+
+        removed = runner.invoke(main, ["db", "downgrade-plugin", "recorder"])
+
+        assert removed.exit_code == 0, removed.output
+        left = _tables()
+        assert "recorder_note" not in left
+        assert {"case_study", "analytics_search", "alembic_version"} <= left
+        # Still enabled, so the check asks for its branch again.
+        assert "missing recorder_0001" in runner.invoke(main, ["db", "check"]).output
+        unknown = runner.invoke(main, ["db", "downgrade-plugin", "nosuch"])
+        assert unknown.exit_code != 0
+        assert "No migration branch is labelled 'nosuch'" in unknown.output
 
 
 def test_hook_prepare_jinja_env(app: Flask) -> None:
@@ -158,6 +191,17 @@ def test_hook_index_extras(client: FlaskClient, demo: None) -> None:
     assert data.get_json()["total"] == published
     # Values of facets no plugin declared are not indexed (and cannot be filtered on).
     assert "undeclared" not in data.get_json()["facets"]
+
+
+def test_hook_search_performed(client: FlaskClient, demo: None) -> None:
+    client.get("/search", query_string={"q": "arbeid"}, headers={"Accept-Language": "sv"})
+    client.get("/search", query_string={"q": "arbeid", "page": "abc"})  # refused: no search
+
+    searched = [call for call in calls() if call[0] == "search_performed"]
+    assert len(searched) == 1
+    _name, query, total, language = searched[0]
+    assert (query, language) == ("arbeid", "sv")
+    assert total > 0
 
 
 def test_hook_export_formats(client: FlaskClient, demo: None) -> None:
@@ -244,6 +288,8 @@ def test_tracing_shows_every_hook_call_also_those_made_plugin_by_plugin(
     app.test_client_class = RequestIsolatingClient
     with app.app_context():
         assert app.test_client().get("/").status_code == 200
+        assert app.test_client().get("/search?q=arbeid").status_code == 200
+        assert app.test_cli_runner().invoke(main, ["db", "heads"]).exit_code == 0
         case, _speaker = _submitted_case()
         editor = _editor()
         review.decide(case, "publish", editor)

@@ -24,8 +24,8 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CasePresentation, CaseStatus, Event, Organisation, Person
 
-#: Statements that only open or close a transaction are not queries.
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+#: Statements that only open, close or set up a transaction are not queries.
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET LOCAL")
 
 #: The page, its address on the demo and the most queries it may run.
 PAGES = {
@@ -35,8 +35,9 @@ PAGES = {
     "person": ("/people/{person}", 6),
     # With the material of the sessions it was presented in.
     "case": ("/cases/{case}", 15),
-    # The shown page's cases and their themes (municipality, period, themes beside each hit).
-    "search": ("/search?q=arbeid&country=NO", 6),
+    # The shown page's cases and their themes (municipality, period, themes beside each hit),
+    # and the analytics plugin's record of the search.
+    "search": ("/search?q=arbeid&country=NO", 7),
     "home": ("/", 5),
     "cases": ("/cases/", 3),
     "events": ("/events/", 2),

@@ -105,6 +105,14 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
     "exports.results": ({"key": "csv"}, EVERYONE_200),
     "plugin_exports.static": ({"filename": "print.css"}, EVERYONE_200),
     "plugin_feeds.cases": ({}, EVERYONE_200),
+    # A result link from a search: counts the opening (an unknown token changes nothing) and
+    # redirects to the case itself.
+    "plugin_analytics.opened": (
+        {"token": "abcdefgh", "case": "{case}"},
+        dict.fromkeys(VISITORS, 302),
+    ),
+    "plugin_analytics.report": ({}, EDITORS_200),
+    "plugin_analytics.report_csv": ({}, EDITORS_200),
     "plugin_ical.programme": ({"slug": "integrering-i-norden-2018"}, EVERYONE_200),
     "plugin_ical.session": (
         {"event_slug": "integrering-i-norden-2018", "slug": "apning"},

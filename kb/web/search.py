@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
 from kb import plugins
+from kb.hookspecs import ResultLink
 from kb.models import Vocabulary
 from kb.search import facet_names, get_backend
 from kb.services import catalogue
@@ -30,6 +33,7 @@ def page() -> ResponseReturnValue:
         # under its own URL, rather than an empty "page 99 of 3".
         last = {"page": str(results.pages)} if results.pages > 1 else {}
         return redirect(_toggle_url(**last))
+    link = plugins.searched(search, results, language=str(get_locale()))
     cases = {
         case.id: case
         for case in catalogue.published_by_ids([hit.id for hit in results.hits], whole=False)
@@ -40,6 +44,7 @@ def page() -> ResponseReturnValue:
         results=results,
         cases=cases,
         toggle_url=_toggle_url,
+        result_url=_result_url(link),
         **_labels(),
     )
 
@@ -55,6 +60,13 @@ def _labels() -> dict[str, Any]:
         },
         "event_titles": {e.slug: e.title for e in catalogue.events()},
     }
+
+
+def _result_url(link: ResultLink | None) -> Callable[[str], str]:
+    """A result's link: the case page, or the view a plugin routes result links through."""
+    if link is None:
+        return lambda slug: url_for("public.case", slug=slug)
+    return lambda slug: url_for(link.endpoint, **link.values, case=slug)
 
 
 def _toggle_url(name: str | None = None, value: str | None = None, **changes: str) -> str:

@@ -11,7 +11,9 @@ index as a web worker would and queries it (its peak RSS is one worker's). Repor
 engine: indexing time, index size, time to open the index, time to answer a first query,
 latency (median, p95) of single-term, two-term, phrase and filtered-with-facet-counts
 queries, and both peak RSS figures; every figure also as a ratio to FTS5's (the floor a C
-engine sets). Not part of the test suite: speed is measured here, never asserted in tests.
+engine sets). The search page is also timed with the ``analytics`` plugin recording each
+search and without it (the same queries in turns), with the recording alone. Not part of
+the test suite: speed is measured here, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -135,15 +137,13 @@ def whoosh_query(folder: Path) -> dict[str, Any]:
 def _through_the_api(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     """The same queries as ``GET /api/v1/search`` requests to the app (Flask's test client:
     routing, parameter checks, the search, JSON), on the index the engine step built."""
-    from flask_migrate import upgrade
 
-    from kb import create_app
-    from kb.app import MIGRATIONS_DIR
+    from kb import create_app, schema
     from kb.services.vocabulary import ensure_default_terms
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "TESTING": True, **config})
     with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
+        schema.upgrade()
         ensure_default_terms()  # the themes the filtered queries ask for, as `kb init` seeds
     client = app.test_client()
 
@@ -154,7 +154,76 @@ def _through_the_api(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"/api/v1/search answered {response.status_code}")
 
     search({"q": "arbeid"})
-    return {f"API: {kind}": _latencies(search, queries) for kind, queries in workload().items()}
+    figures = {f"API: {kind}": _latencies(search, queries) for kind, queries in workload().items()}
+    figures.update(_search_page_analytics(folder, config))
+    return figures
+
+
+#: The search page's figures with the analytics plugin recording each search, and without.
+ANALYTICS_ON, ANALYTICS_OFF = "search page, analytics on", "search page, analytics off"
+ANALYTICS_COST = "analytics: on minus off, same query"
+ANALYTICS_RECORD = "analytics: recording one search alone"
+
+
+def _search_page_analytics(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The search page (HTML, every default plugin's hooks) with the ``analytics`` plugin
+    recording each search and without it, on the same database and index; the queries take
+    turns between the two apps, so both see the same caches. The difference of the medians
+    is what recording costs a search."""
+    from kb import create_app
+    from kb.plugins import DEFAULT_PLUGINS
+
+    without = ",".join(name for name in DEFAULT_PLUGINS if name != "analytics")
+    clients = {
+        label: create_app(
+            {"INSTANCE_PATH": str(folder / "instance"), "TESTING": True, **config, **plugins}
+        ).test_client()
+        for label, plugins in ((ANALYTICS_ON, {}), (ANALYTICS_OFF, {"PLUGINS": without}))
+    }
+    times: dict[str, list[float]] = {label: [] for label in clients}
+    queries = [query for kind in KINDS for query in workload()[kind]]
+    for query in [queries[0], *queries]:  # the first one warms both apps up, uncounted
+        for label, client in clients.items():
+            params = {"q": query["q"], **query.get("filters", {})}
+            took = _timed(lambda c=client, p=params: _page(c, p)) * 1000
+            times[label].append(took)
+    figures: dict[str, Any] = {label: _summary(measured[1:]) for label, measured in times.items()}
+    # The same query, one right after the other: the difference of each pair, so that the
+    # load of the machine at that moment cancels out.
+    pairs = zip(times[ANALYTICS_ON][1:], times[ANALYTICS_OFF][1:], strict=True)
+    figures[ANALYTICS_COST] = _summary([on - off for on, off in pairs])
+    figures[ANALYTICS_RECORD] = _recording_alone(clients[ANALYTICS_ON].application, queries)
+    return figures
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {
+        "median_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
+    }
+
+
+def _recording_alone(app: Any, queries: list[dict[str, Any]]) -> dict[str, float]:
+    """The plugin's own work for one search: the row written in a transaction of its own."""
+    from kb.search.backend import SearchResults
+    from plugins.analytics import recording
+
+    with app.test_request_context():
+        searches = [_request(query) for query in queries]
+        results = [SearchResults(request=s, total=3, hits=[], facets={}) for s in searches]
+        return _summary(
+            [
+                _timed(lambda s=s, r=r: recording.record(s, r, "nb")) * 1000
+                for s, r in zip(searches, results, strict=True)
+            ]
+        )
+
+
+def _page(client: Any, params: dict[str, Any]) -> None:
+    response = client.get("/search", query_string=params)
+    if response.status_code != 200:
+        raise RuntimeError(f"/search answered {response.status_code}")
 
 
 def _request(query: dict[str, Any]) -> Any:
@@ -186,16 +255,15 @@ def _postgres_app(folder: Path) -> Any:
 
 def postgres_index(corpus: Path, folder: Path) -> dict[str, Any]:
     """Migrate the throwaway database as `kb init` would, then rebuild the search rows."""
-    from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from kb.app import MIGRATIONS_DIR
+    from kb import schema
     from kb.extensions import db
     from kb.search import get_backend
 
     app = _postgres_app(folder)
     with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
+        schema.upgrade()
         seconds = _timed(lambda: get_backend().rebuild(_corpus(corpus)))
         size = db.session.scalar(
             text(
@@ -384,7 +452,14 @@ def _table(cases: int, results: dict[str, dict[str, Any]]) -> str:
     ]
     rows += [
         (f"{kind}, {stat.removesuffix('_ms')} (ms)", (kind, stat))
-        for kind in (*KINDS, *(f"API: {kind}" for kind in KINDS))
+        for kind in (
+            *KINDS,
+            *(f"API: {kind}" for kind in KINDS),
+            ANALYTICS_ON,
+            ANALYTICS_OFF,
+            ANALYTICS_COST,
+            ANALYTICS_RECORD,
+        )
         for stat in ("median_ms", "p95_ms")
     ]
     others = [e for e in engines if e != FLOOR]

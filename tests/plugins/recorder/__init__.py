@@ -6,6 +6,7 @@ Like a real plugin it imports only ``kb.toolkit`` from the core.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +20,7 @@ from kb.toolkit import (
     IndexExtras,
     MenuLink,
     SearchRequest,
+    SearchResults,
     Section,
     hookimpl,
     published_cases,
@@ -68,6 +70,13 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookimpl
+def migration_locations() -> list[str]:
+    """Not the usual ``migrations/`` folder, so only the hook can tell where it is."""
+    calls().append(("migration_locations",))
+    return [str(Path(__file__).parent / "schema")]
+
+
+@hookimpl
 def prepare_jinja_env(env: Environment) -> None:
     env.filters["shout"] = lambda text: f"{str(text).upper()}!"
 
@@ -98,6 +107,11 @@ def menu_links(menu: str) -> MenuLink:
 @hookimpl
 def search_facets() -> Facet:
     return Facet("parity", "Parity of the id", value_label=lambda value: f"{value} ids")
+
+
+@hookimpl
+def search_performed(search: SearchRequest, results: SearchResults, language: str) -> None:
+    calls().append(("search_performed", search.q, results.total, language))
 
 
 @hookimpl
