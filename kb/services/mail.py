@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 import smtplib
 import sys
+from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app, render_template
 
 log = logging.getLogger(__name__)
+
+#: Set from the configuration and the call itself, never by ``headers``.
+PROTECTED_HEADERS = ("from", "to", "subject")
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -30,14 +34,34 @@ def console_text(message: EmailMessage) -> str:
     return f"--- e-mail (KB_MAIL_SERVER is not set) ---\n{headers}\n\n{message.get_content()}"
 
 
-def send_mail(to: str, subject: str, template: str, **context: Any) -> EmailMessage:
+def send_mail(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> EmailMessage:
     """Render ``templates/mail/<template>.txt`` in the current language and send it."""
+    body = render_template(f"mail/{template}.txt", **context)
+    return send_text(to, subject, body, headers=headers)
+
+
+def send_text(
+    to: str, subject: str, body: str, *, headers: Mapping[str, str] | None = None
+) -> EmailMessage:
+    """Send a plain-text message; ``headers`` adds others (``List-Unsubscribe``...), never
+    replacing From, To or Subject. SMTP failures raise (``smtplib.SMTPException``, ``OSError``)."""
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message.set_content(render_template(f"mail/{template}.txt", **context))
+    for name, value in (headers or {}).items():
+        if name.lower() in PROTECTED_HEADERS:
+            raise ValueError(f"The {name} header is the mail service's own.")
+        message[name] = value
+    message.set_content(body)
     server = config.get("MAIL_SERVER")
     if not server:
         print(console_text(message), file=sys.stderr)
