@@ -124,9 +124,7 @@ def test_an_alert_starts_only_once_confirmed_by_its_link(
     done = _confirm(client, inbox.link())
 
     assert "Your alert is on" in done
-    row = _sql(
-        ("SELECT email, kind, target, frequency, confirmed_at FROM alerts_subscription")
-    ).one()
+    row = _sql("SELECT email, kind, target, frequency, confirmed_at FROM alerts_subscription").one()
     assert (row.email, row.kind, row.target, row.frequency) == (
         "anna@example.org",
         "search",
@@ -225,7 +223,7 @@ def test_send_mails_exactly_the_newly_published_matching_cases_once(
     ]
     # The search page agrees: these are its newest results.
     page = client.get(SEARCH + "&sort=newest").text
-    assert page.index(f"/{second.slug}\"") < page.index(f"/{first.slug}\"")
+    assert page.index(f'/{second.slug}"') < page.index(f'/{first.slug}"')
 
     assert "0 digest(s) sent" in _send(runner, "weekly")
     assert len(inbox.messages) == 1
