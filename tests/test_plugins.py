@@ -7,13 +7,17 @@ import inspect
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import inspect as inspect_db
 from sqlalchemy import select
 
 from kb import create_app, hookspecs
@@ -36,6 +40,7 @@ FEATURES: dict[str, tuple[str | None, str | None]] = {
     "ical": ("/events/integrering-i-norden-2018/programme.ics", None),
     "oai_pmh": ("/oai?verb=Identify", None),
     "related": (None, 'id="related"'),
+    "analytics": (None, None),
 }
 
 
@@ -231,10 +236,10 @@ def test_the_app_works_without_any_one_first_party_plugin(
                 assert (sign.format(slug=slug) in case_page) == (name != disabled), name
 
 
-@pytest.fixture(scope="module")
-def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The example plugin installed with pip into a folder put on ``sys.path``."""
-    target = tmp_path_factory.mktemp("site-packages")
+@contextmanager
+def _installed(project: str, package: str) -> Iterator[Path]:
+    """An example plugin installed with pip into a folder put on ``sys.path``."""
+    target = tempfile.mkdtemp(prefix=f"{project}-")
     subprocess.run(
         [
             sys.executable,
@@ -245,16 +250,25 @@ def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
             "--no-deps",
             "--no-build-isolation",
             "--target",
-            str(target),
-            str(ROOT / "examples" / "kb-reading-time"),
+            target,
+            str(ROOT / "examples" / project),
         ],
         check=True,
     )
-    sys.path.insert(0, str(target))
-    yield target
-    sys.path.remove(str(target))
-    for name in [m for m in sys.modules if m.startswith("kb_reading_time")]:
-        del sys.modules[name]
+    sys.path.insert(0, target)
+    try:
+        yield Path(target)
+    finally:
+        sys.path.remove(target)
+        for name in [m for m in sys.modules if m.startswith(package)]:
+            del sys.modules[name]
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def installed_example() -> Iterator[Path]:
+    with _installed("kb-reading-time", "kb_reading_time") as target:
+        yield target
 
 
 def test_the_installed_example_plugin_adds_its_blueprint_command_section_and_facet(
@@ -289,3 +303,27 @@ def test_the_installed_example_plugin_adds_its_blueprint_command_section_and_fac
         assert overview.status_code == 200
         assert "/search?reading_time=short" in overview.text
         assert 'href="/reading-time/"' in client.get("/").text  # its footer link
+
+
+def test_the_example_plugin_with_tables_brings_them_and_takes_them_away(
+    new_app: AppFactory,
+) -> None:
+    """examples/kb-publication-log: its branch comes with ``kb db upgrade`` while enabled,
+    it writes its table, and ``kb db downgrade-plugin`` removes the table alone."""
+    with _installed("kb-publication-log", "kb_publication_log"):
+        app = new_app("default,publog")
+        with app.app_context():
+            runner = app.test_cli_runner()
+            assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+            assert "publog_entry" in inspect_db(db.engine).get_table_names()
+            assert runner.invoke(main, ["demo"]).exit_code == 0
+            assert runner.invoke(main, ["db", "check"]).exit_code == 0
+            slug = db.session.scalar(select(Case.slug).where(Case.ref == "c04"))
+            assert f"<code>{slug}</code>" in app.test_client().get("/publication-log/").text
+
+            removed = runner.invoke(main, ["db", "downgrade-plugin", "publog"])
+
+            assert removed.exit_code == 0, removed.output
+            tables = inspect_db(db.engine).get_table_names()
+            assert "publog_entry" not in tables
+            assert {"case_study", "analytics_search"} <= set(tables)

@@ -152,7 +152,53 @@ def _through_the_api(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"/api/v1/search answered {response.status_code}")
 
     search({"q": "arbeid"})
-    return {f"API: {kind}": _latencies(search, queries) for kind, queries in workload().items()}
+    figures = {f"API: {kind}": _latencies(search, queries) for kind, queries in workload().items()}
+    figures.update(_search_page_analytics(folder, config))
+    return figures
+
+
+#: The search page's figures with the analytics plugin recording each search, and without.
+ANALYTICS_ON, ANALYTICS_OFF = "search page, analytics on", "search page, analytics off"
+
+
+def _search_page_analytics(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The search page (HTML, every default plugin's hooks) with the ``analytics`` plugin
+    recording each search and without it, on the same database and index; the queries take
+    turns between the two apps, so both see the same caches. The difference of the medians
+    is what recording costs a search."""
+    from kb import create_app
+    from kb.plugins import DEFAULT_PLUGINS
+
+    without = ",".join(name for name in DEFAULT_PLUGINS if name != "analytics")
+    clients = {
+        label: create_app(
+            {"INSTANCE_PATH": str(folder / "instance"), "TESTING": True, **config, **plugins}
+        ).test_client()
+        for label, plugins in ((ANALYTICS_ON, {}), (ANALYTICS_OFF, {"PLUGINS": without}))
+    }
+    times: dict[str, list[float]] = {label: [] for label in clients}
+    queries = [query for kind in KINDS for query in workload()[kind]]
+    for query in [queries[0], *queries]:  # the first one warms both apps up, uncounted
+        for label, client in clients.items():
+            params = {"q": query["q"], **query.get("filters", {})}
+            took = _timed(lambda c=client, p=params: _page(c, p)) * 1000
+            times[label].append(took)
+    figures: dict[str, Any] = {}
+    for label, measured in times.items():
+        ordered = sorted(measured[1:])
+        figures[label] = {
+            "median_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
+        }
+    cost = figures[ANALYTICS_ON]["median_ms"] - figures[ANALYTICS_OFF]["median_ms"]
+    figures["analytics_cost_ms"] = round(cost, 2)
+    return figures
+
+
+def _page(client: Any, params: dict[str, Any]) -> None:
+    response = client.get("/search", query_string=params)
+    if response.status_code != 200:
+        raise RuntimeError(f"/search answered {response.status_code}")
 
 
 def _request(query: dict[str, Any]) -> Any:
@@ -381,9 +427,10 @@ def _table(cases: int, results: dict[str, dict[str, Any]]) -> str:
     ]
     rows += [
         (f"{kind}, {stat.removesuffix('_ms')} (ms)", (kind, stat))
-        for kind in (*KINDS, *(f"API: {kind}" for kind in KINDS))
+        for kind in (*KINDS, *(f"API: {kind}" for kind in KINDS), ANALYTICS_ON, ANALYTICS_OFF)
         for stat in ("median_ms", "p95_ms")
     ]
+    rows.append(("analytics: recording's cost per search, median (ms)", "analytics_cost_ms"))
     others = [e for e in engines if e != FLOOR]
     header = " | ".join(LABELS[e] for e in engines)
     ratios = " | ".join(f"{LABELS[e]} ÷ FTS5" for e in others)

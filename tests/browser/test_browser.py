@@ -596,3 +596,29 @@ def test_an_editor_reviews_a_changed_key_figure_and_restores_a_published_case(
         assert public.locator(".materials a", has_text="Lysbilder fra kafeen").count() == 1
     finally:
         context.close()
+
+
+def test_editors_see_what_people_searched_for_and_did_not_find(browser: Any, live_app: str) -> None:
+    visitor = browser.new_context(locale="nb-NO").new_page()
+    try:
+        for query in ("flyktning", "flyktning", "eldreomsorg", "kvantedatamaskin", "språkkafé"):
+            visitor.goto(f"{live_app}/search?q={query}")
+        visitor.goto(f"{live_app}/search?q=flyktning")
+        visitor.locator(".hit h3 a").first.click()
+        visitor.wait_for_url("**/cases/*")  # through the click-through, to the case's own URL
+        for query in ("helsefagarbeider", "dronelevering"):
+            visitor.goto(f"{live_app}/search?q={query}")
+    finally:
+        visitor.context.close()
+
+    editor = browser.new_context(locale="nb-NO", viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        _log_in(editor, live_app, "editor@example.org", lands_on="/editor/")
+        editor.goto(f"{live_app}/editor/analytics")
+        zero = editor.locator("table[data-list=zero]")
+        assert zero.locator("a", has_text="kvantedatamaskin").count() == 1
+        assert editor.locator("table[data-list=top] a").first.inner_text() == "flyktning"
+        assert not serious_violations(editor), serious_violations(editor)
+        shoot(editor, "analytics")
+    finally:
+        editor.context.close()
