@@ -9,6 +9,8 @@ from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
 from kb.toolkit import _l
 
+from .mailing import FREQUENCY_LABELS
+
 from .subscriptions import FREQUENCIES, KINDS
 from .tables import EMAIL_LENGTH, TARGET_LENGTH
 
@@ -31,7 +33,7 @@ class SubscribeForm(FlaskForm):
     email = _email_field()
     frequency = RadioField(
         _l("How often"),
-        choices=[SelectChoice("weekly", _l("Weekly")), SelectChoice("monthly", _l("Monthly"))],
+        choices=[SelectChoice(key, label) for key, label in FREQUENCY_LABELS.items()],
         default="weekly",
         validators=[AnyOf(FREQUENCIES)],
     )

@@ -15,7 +15,9 @@ from . import follows
 from .follows import News
 from .subscriptions import LINK_MAX_AGE, Subscription, unsubscribe_token
 
-FREQUENCY_LABELS = {"weekly": _l("weekly"), "monthly": _l("monthly")}
+#: How often, as a column heading shows it ("Weekly") and inside a sentence ("once a week").
+FREQUENCY_LABELS = {"weekly": _l("Weekly"), "monthly": _l("Monthly")}
+HOW_OFTEN = {"weekly": _l("once a week"), "monthly": _l("once a month")}
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
@@ -40,7 +42,7 @@ def send_confirmation(
             "alerts/mail/confirm.txt",
             link=toolkit.external_url("plugin_alerts.confirm", token=token),
             title=follows.title(kind, target),
-            frequency=str(FREQUENCY_LABELS[frequency]),
+            how_often=str(HOW_OFTEN[frequency]),
             days=LINK_MAX_AGE.days,
         )
 
@@ -68,7 +70,6 @@ def send_digest(subscription: Subscription, news: News) -> None:
             headers=unsubscribe_headers(url),
             title=title,
             news=news,
-            frequency=str(FREQUENCY_LABELS[subscription.frequency]),
             page_url=follows.page_url(subscription.kind, subscription.target),
             unsubscribe_url=url,
             manage_url=toolkit.external_url("plugin_alerts.ask_manage"),

@@ -93,7 +93,7 @@ def confirm(token: str) -> ResponseReturnValue:
             render_template(
                 "alerts/confirmed.html",
                 title=title,
-                frequency=mailing.FREQUENCY_LABELS[confirmed.frequency],
+                how_often=mailing.HOW_OFTEN[confirmed.frequency],
                 unsubscribe_url=mailing.unsubscribe_url(confirmed),
             )
         )
@@ -103,7 +103,7 @@ def confirm(token: str) -> ResponseReturnValue:
             form=form,
             title=title,
             email=found.email,
-            frequency=mailing.FREQUENCY_LABELS[frequency],
+            how_often=mailing.HOW_OFTEN[frequency],
         )
     )
 
