@@ -10,7 +10,6 @@ from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 from kb.toolkit import _l
 
 from .mailing import FREQUENCY_LABELS
-
 from .subscriptions import FREQUENCIES, KINDS
 from .tables import EMAIL_LENGTH, TARGET_LENGTH
 
