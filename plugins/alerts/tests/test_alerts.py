@@ -237,6 +237,25 @@ def test_send_mails_exactly_the_newly_published_matching_cases_once(
     ]
 
 
+def test_a_mail_failure_stops_the_run_with_a_clear_message_and_sends_later(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, inbox: Inbox, demo: None
+) -> None:
+    _subscribed(client, inbox, SEARCH, "anna@example.org")
+    _publish(_editor(), "Nyanlända startar företag", themes=["employment"])
+    port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = 9  # nothing listens there: the connection is refused
+    inbox.messages.clear()
+
+    failed = runner.invoke(main, ["alerts", "send", "weekly"])
+
+    assert failed.exit_code == 1
+    assert re.search(r"alert \d+ \(anna@example\.org\): the mail could not be sent", failed.output)
+    assert "run the command again to go on" in failed.output
+    app.config["MAIL_PORT"] = port
+    assert "sent 1 case(s)" in _send(runner, "weekly")
+    assert len(inbox.messages) == 1
+
+
 def test_the_digest_speaks_the_language_of_the_subscription(
     client: FlaskClient, runner: FlaskCliRunner, inbox: Inbox, demo: None
 ) -> None:
