@@ -83,10 +83,14 @@ def send_command(frequency: str, dry_run: bool) -> None:
     except sending.SendFailed as failed:
         raise click.ClickException(str(failed)) from None
     verb = "would be sent" if dry_run else "sent"
+    dropped = (
+        ""
+        if dry_run
+        else f", {outcome.dropped_unconfirmed} unconfirmed alert(s) past their link's week removed"
+    )
     click.echo(
         f"{frequency}: {outcome.sent} digest(s) {verb}, {outcome.nothing_new} alert(s) with "
-        f"nothing new, {outcome.skipped} skipped, {outcome.dropped_unconfirmed} unconfirmed "
-        "alert(s) past their link's week removed."
+        f"nothing new, {outcome.skipped} skipped{dropped}."
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
@@ -385,3 +386,30 @@ def test_following_an_event_brings_its_new_sessions_and_material(
     assert "Lysark fra arbeidsgiverne" in body
     assert "https://example.org/lysark.pdf" in body
     assert "0 digest(s) sent" in _send(runner, "weekly")
+
+
+def test_an_alert_nobody_confirmed_within_a_week_is_forgotten(
+    client: FlaskClient, runner: FlaskCliRunner, inbox: Inbox, demo: None
+) -> None:
+    _subscribe(client, SEARCH, "typed-by-someone-else@example.org")
+    _subscribe(client, "/search?q=arbeid", "fresh@example.org")
+    db.session.rollback()
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE alerts_subscription SET created_at = :then "
+                "WHERE email = 'typed-by-someone-else@example.org'"
+            ),
+            {"then": datetime.now(UTC).replace(tzinfo=None) - timedelta(days=8)},
+        )
+
+    assert "1 unconfirmed alert(s) past their link's week removed" in _send(runner, "weekly")
+    assert _sql("SELECT email FROM alerts_subscription").scalars().all() == ["fresh@example.org"]
+
+
+def test_the_form_has_a_page_of_its_own(client: FlaskClient, demo: None) -> None:
+    page = client.get("/alerts/subscribe?kind=search&target=country%3DSE")
+
+    assert page.status_code == 200
+    assert "New cases: Sweden" in page.text
+    assert client.get("/alerts/subscribe?kind=event&target=no-such-event").status_code == 404
