@@ -105,11 +105,19 @@ def write_transaction() -> Iterator[Session]:
 
 
 @contextmanager
-def separate_transaction(*, write: bool) -> Iterator[Connection]:
+def separate_transaction(*, write: bool, durable: bool = True) -> Iterator[Connection]:
     """A connection and transaction of their own, beside the request's session: committed at
-    the end, rolled back on error, and a failure in them leaves the session's work alone."""
+    the end, rolled back on error, and a failure in them leaves the session's work alone.
+
+    ``durable=False`` lets PostgreSQL answer the commit before its log reaches the disk
+    (``synchronous_commit = off`` for this transaction alone): a crash may lose the last
+    fraction of a second of such writes, never corrupt anything. For data worth less than
+    the wait, such as statistics. SQLite in WAL mode does not wait for the disk anyway.
+    """
     options = {BEGIN_IMMEDIATE: True} if write else {}
     with db.engine.connect().execution_options(**options) as connection, connection.begin():
+        if not durable and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield connection
 
 

@@ -69,7 +69,12 @@ def _with_plugin_branches(config: Config) -> Config:
 def version_locations(app: Flask) -> list[Path]:
     """The plugins' migration folders: the enabled plugins' and, left alone, the others'."""
     enabled = plugin_locations(app)
-    resting = [p for name in plugins.available() if name not in enabled for p in _resting(name)]
+    resting = [
+        folder
+        for name, candidates in plugins.available().items()
+        if name not in enabled
+        for folder in _resting(candidates)
+    ]
     return [*(p for paths in enabled.values() for p in paths), *resting]
 
 
@@ -90,9 +95,9 @@ def plugin_locations(app: Flask) -> dict[str, list[Path]]:
     return found
 
 
-def _resting(name: str) -> Iterator[Path]:
+def _resting(candidates: list[plugins.Candidate]) -> Iterator[Path]:
     """A disabled plugin's ``migrations/`` folder, found without importing the plugin."""
-    for candidate in plugins.available()[name]:
+    for candidate in candidates:
         module = candidate.module.partition(":")[0]
         try:
             spec = importlib.util.find_spec(module)

@@ -8,8 +8,9 @@ here keeps its name and meaning; additions and removals are announced in
 Models are for reading, through the named queries below, which load what a public page
 shows. Changes go through the service functions here (``decide``), so that revisions, the
 search index and the other plugins' hooks stay right; the toolkit offers no database
-session. Links to the core's pages come from named functions (``case_url``...), never from
-an endpoint's name, so a renamed endpoint cannot break a plugin silently.
+session, only connections for a plugin's own tables (``data_transaction``, ``data_reader``).
+Links to the core's pages come from named functions (``case_url``...), never from an
+endpoint's name, so a renamed endpoint cannot break a plugin silently.
 """
 
 from __future__ import annotations
@@ -339,10 +340,11 @@ def normal_address(email: str | None) -> str:
 
 
 @contextmanager
-def data_transaction() -> Iterator[Connection]:
+def data_transaction(*, durable: bool = True) -> Iterator[Connection]:
     """A write transaction on the plugin's own tables: committed at the end of the ``with``,
-    rolled back if it raises."""
-    with _separate_transaction(write=True) as connection:
+    rolled back if it raises. ``durable=False``: the commit does not wait for the disk on
+    PostgreSQL (a crash may lose the last moment's writes), for statistics and the like."""
+    with _separate_transaction(write=True, durable=durable) as connection:
         yield connection
 
 

@@ -59,7 +59,8 @@ def record(
         "opens": 0,
     }
     try:
-        with toolkit.data_transaction() as connection:
+        # A search's statistics are not worth waiting for the disk.
+        with toolkit.data_transaction(durable=False) as connection:
             connection.execute(searches.insert().values(**row))
     except Exception:
         log.exception("Search analytics: the search could not be recorded (dropped)")
@@ -72,7 +73,7 @@ def opened(token: str) -> None:
     if not TOKEN.fullmatch(token):
         return
     try:
-        with toolkit.data_transaction() as connection:
+        with toolkit.data_transaction(durable=False) as connection:
             connection.execute(
                 update(searches).where(searches.c.token == token).values(opens=searches.c.opens + 1)
             )

@@ -33,6 +33,15 @@ CSV_COLUMNS = (
 )
 
 
+#: What a spreadsheet would read as a formula at the start of a cell.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """Visitors' words in a cell a spreadsheet shows as text, never runs as a formula."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 @bp.get("/analytics/opened/<token>/<case>")
 def opened(token: str, case: str) -> ResponseReturnValue:
     found = toolkit.published_case(case)
@@ -86,8 +95,8 @@ def report_csv() -> ResponseReturnValue:
                     name,
                     row.month,
                     row.language,
-                    row.query,
-                    row.filters,
+                    _cell(row.query),
+                    _cell(row.filters),
                     row.searches,
                     row.zero_results,
                     row.opened,

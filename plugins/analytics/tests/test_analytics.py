@@ -250,3 +250,11 @@ def test_a_search_answers_when_recording_fails(
     assert page.status_code == 200
     assert "/analytics/opened/" not in page.text  # the plain case links
     assert "the search could not be recorded" in caplog.text
+
+
+def test_the_csv_never_holds_a_formula(client: FlaskClient) -> None:
+    client.get("/search", query_string={"q": '=HYPERLINK("https://evil.example")'})
+
+    rows = list(csv.DictReader(io.StringIO(_as_editor(client).get("/editor/analytics.csv").text)))
+
+    assert {row["query"] for row in rows} == {'\'=hyperlink("https://evil.example")'}
