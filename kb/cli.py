@@ -413,7 +413,44 @@ def people_erase(person_id: int, yes: bool) -> None:
         f"{counts['session_roles']} session role(s) removed, "
         f"{counts['accounts_unlinked']} account(s) unlinked, "
         f"{counts['revisions']} kept revision(s) cleaned."
+        + _plugin_counts({k[7:]: n for k, n in counts.items() if k.startswith("plugin:")})
     )
+
+
+def _plugin_counts(counts: dict[str, int]) -> str:
+    return "".join(f" Plugin {name}: {n} record(s) erased." for name, n in sorted(counts.items()))
+
+
+@people.command("export-address")
+@click.argument("email")
+@with_appcontext
+def people_export_address(email: str) -> None:
+    """Print, as JSON, what the plugins keep under an e-mail address (alert subscriptions...),
+    for someone who may be no person in the catalogue; with the ids of people who have it."""
+    address = personal_data.normal_address(email)
+    data = {
+        "email": address,
+        "people": [p.id for p in contacts.people_with_address(address)],
+        "plugins": personal_data.plugin_data(address),
+    }
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+@people.command("erase-address")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def people_erase_address(email: str, yes: bool) -> None:
+    """Erase what the plugins keep under an e-mail address (people are erased by id)."""
+    address = personal_data.normal_address(email)
+    if not yes:
+        click.confirm(f"Erase what the plugins keep about {address} for good?", abort=True)
+    counts = personal_data.erase_plugin_data(address)
+    click.echo(f"Erased {address}." + (_plugin_counts(counts) or " The plugins kept nothing."))
+    people_ids = [p.id for p in contacts.people_with_address(address)]
+    if people_ids:
+        ids = ", ".join(map(str, people_ids))
+        click.echo(f"People with this address (erase them with `kb people erase ID`): {ids}")
 
 
 @main.group()

@@ -212,3 +212,18 @@ def case_unpublished(case: Case) -> None:
 @hookspec
 def case_deleted(case_id: int, slug: str, ref: str | None) -> None:
     """A case was deleted for good; only its identifiers remain."""
+
+
+# -- personal data (``kb people``) ---------------------------------------------------------
+
+
+@hookspec
+def personal_data_export(email: str) -> Mapping[str, Any] | None:
+    """Everything the plugin keeps about the person with this e-mail address (lowercased), as
+    JSON-ready values, for an access request; ``None`` when it keeps nothing about them."""
+
+
+@hookspec
+def personal_data_erase(email: str) -> int | None:
+    """Erase everything the plugin keeps about this e-mail address (lowercased) and commit;
+    returns how many records went. A failure stops the erasure loudly: never swallowed."""

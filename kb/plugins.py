@@ -49,6 +49,8 @@ _ONE_BY_ONE = (
     "case_deleted",
     "migration_locations",
     "search_performed",
+    "personal_data_export",
+    "personal_data_erase",
 )
 
 
@@ -265,6 +267,14 @@ def call_each(
     """Call a hook's implementations one by one, with the name of each one's plugin."""
     for plugin_name, caller in _one_by_one(name, plugins):
         yield plugin_name, list(flatten(caller(**kwargs)))
+
+
+def answers(name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    """Each plugin's answer to a hook as it gave it (a mapping stays whole), with its name;
+    plugins answering ``None`` are left out. A plugin's failure raises."""
+    for plugin_name, caller in _one_by_one(name, None):
+        for answer in caller(**kwargs):
+            yield plugin_name, answer
 
 
 def announce(name: str, **kwargs: Any) -> None:

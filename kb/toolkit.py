@@ -15,18 +15,22 @@ endpoint's name, so a renamed endpoint cannot break a plugin silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from email.message import EmailMessage
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale, get_locale
 from flask_sqlalchemy.pagination import Pagination as Page
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Connection
 from werkzeug.datastructures import MultiDict
 
 from kb import plugins as _plugins
 from kb.database import separate_transaction as _separate_transaction
 from kb.extensions import csrf as _csrf
+from kb.extensions import limiter as _limiter
 from kb.hookspecs import (
     MENUS,
     SLOTS,
@@ -61,6 +65,8 @@ from kb.search.analysis import fold as _fold
 from kb.search.backend import FACETS, SearchHit, SearchRequest, SearchResults
 from kb.services import catalogue as _catalogue
 from kb.services import harvest as _harvest
+from kb.services import mail as _mail
+from kb.services import personal_data as _personal_data
 from kb.services.exchange.exporter import case_record, cases_document
 from kb.services.exchange.tabular import cases_csv
 from kb.services.harvest import HarvestFilter, country_names, earliest_change
@@ -91,6 +97,7 @@ __all__ = [
     "MENUS",
     "SLOTS",
     "BadParameter",
+    "BadSignature",
     "Case",
     "CaseStatus",
     "DecisionRefused",
@@ -113,6 +120,7 @@ __all__ = [
     "SearchResults",
     "Section",
     "Session",
+    "SignatureExpired",
     "User",
     "Vocabulary",
     "VocabularyTerm",
@@ -127,6 +135,7 @@ __all__ = [
     "country_names",
     "csrf_exempt",
     "current_account",
+    "current_language",
     "current_page",
     "data_reader",
     "data_transaction",
@@ -144,15 +153,19 @@ __all__ = [
     "harvestable_case",
     "home_url",
     "hookimpl",
+    "in_language",
     "inert_markdown",
     "is_xml_safe",
     "language_name",
+    "link_signer",
     "markdown_text",
     "material_url",
     "ngettext",
+    "normal_address",
     "published_case",
     "published_cases",
     "published_cases_by_ids",
+    "rate_limit",
     "related_cases",
     "render_markdown",
     "role_required",
@@ -160,8 +173,11 @@ __all__ = [
     "search_cases",
     "search_export_url",
     "search_facets",
+    "search_filter_label",
+    "search_params",
     "search_request",
     "search_url",
+    "send_mail",
     "session_by_slug",
     "session_url",
     "term_label",
@@ -198,6 +214,38 @@ def search_facets() -> tuple[Facet, ...]:
     return _plugins.facets()
 
 
+def search_params(request: SearchRequest) -> dict[str, str | list[str]]:
+    """A search's words and filters as URL parameters, normalised (single spaces, values
+    sorted, no sort or page): one spelling for one search, e.g. to store or compare it."""
+    params: dict[str, str | list[str]] = {}
+    q = " ".join(request.q.split())
+    if q:
+        params["q"] = q
+    for name in request.facets:
+        if request.filters.get(name):
+            params[name] = sorted(request.filters[name])
+    return params
+
+
+def search_filter_label(name: str, value: str) -> str:
+    """A filter value as the search page shows it, in the current language ("SE" ->
+    "Sweden", a theme's key -> its name, an event's slug -> its title)."""
+    if name == "country":
+        return country_name(value)
+    if name == "language":
+        return language_name(value)
+    if name in (Vocabulary.THEME, Vocabulary.TARGET_GROUP):
+        term = vocabulary_term(Vocabulary(name), value)
+        return term_label(term) if term is not None else value
+    if name == "event":
+        event = event_by_slug(value)
+        return event.title if event is not None else value
+    for facet in search_facets():
+        if facet.name == name and facet.value_label is not None:
+            return facet.value_label(value)
+    return value
+
+
 def export_formats() -> dict[str, ExportFormat]:
     """The download formats the enabled plugins offer, by key."""
     return _plugins.export_formats()
@@ -222,6 +270,67 @@ def fold(text: str) -> str:
     """Text as the search compares it: lowercased, accents and æ/ø/ð... folded
     ("Helsefagarbeider" and "helsefagarbeider" agree; "Nærøy" -> "naeroy")."""
     return _fold(text)
+
+
+# -- languages ------------------------------------------------------------------------------
+
+
+def current_language() -> str:
+    """The language this request's page speaks (``en`` outside a request)."""
+    return str(get_locale() or "en")
+
+
+@contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Translate in ``language`` inside the ``with``: a mail in its reader's language."""
+    with force_locale(language if language in UI_LANGUAGES else "en"):
+        yield
+
+
+# -- mail, signed links and rate limits ------------------------------------------------------
+
+
+def send_mail(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> EmailMessage:
+    """Render the plugin's ``template`` (``"<plugin>/mail.txt"``) and mail it as plain text.
+
+    ``headers`` adds headers such as ``List-Unsubscribe`` (From, To and Subject are the
+    core's). Links in it should come from ``external_url``. SMTP failures raise
+    ``smtplib.SMTPException`` or ``OSError``; without ``KB_MAIL_SERVER`` it is printed.
+    """
+    return _mail.send_text(to, subject, render_template(template, **context), headers=headers)
+
+
+def link_signer(purpose: str) -> URLSafeTimedSerializer:
+    """Signs values into URL-safe tokens with the site's secret, for links in mail.
+
+    ``purpose`` keeps one kind of link from passing for another. ``loads(token, max_age=...)``
+    raises ``SignatureExpired`` for an old one and ``BadSignature`` for anything forged.
+    """
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"plugin:{purpose}")
+
+
+def rate_limit(
+    limits: str,
+    *,
+    key: Callable[[], str] | None = None,
+    methods: Iterable[str] = ("POST",),
+) -> Callable[[Any], Any]:
+    """Limit how often a view answers (``"5 per minute;20 per hour"``), per client address or
+    per ``key()`` (e.g. the e-mail address a form names); beyond it the visitor gets a 429.
+    Counted in the storage all the site's workers share (``KB_RATELIMIT_STORAGE_URI``)."""
+    return _limiter.limit(limits, key_func=key, methods=list(methods))
+
+
+def normal_address(email: str | None) -> str:
+    """An e-mail address as ``personal_data_export``/``personal_data_erase`` receive it."""
+    return _personal_data.normal_address(email)
 
 
 # -- a plugin's own tables ------------------------------------------------------------------

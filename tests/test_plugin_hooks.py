@@ -6,6 +6,7 @@ no implementation in the recorder plugin.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from kb.cli import main
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseStatus, Role, User
-from kb.services import accounts, review, submissions
+from kb.services import accounts, contacts, review, submissions
 from tests.conftest import (
     ALL_PLUGINS,
     SEARCH_VARIANTS,
@@ -260,6 +261,45 @@ def test_hook_case_deleted(app: Flask) -> None:
     assert db.session.get(Case, case_id) is None
 
 
+def _mia() -> int:
+    person = contacts.create_person(
+        contacts.PersonFields(name="Mia Berg", email="Mia@Example.org"), by=None
+    )
+    return person.id
+
+
+def test_hook_personal_data_export(runner: FlaskCliRunner) -> None:
+    """A person's export and an address's both hold what plugins keep under the address."""
+    person_id = _mia()
+
+    of_person = json.loads(runner.invoke(main, ["people", "export", str(person_id)]).output)
+    of_address = json.loads(
+        runner.invoke(main, ["people", "export-address", " MIA@example.org "]).output
+    )
+    nobody = json.loads(runner.invoke(main, ["people", "export-address", "x@example.org"]).output)
+
+    assert of_person["plugins"] == {"recorder": {"greeted": ["mia@example.org"]}}
+    assert of_address == {
+        "email": "mia@example.org",
+        "people": [person_id],
+        "plugins": {"recorder": {"greeted": ["mia@example.org"]}},
+    }
+    assert nobody["plugins"] == {}
+
+
+def test_hook_personal_data_erase(runner: FlaskCliRunner) -> None:
+    person_id = _mia()
+
+    erased = runner.invoke(main, ["people", "erase", str(person_id), "--yes"])
+    by_address = runner.invoke(main, ["people", "erase-address", "mia@example.org", "--yes"])
+
+    assert erased.exit_code == 0, erased.output
+    assert "Plugin recorder: 1 record(s) erased." in erased.output
+    assert ("personal_data_erase", "mia@example.org") in calls()
+    assert "Plugin recorder: 1 record(s) erased." in by_address.output
+    assert "People with this address" not in by_address.output
+
+
 def test_a_rolled_back_change_is_not_announced(app: Flask) -> None:
     case, _speaker = _submitted_case()
     before = list(calls())
@@ -295,6 +335,10 @@ def test_tracing_shows_every_hook_call_also_those_made_plugin_by_plugin(
         review.decide(case, "publish", editor)
         review.decide(case, "archive", editor)
         review.delete_case(_case_by_id(case.id))
+        runner = app.test_cli_runner()
+        assert runner.invoke(main, ["people", "export-address", "a@example.org"]).exit_code == 0
+        erased = runner.invoke(main, ["people", "erase-address", "a@example.org", "--yes"])
+        assert erased.exit_code == 0
         close_app(app)
     trace = capsys.readouterr().err
 

@@ -31,7 +31,7 @@ from tests.plugins import hook_names
 from tests.plugins.recorder import calls
 
 ROOT = Path(__file__).resolve().parents[1]
-FIRST_PARTY = ("analytics", "exports", "feeds", "ical", "oai_pmh", "related")
+FIRST_PARTY = ("alerts", "analytics", "exports", "feeds", "ical", "oai_pmh", "related")
 AppFactory = Callable[..., Flask]
 #: Per first-party plugin: one of its URLs, and what it adds to a case page.
 FEATURES: dict[str, tuple[str | None, str | None]] = {
@@ -41,6 +41,7 @@ FEATURES: dict[str, tuple[str | None, str | None]] = {
     "oai_pmh": ("/oai?verb=Identify", None),
     "related": (None, 'id="related"'),
     "analytics": (None, None),
+    "alerts": ("/alerts/manage", None),
 }
 
 

@@ -133,6 +133,16 @@ def find_person(person_id: int) -> Person | None:
     )
 
 
+def people_with_address(email: str) -> list[Person]:
+    """The people whose e-mail address is ``email`` (compared without case)."""
+    wanted = email.strip().lower()
+    return list(
+        db.session.scalars(
+            select(Person).where(func.lower(Person.email) == wanted).order_by(Person.id)
+        )
+    )
+
+
 def _person_taken() -> str:
     return _("A person with this name already exists in this organisation.")
 

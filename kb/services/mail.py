@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 import smtplib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app, render_template
 
 log = logging.getLogger(__name__)
+
+#: Set from the configuration and the call itself, never by ``headers``.
+PROTECTED_HEADERS = ("from", "to", "subject", "reply-to")
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -39,14 +42,31 @@ def send_mail(
     to: str | Sequence[str],
     subject: str,
     template: str,
+    *,
     reply_to: str | None = None,
+    headers: Mapping[str, str] | None = None,
     **context: Any,
 ) -> EmailMessage:
-    """Render ``templates/mail/<template>.txt`` in the current language and send it.
+    """Render ``templates/mail/<template>.txt`` in the current language and send it."""
+    body = render_template(f"mail/{template}.txt", **context)
+    return send_text(to, subject, body, reply_to=reply_to, headers=headers)
+
+
+def send_text(
+    to: str | Sequence[str],
+    subject: str,
+    body: str,
+    *,
+    reply_to: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """Send a plain-text message.
 
     ``to`` may name several recipients (one message, every address in ``To``); ``reply_to``
     is where a recipient's answer goes when it is not the site's own sender address (a
-    visitor who wrote through a contact form)."""
+    visitor who wrote through a contact form); ``headers`` adds others
+    (``List-Unsubscribe``...), never replacing From, To, Subject or Reply-To. SMTP failures raise
+    (``smtplib.SMTPException``, ``OSError``)."""
     config = current_app.config
     recipients = [to] if isinstance(to, str) else list(to)
     message = EmailMessage()
@@ -55,7 +75,11 @@ def send_mail(
     if reply_to:
         message["Reply-To"] = reply_to
     message["Subject"] = subject
-    message.set_content(render_template(f"mail/{template}.txt", **context))
+    for name, value in (headers or {}).items():
+        if name.lower() in PROTECTED_HEADERS:
+            raise ValueError(f"The {name} header is the mail service's own.")
+        message[name] = value
+    message.set_content(body)
     server = config.get("MAIL_SERVER")
     if not server:
         print(console_text(message), file=sys.stderr)

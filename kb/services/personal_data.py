@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from kb import plugins
 from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseContact, Person, Session, SessionPerson, User
@@ -64,11 +65,35 @@ def person_data(person: Person) -> dict[str, Any]:
             }
             for revision, contact in mentions(person)
         ],
+        "plugins": plugin_data(person.email),
     }
 
 
+def normal_address(email: str | None) -> str:
+    """An address as plugins file it: trimmed and lowercased."""
+    return (email or "").strip().lower()
+
+
+def plugin_data(email: str | None) -> dict[str, Any]:
+    """What each enabled plugin keeps about this address, by plugin name (none: left out)."""
+    address = normal_address(email)
+    if not address:
+        return {}
+    return dict(plugins.answers("personal_data_export", email=address))
+
+
+def erase_plugin_data(email: str | None) -> dict[str, int]:
+    """Erase what each enabled plugin keeps about this address; records removed, by plugin."""
+    address = normal_address(email)
+    if not address:
+        return {}
+    return {name: int(n) for name, n in plugins.answers("personal_data_erase", email=address)}
+
+
 def erase_person(person: Person) -> dict[str, int]:
-    """Remove the person and every link to them; returns what was removed."""
+    """Remove the person and every link to them, and what plugins keep under their address;
+    returns what was removed (a plugin's records as ``plugin:<name>``)."""
+    email = person.email
     with write_transaction() as session:
         db.session.add(person)
         outbox.touch_cases_of(session, person)
@@ -86,4 +111,5 @@ def erase_person(person: Person) -> dict[str, int]:
         }
         db.session.delete(person)
     db.session.expire_all()
+    counts.update({f"plugin:{name}": n for name, n in erase_plugin_data(email).items()})
     return counts

@@ -34,51 +34,21 @@ class FeedLink:
     url: str
 
 
-def _params(search: toolkit.SearchRequest) -> dict[str, str | list[str]]:
-    """The search's words and filters, normalised: one spelling for one subscription."""
-    params: dict[str, str | list[str]] = {}
-    q = " ".join(search.q.split())
-    if q:
-        params["q"] = q
-    for name in search.facets:
-        if search.filters.get(name):
-            params[name] = sorted(search.filters[name])
-    return params
-
-
 def is_filtered(search: toolkit.SearchRequest) -> bool:
     """Whether the search narrows anything down (else its feed is the overall one)."""
-    return bool(_params(search))
+    return bool(toolkit.search_params(search))
 
 
 def feed_url(search: toolkit.SearchRequest, *, external: bool = False) -> str:
-    return url_for("plugin_feeds.cases", _external=external, **_params(search))
-
-
-def _value_label(name: str, value: str) -> str:
-    """A filter value as the search page shows it, in the reader's language."""
-    if name == "country":
-        return toolkit.country_name(value)
-    if name == "language":
-        return toolkit.language_name(value)
-    if name in (toolkit.Vocabulary.THEME, toolkit.Vocabulary.TARGET_GROUP):
-        term = toolkit.vocabulary_term(toolkit.Vocabulary(name), value)
-        return toolkit.term_label(term) if term is not None else value
-    if name == "event":
-        event = toolkit.event_by_slug(value)
-        return event.title if event is not None else value
-    for facet in toolkit.search_facets():
-        if facet.name == name and facet.value_label is not None:
-            return facet.value_label(value)
-    return value
+    return url_for("plugin_feeds.cases", _external=external, **toolkit.search_params(search))
 
 
 def feed_title(search: toolkit.SearchRequest) -> str:
     """What the feed holds, e.g. "New cases: Employment · Sweden"."""
-    params = _params(search)
+    params = toolkit.search_params(search)
     parts = [f"“{params['q']}”"] if "q" in params else []
     parts += [
-        ", ".join(_value_label(name, value) for value in values)
+        ", ".join(toolkit.search_filter_label(name, value) for value in values)
         for name, values in params.items()
         if name != "q"
     ]
@@ -115,7 +85,7 @@ def last_change(cases: list[toolkit.Case]) -> datetime:
 
 def render_feed(search: toolkit.SearchRequest, cases: list[toolkit.Case]) -> str:
     """The feed document; well-formed whatever the cases' text holds."""
-    params = _params(search)
+    params = toolkit.search_params(search)
     xml = render_template(
         "feeds/atom.xml",
         id=feed_url(search, external=True),

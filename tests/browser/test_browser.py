@@ -10,6 +10,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,14 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from kb import schema
 from kb.cli import main
 from kb.extensions import db
 from kb.models import Case, Role
 from kb.search import get_backend
 from kb.services import accounts, catalogue, invitations
 from tests import review_scenario
-from tests.conftest import instance_from, make_app
+from tests.conftest import ALL_PLUGINS, instance_from, make_app
 from tests.factories import make_pdf
 from tests.web_helpers import GOOD_PASSWORD, path_of
 
@@ -70,10 +72,17 @@ def served(
         for role in (Role.SPEAKER, Role.EDITOR):
             accounts.set_password(accounts.create_user(f"{role}@example.org", role), GOOD_PASSWORD)
         db.session.remove()
+    with _serving(app) as url:
+        yield app, url
+
+
+@contextmanager
+def _serving(app: Flask) -> Iterator[str]:
+    """``app`` on a free localhost port, from a thread of this process; yields its URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     with app.app_context():
         get_backend().close()
@@ -622,3 +631,38 @@ def test_editors_see_what_people_searched_for_and_did_not_find(browser: Any, liv
         shoot(editor, "analytics")
     finally:
         editor.context.close()
+
+
+def test_without_javascript_a_visitor_asks_for_an_e_mail_alert_on_a_search(
+    browser: Any, sqlite_template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The alerts plugin's form under a search's results, filled in and sent with scripts
+    off; the confirmation mail (printed: no mail server) holds the link that starts it."""
+    app = make_app(
+        instance_from(sqlite_template, tmp_path / "alerts"), PLUGINS=f"{ALL_PLUGINS},alerts"
+    )
+    with app.app_context():
+        schema.upgrade()
+        assert app.test_cli_runner().invoke(main, ["demo"]).exit_code == 0
+        db.session.remove()
+    with _serving(app) as url:
+        context = browser.new_context(
+            locale="nb-NO", java_script_enabled=False, viewport={"width": 1280, "height": 900}
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{url}/search?q=flyktning&country=NO")
+            form = page.locator("section.alert-subscribe")
+            form.get_by_label("E-postadressen din").fill("kari@example.org")
+            form.get_by_label("Månedlig").check()
+            form.scroll_into_view_if_needed()
+            shoot(page, "alert-subscription")
+            form.get_by_role("button", name="Send meg e-post").click()
+            assert "Sjekk e-posten din" in page.inner_text("main")
+            link = re.search(r"https?://\S+/alerts/confirm/\S+", capfd.readouterr().err).group(0)
+            page.goto(url + path_of(link))
+            page.get_by_role("button", name="Start varselet").click()
+            assert "Varselet ditt er på" in page.inner_text("main")
+            assert "en gang i måneden" in page.inner_text("main")
+        finally:
+            context.close()

@@ -150,3 +150,16 @@ def case_unpublished(case: Case) -> None:
 @hookimpl
 def case_deleted(case_id: int, slug: str, ref: str | None) -> None:
     calls().append(("case_deleted", case_id, slug, ref))
+
+
+@hookimpl
+def personal_data_export(email: str) -> dict[str, Any] | None:
+    """A mapping, which must reach the export whole; nothing for other addresses."""
+    calls().append(("personal_data_export", email))
+    return {"greeted": [email]} if email.startswith("mia@") else None
+
+
+@hookimpl
+def personal_data_erase(email: str) -> int:
+    calls().append(("personal_data_erase", email))
+    return 1 if email.startswith("mia@") else 0

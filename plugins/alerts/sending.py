@@ -1,0 +1,75 @@
+"""``kb alerts send``: one run mails every confirmed alert of a frequency its digest.
+
+Idempotent by the high-water mark each alert keeps (``sent_until``): a digest covers what
+was published after it, and once mailed, the mark moves to the newest thing it listed. So a
+second run, or a run after a failure, sends only what no digest has covered yet. A mail
+failure stops the run with an error; the digests mailed before it stay recorded.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import follows, mailing, subscriptions
+
+
+class SendFailed(Exception):
+    """A digest could not be mailed; the message says to whom and why."""
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    nothing_new: int = 0
+    skipped: int = 0
+    dropped_unconfirmed: int = 0
+
+
+def run(frequency: str, *, dry_run: bool, report: Callable[[str], None]) -> Outcome:
+    """Mail (or with ``dry_run`` list) the digests of ``frequency``; ``report`` gets a line
+    per alert."""
+    moment = subscriptions.now()
+    outcome = Outcome()
+    if not dry_run:
+        outcome.dropped_unconfirmed = subscriptions.drop_unconfirmed(
+            moment - subscriptions.LINK_MAX_AGE
+        )
+    due = subscriptions.confirmed(frequency)
+    for number, subscription in enumerate(due, 1):
+        where = f"[{number}/{len(due)}] alert {subscription.id} ({subscription.email})"
+        since = subscription.sent_until or subscription.confirmed_at or moment
+        try:
+            news = follows.news(subscription, since)
+        except follows.UnknownTarget as unknown:
+            outcome.skipped += 1
+            report(f"{where}: skipped, it follows what no longer exists ({unknown})")
+            continue
+        if news.empty:
+            outcome.nothing_new += 1
+            report(f"{where}: nothing new")
+            continue
+        counts = (
+            f"{len(news.cases)} case(s), {len(news.sessions)} session(s), "
+            f"{len(news.materials)} material(s)"
+        )
+        if dry_run:
+            outcome.sent += 1
+            report(f"{where}: would send {counts}")
+            for case in news.cases:
+                report(f"    {case.published_at:%Y-%m-%d} {case.slug}: {case.title}")
+            for item in (*news.sessions, *news.materials):
+                report(f"    {item.created_at:%Y-%m-%d} {item.title}")
+            continue
+        try:
+            mailing.send_digest(subscription, news)
+        except (smtplib.SMTPException, OSError) as error:
+            raise SendFailed(
+                f"{where}: the mail could not be sent ({error}). {outcome.sent} digest(s) "
+                "were sent before it and are recorded; run the command again to go on."
+            ) from error
+        subscriptions.mark_sent(subscription, news.newest(since), moment)
+        outcome.sent += 1
+        report(f"{where}: sent {counts}")
+    return outcome
