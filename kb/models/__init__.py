@@ -15,6 +15,7 @@ from kb.models.choices import (
 from kb.models.event import Event, Session, SessionPerson
 from kb.models.invitation import Invitation
 from kb.models.material import Material
+from kb.models.municipality import PopulationBand, UrbanRural
 from kb.models.pending_upload import PendingUpload
 from kb.models.people import Organisation, Person, PublicContact
 from kb.models.revision import CaseRevision, RevisionAction
@@ -42,6 +43,7 @@ __all__ = [
     "Organisation",
     "PendingUpload",
     "Person",
+    "PopulationBand",
     "PublicContact",
     "RevisionAction",
     "Role",
@@ -50,6 +52,7 @@ __all__ = [
     "SessionPerson",
     "SessionRole",
     "TextStatus",
+    "UrbanRural",
     "User",
     "Vocabulary",
     "VocabularyTerm",

@@ -45,6 +45,8 @@ FORM_KEYS = (
     "country",
     "municipality",
     "region",
+    "population_band",
+    "urban_rural",
     "themes",
     "target_groups",
     "target_description",
