@@ -4,10 +4,10 @@
 (20 November 2018) and the seminar "Nyanlända i jobb" (Luleå, 4 May 2017), with the people
 and organisations the announcements name; ``kb/data/cases.json`` adds 52 sample case
 studies. The demo adds to them: ``demo-presentations.json`` says which case was presented in
-which session, ``demo-key-figures.json`` holds the figures their texts state, and
+which session, ``demo-key-figures.json`` holds the figures their texts state,
 ``demo-municipality-profiles.json`` the municipality profiles their texts state (with the
-words that state them), ``demo-materials.json`` the handouts, written as PDFs into the upload folder at load time
-(their text is then read like any imported file's).
+words that state them), and ``demo-materials.json`` the handouts, written as PDFs into the
+upload folder at load time (their text is then read like any imported file's).
 Loading is an import (``import_plan``), so running it twice changes nothing.
 """
 
