@@ -91,6 +91,9 @@ def test_a_speaker_chooses_size_and_type_in_the_form_in_their_language(
 
     assert "Under 5 000 invånare" in page and "Landsbygd nära en tätort" in page
     fields = with_values(new_case_form(client), **case_fields(**SMALL_NEAR))
+    preview = client.post("/submissions/new", data={**fields, "preview": "1"})
+    facts = preview.text[preview.text.index('class="facts"') :]
+    assert "Kommunens invånarantal" in facts and "Landsbygd nära en tätort" in facts
     response = client.post("/submissions/new", data=fields)
 
     assert response.status_code == 302, response.text
