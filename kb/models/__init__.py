@@ -16,6 +16,7 @@ from kb.models.contact_count import CaseContactCount
 from kb.models.event import Event, Session, SessionPerson
 from kb.models.invitation import Invitation
 from kb.models.material import Material
+from kb.models.municipality import PopulationBand, UrbanRural
 from kb.models.pending_upload import PendingUpload
 from kb.models.people import Organisation, Person, PublicContact
 from kb.models.revision import CaseRevision, RevisionAction
@@ -44,6 +45,7 @@ __all__ = [
     "Organisation",
     "PendingUpload",
     "Person",
+    "PopulationBand",
     "PublicContact",
     "RevisionAction",
     "Role",
@@ -52,6 +54,7 @@ __all__ = [
     "SessionPerson",
     "SessionRole",
     "TextStatus",
+    "UrbanRural",
     "User",
     "Vocabulary",
     "VocabularyTerm",

@@ -21,6 +21,7 @@ from kb.extensions import db
 from kb.models.base import Timestamped, is_valid_slug, one_of
 from kb.models.choices import CONTENT_LANGUAGES, CaseStatus, Vocabulary, check_country
 from kb.models.event import Event, Session
+from kb.models.municipality import PopulationBand, UrbanRural
 from kb.models.people import Person
 from kb.models.types import UTCDateTime
 from kb.models.vocabulary import VocabularyTerm
@@ -52,6 +53,8 @@ class Case(Timestamped, db.Model):
     __tablename__ = "case_study"
     __table_args__ = (
         one_of("status", CaseStatus),
+        one_of("population_band", PopulationBand),
+        one_of("urban_rural", UrbanRural),
         CheckConstraint(
             "end_year IS NULL OR start_year IS NULL OR start_year <= end_year",
             name="period_in_order",
@@ -68,6 +71,10 @@ class Case(Timestamped, db.Model):
     country: Mapped[str] = mapped_column(String(2), index=True)
     municipality: Mapped[str | None] = mapped_column(String(300))
     region: Mapped[str | None] = mapped_column(String(300))
+    # The municipality's profile (kb.models.municipality), kept with the case: see
+    # docs/editorial.md for why it is not a municipality register shared by cases.
+    population_band: Mapped[str | None] = mapped_column(String(20))
+    urban_rural: Mapped[str | None] = mapped_column(String(20))
     target_description: Mapped[str | None] = mapped_column(Text)
     start_year: Mapped[int | None]
     end_year: Mapped[int | None]

@@ -17,7 +17,18 @@ from datetime import datetime
 from kb.paging import page_count
 
 #: Facets offered with every search, in display order.
-FACETS: tuple[str, ...] = ("country", "language", "theme", "target_group", "event", "year")
+FACETS: tuple[str, ...] = (
+    "country",
+    "population_band",
+    "urban_rural",
+    "language",
+    "theme",
+    "target_group",
+    "event",
+    "year",
+)
+#: The facets of the municipality's profile: one value or none per case.
+PROFILE_FACETS: tuple[str, ...] = ("population_band", "urban_rural")
 SORTS: tuple[str, ...] = ("relevance", "newest")
 
 #: Index and remove in one commit: ``write(documents, removed_ids)``.
@@ -51,6 +62,13 @@ class IndexDocument:
     #: What plugins add (``index_extras``): text searched in every language, facet values.
     extra_text: str = ""
     extra_facets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The municipality's profile (``PROFILE_FACETS``): its values, "" where not known.
+    population_band: str = ""
+    urban_rural: str = ""
+
+    def profile(self) -> dict[str, tuple[str, ...]]:
+        """The profile's facet values (none for a part not known)."""
+        return {name: (value,) if (value := getattr(self, name)) else () for name in PROFILE_FACETS}
 
 
 @dataclass(frozen=True)

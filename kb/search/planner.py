@@ -47,6 +47,11 @@ RELATED_MIN_STEM = 4
 RELATED_EXPANDED_BOOST = 0.5
 RELATED_FACETS = ("theme", "target_group")
 RELATED_FACET_BOOST = 0.5
+#: A tie-break, not a reason to be related: a related case's score is multiplied by
+#: 1 + RELATED_PROFILE_BOOST for each part of the municipality's profile (population band,
+#: urban-rural type) it shares, so of two cases about as like this one (within 5 to 10 %),
+#: the one from a municipality like its own comes first.
+RELATED_PROFILE_BOOST = 0.05
 
 
 class Lexicon(Protocol):

@@ -40,6 +40,7 @@ from whoosh.writing import CLEAR
 from kb.search import plan, searching
 from kb.search.analysis import fold, words
 from kb.search.backend import (
+    PROFILE_FACETS,
     IndexBusy,
     IndexDocument,
     SearchBackend,
@@ -51,7 +52,13 @@ from kb.search.backend import (
 from kb.search.common import MAX_EDITS, edit_distance
 from kb.search.concepts import Vocabulary
 from kb.search.highlight import Highlighter
-from kb.search.planner import RELATED_FACET_BOOST, RELATED_FACETS, RELATED_FIELDS, Planner
+from kb.search.planner import (
+    RELATED_FACET_BOOST,
+    RELATED_FACETS,
+    RELATED_FIELDS,
+    RELATED_PROFILE_BOOST,
+    Planner,
+)
 from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
 from kb.search.whoosh_schema import (
     INDEX_NAME,
@@ -263,6 +270,7 @@ class WhooshBackend(SearchBackend):
         if themes is not plan.NOTHING:
             found = _within(found, matcher.evaluate(whoosh_query(themes)).mask)
         found.mask[docnum] = False
+        _prefer_like_profiles(matcher, found, docnum)
         return [
             (
                 int(other),
@@ -277,6 +285,18 @@ class WhooshBackend(SearchBackend):
         if not word:
             return []
         return _spellings(self._matcher(), word, limit=limit)
+
+
+def _prefer_like_profiles(matcher: Matcher, found: Found, docnum: int) -> None:
+    """Scale each related case's score by the parts of the municipality's profile it
+    shares with this case (``RELATED_PROFILE_BOOST``): a tie-break among cases about as related."""
+    reader = matcher.searcher.reader()
+    shared = np.zeros(matcher.size)
+    for name in PROFILE_FACETS:
+        for value in _values_of(reader, facet_field(name), docnum):
+            shared += matcher.evaluate(Term(facet_field(name), value)).mask
+    if shared.any():
+        found.score *= (1.0 + RELATED_PROFILE_BOOST * shared) * found.mask
 
 
 def _hit(

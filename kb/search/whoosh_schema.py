@@ -25,7 +25,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, FieldType, Sche
 from whoosh.system import pack_uint
 
 from kb.search.analysis import ANALYZED_LANGUAGES
-from kb.search.backend import FACETS, IndexDocument
+from kb.search.backend import IndexDocument
 from kb.search.indexed import indexed_terms
 from kb.search.plan import NEUTRAL_FIELD, PHRASE_FIELDS, TEXT_FIELDS
 
@@ -38,9 +38,15 @@ VERSION_COLUMN = "case_version"
 PLUGIN_FACET_PREFIX = "facet_"
 
 
+#: The core facets that are fields of their own name. Facets added since (the municipality
+#: profile) live in dynamic ``facet_`` fields like plugins' facets: an index built before
+#: them needs no new schema, and stays right until its cases get values.
+OWN_FIELD_FACETS = ("country", "language", "theme", "target_group", "event", "year")
+
+
 def facet_field(name: str) -> str:
-    """A core facet is a field of its name; a plugin's lives in a dynamic ``facet_`` field."""
-    return name if name in FACETS else f"{PLUGIN_FACET_PREFIX}{name}"
+    """A facet's field: its own name for the first core facets, else a ``facet_`` field."""
+    return name if name in OWN_FIELD_FACETS else f"{PLUGIN_FACET_PREFIX}{name}"
 
 
 class AnalysedText(FieldType):
@@ -115,8 +121,9 @@ def fields_of(doc: IndexDocument) -> dict[str, object]:
         "event": ",".join(doc.events),
         "year": ",".join(str(y) for y in doc.years),
     }
-    for name, values in doc.extra_facets.items():
-        fields[facet_field(name)] = ",".join(values)
+    for name, values in {**doc.extra_facets, **doc.profile()}.items():
+        if values:
+            fields[facet_field(name)] = ",".join(values)
     if doc.published_at is not None:
         fields["published"] = doc.published_at.replace(tzinfo=None)
     fields.update(indexed_terms(doc))

@@ -4,9 +4,10 @@
 (20 November 2018) and the seminar "Nyanlända i jobb" (Luleå, 4 May 2017), with the people
 and organisations the announcements name; ``kb/data/cases.json`` adds 52 sample case
 studies. The demo adds to them: ``demo-presentations.json`` says which case was presented in
-which session, ``demo-key-figures.json`` holds the figures their texts state, and
-``demo-materials.json`` the handouts, written as PDFs into the upload folder at load time
-(their text is then read like any imported file's).
+which session, ``demo-key-figures.json`` holds the figures their texts state,
+``demo-municipality-profiles.json`` the municipality profiles their texts state (with the
+words that state them), and ``demo-materials.json`` the handouts, written as PDFs into the
+upload folder at load time (their text is then read like any imported file's).
 Loading is an import (``import_plan``), so running it twice changes nothing.
 """
 
@@ -37,9 +38,13 @@ def prepare_demo() -> ImportPlan:
     samples = plan_import(_read("cases.json"))
     presented = _read("demo-presentations.json")
     figures = _read("demo-key-figures.json")
+    profiles = _read("demo-municipality-profiles.json")
     for case in samples.cases:
         case.sessions += [PresentationIn.model_validate(p) for p in presented.get(case.ref, [])]
         case.key_figures += [KeyFigureIn.model_validate(f) for f in figures.get(case.ref, [])]
+        profile = profiles.get(case.ref, {})
+        case.population_band = profile.get("population_band", case.population_band)
+        case.urban_rural = profile.get("urban_rural", case.urban_rural)
         case.materials += [
             MaterialIn.model_validate(m) for m in handouts["cases"].get(case.ref, [])
         ]

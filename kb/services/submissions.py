@@ -45,6 +45,8 @@ FORM_KEYS = (
     "country",
     "municipality",
     "region",
+    "population_band",
+    "urban_rural",
     "themes",
     "target_groups",
     "target_description",
@@ -206,7 +208,7 @@ def save_record(case: Case | None, fields: dict[str, Any], author: User) -> Case
         else:
             revisions.keep_original(case)
             base = case_record(case, public=False)
-        status, action = _api_status(case, author, fields.get("status"))
+        status, action = _api_status(case, author, fields.get("status", _NOT_ASKED))
         record = {**base, **fields, "status": status, "slug": case.slug}
         if "materials" in fields:
             record["materials"] = _with_files(_links_only(fields["materials"]), case)
@@ -246,18 +248,25 @@ def _attach(case: Case, upload: Upload, stored: StoredFile, language: str) -> No
     )
 
 
+#: No status in an API write (``None`` is a status sent, and not a valid one).
+_NOT_ASKED = object()
+
+
 def _api_status(case: Case, author: User, asked: object) -> tuple[CaseStatus, RevisionAction]:
+    """The status an API write leads to. A status that is not one of ``CaseStatus`` is
+    refused whoever sends it, as the API describes; a speaker's case is then submitted
+    whatever status they asked for, an editor's takes it."""
+    status: CaseStatus | None = None
+    if asked is not _NOT_ASKED:
+        if isinstance(asked, str) and asked in set(CaseStatus):
+            status = CaseStatus(asked)
+        else:
+            choices = ", ".join(s.value for s in CaseStatus)
+            raise SubmissionInvalid({"status": _("Choose one of: %(choices)s.", choices=choices)})
     if not is_editor(author):
         return CaseStatus.SUBMITTED, RevisionAction.SUBMITTED
-    if asked is None:
+    if status is None:
         return CaseStatus(case.status), RevisionAction.EDITED
-    try:
-        status = CaseStatus(str(asked))
-    except ValueError:
-        choices = ", ".join(s.value for s in CaseStatus)
-        raise SubmissionInvalid(
-            {"status": _("Choose one of: %(choices)s.", choices=choices)}
-        ) from None
     return status, _STATUS_ACTIONS.get(status, RevisionAction.EDITED)
 
 

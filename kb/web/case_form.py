@@ -46,6 +46,7 @@ from kb.models import (
 from kb.services.exchange.schema import ContactIn, LinkIn
 from kb.web.exchange_checks import Exchange, no_control_characters
 from kb.web.form_messages import TranslatedMeta
+from kb.web.municipality_profile import HEADINGS, profile_choices
 from kb.web.template_helpers import country_name, language_name, term_label
 
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
@@ -184,6 +185,21 @@ class CaseForm(FlaskForm):
     country = SelectField(_l("Country"), validate_choice=True)
     municipality = _text(_l("Municipality"), 300, _l("Or several, separated by commas."))
     region = _text(_l("Region or county"), 300)
+    # The municipality's profile (kb.web.municipality_profile), a section of its own.
+    population_band = SelectField(
+        HEADINGS["population_band"],
+        description=_l("How many people live in the municipality. Leave it empty if unsure."),
+        validate_choice=True,
+    )
+    urban_rural = SelectField(
+        HEADINGS["urban_rural"],
+        description=_l(
+            "Urban: a city and its suburbs. Intermediate: a town with its surroundings. "
+            "Rural near a town: countryside within commuting distance of a town. "
+            "Remote rural: far from the nearest town."
+        ),
+        validate_choice=True,
+    )
     themes = _Checkboxes(_l("Themes"), description=_l("Choose all that fit."))
     target_groups = _Checkboxes(_l("Target groups"))
     target_description = _prose(
@@ -277,6 +293,8 @@ def fill_choices(
     form.country.choices = [("", _l("Choose a country"))] + [
         (code, country_name(code)) for code in COUNTRIES
     ]
+    for part in ("population_band", "urban_rural"):
+        form[part].choices = profile_choices(part, _l("Not given"))
     form.themes.choices = [(t.key, term_label(t)) for t in themes]
     form.target_groups.choices = [(t.key, term_label(t)) for t in target_groups]
     form.presented_at.choices = {
@@ -319,6 +337,7 @@ def form_data(
     """
     return {
         **{k: record.get(k) for k in ("title", "municipality", "region", "themes")},
+        **{k: record.get(k) or "" for k in ("population_band", "urban_rural")},
         "target_groups": record.get("target_groups"),
         "language": case.language,
         "country": case.country,
@@ -379,6 +398,8 @@ def record_fields(form: CaseForm, language: str | None, places: dict[str, Any]) 
         "country": form.country.data or None,
         "municipality": _or_none(form.municipality.data),
         "region": _or_none(form.region.data),
+        "population_band": form.population_band.data or None,
+        "urban_rural": form.urban_rural.data or None,
         "themes": list(form.themes.data or []),
         "target_groups": list(form.target_groups.data or []),
         "target_description": _or_none(form.target_description.data),

@@ -72,6 +72,8 @@ class CasePreview:
     country: str | None
     municipality: str | None
     region: str | None
+    population_band: str | None
+    urban_rural: str | None
     period: str | None
     summary: str
     body: str
@@ -117,6 +119,8 @@ _AS_IS = (
     "country",
     "municipality",
     "region",
+    "population_band",
+    "urban_rural",
     "period",
     "summary",
     "body",

@@ -12,6 +12,7 @@ from kb.i18n import NATIVE_NAMES
 from kb.markdown import render_markdown
 from kb.models import VocabularyTerm
 from kb.web.form_errors import form_problems
+from kb.web.municipality_profile import HEADINGS, profile_choices, profile_label
 
 
 def term_label(term: VocabularyTerm) -> str:
@@ -67,4 +68,8 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         current_locale=_ui_locale, language_links=language_links, form_problems=form_problems
+    )
+    # The municipality profile: ``profile_label("urban_rural", case.urban_rural)``.
+    app.jinja_env.globals.update(
+        profile_headings=HEADINGS, profile_label=profile_label, profile_choices=profile_choices
     )

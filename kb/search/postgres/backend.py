@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from kb.search import plan, searching
 from kb.search.analysis import WORD_PATTERN
 from kb.search.backend import (
+    PROFILE_FACETS,
     IndexDocument,
     SearchBackend,
     SearchHit,
@@ -32,7 +33,13 @@ from kb.search.backend import (
 from kb.search.common import MAX_EDITS, edit_distance, idf
 from kb.search.concepts import Vocabulary
 from kb.search.highlight import Highlighter
-from kb.search.planner import RELATED_FACET_BOOST, RELATED_FACETS, RELATED_FIELDS, Planner
+from kb.search.planner import (
+    RELATED_FACET_BOOST,
+    RELATED_FACETS,
+    RELATED_FIELDS,
+    RELATED_PROFILE_BOOST,
+    Planner,
+)
 from kb.search.postgres.compile import Conditions, lexeme, rank_groups, ranked_terms
 from kb.search.postgres.lexicon import PostgresLexicon
 from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES
@@ -177,6 +184,7 @@ def facet_keys(doc: IndexDocument) -> list[str]:
         "event": doc.events,
         "year": doc.years,
         **doc.extra_facets,
+        **doc.profile(),
     }
     keys = (facet_key(name, v) for name, items in values.items() for v in items if v != "")
     return list(dict.fromkeys(keys))
@@ -303,7 +311,8 @@ class PostgresBackend(SearchBackend):
     def related(self, case_id: int, limit: int = 4) -> list[SearchHit]:
         """More like this (``Planner.like``), among the cases that share a theme: each
         feature the case shares adds its weight, each shared theme or target group
-        RELATED_FACET_BOOST."""
+        RELATED_FACET_BOOST; the sum is scaled by RELATED_PROFILE_BOOST for each part of the
+        municipality's profile shared (as ``WhooshBackend`` does)."""
         if limit < 1:
             return []
         with self.read_engine.connect() as connection:
@@ -318,6 +327,7 @@ class PostgresBackend(SearchBackend):
             features = list(like.parts) if isinstance(like, plan.Any) else [like]
             features = [f for f in features if f is not plan.NOTHING]
             shared = [k for k in me.facet_keys if k.partition(":")[0] in RELATED_FACETS]
+            profile = [k for k in me.facet_keys if k.partition(":")[0] in PROFILE_FACETS]
             themes = [k for k in me.facet_keys if k.startswith("theme:")]
             if not features and not shared:
                 return []
@@ -328,7 +338,7 @@ class PostgresBackend(SearchBackend):
             ]
             found = [conditions.match(plan.any_of(features))] if features else []
             params = conditions.params
-            params.update(id=case_id, shared=shared, themes=themes, limit=limit)
+            params.update(id=case_id, shared=shared, themes=themes, profile=profile, limit=limit)
             found.append("d.facet_keys && CAST(:shared AS text[])")
             where = [f"({' OR '.join(found)})", "d.case_id <> :id"]
             if themes:
@@ -337,9 +347,15 @@ class PostgresBackend(SearchBackend):
                 f"{RELATED_FACET_BOOST!r} * cardinality(ARRAY(SELECT unnest(d.facet_keys) "
                 "INTERSECT SELECT unnest(CAST(:shared AS text[]))))"
             )
+            total = f"({' + '.join(score)})"
+            if profile:  # a tie-break: a municipality like this one's (docs/search.md)
+                total += (
+                    f" * (1 + {RELATED_PROFILE_BOOST!r} * cardinality(ARRAY(SELECT "
+                    "unnest(d.facet_keys) INTERSECT SELECT unnest(CAST(:profile AS text[])))))"
+                )
             rows = connection.execute(
                 text(
-                    f"SELECT {_SHOWN}, {' + '.join(score)} AS score FROM {_DOCUMENTS} AS d "
+                    f"SELECT {_SHOWN}, {total} AS score FROM {_DOCUMENTS} AS d "
                     f"WHERE {' AND '.join(where)} ORDER BY score DESC, d.case_id LIMIT :limit"
                 ),
                 params,

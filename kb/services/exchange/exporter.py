@@ -147,6 +147,8 @@ def case_record(case: Case, *, public: bool) -> dict[str, Any]:
         "country": case.country,
         "municipality": case.municipality,
         "region": case.region,
+        "population_band": case.population_band,
+        "urban_rural": case.urban_rural,
         "themes": [t.key for t in case.themes],
         "target_groups": [t.key for t in case.target_groups],
         "target_description": case.target_description,

@@ -476,6 +476,8 @@ class _Writer:
             "country",
             "municipality",
             "region",
+            "population_band",
+            "urban_rural",
             "target_description",
             "summary",
             "body",

@@ -25,6 +25,7 @@ from pydantic import (
 
 from kb.models.base import is_valid_slug
 from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, CaseStatus, MaterialKind
+from kb.models.municipality import PopulationBand, UrbanRural
 from kb.text import CONTROL_CHARACTERS, has_control_characters
 
 FORMAT_NAME = "nordic-good-practice-kb"
@@ -258,6 +259,8 @@ class CaseIn(Record):
     country: Literal[COUNTRIES]  # type: ignore[valid-type]
     municipality: line(300) | None = None
     region: line(300) | None = None
+    population_band: PopulationBand | None = None
+    urban_rural: UrbanRural | None = None
     themes: list[Key] = []
     target_groups: list[Key] = []
     target_description: Text | None = None

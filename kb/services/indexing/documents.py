@@ -101,6 +101,8 @@ def document_for(case: Case) -> IndexDocument:
         published_at=case.published_at,
         extra_text=extra_text,
         extra_facets=extra_facets,
+        population_band=case.population_band or "",
+        urban_rural=case.urban_rural or "",
     )
 
 

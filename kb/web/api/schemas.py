@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kb.models import PopulationBand, UrbanRural
+
 LOCAL_TIME = "Local time at the event (ISO 8601, no offset)."
 
 
@@ -73,6 +75,12 @@ class CaseSummary(Out):
     country: str
     municipality: str | None = None
     region: str | None = None
+    population_band: PopulationBand | None = Field(
+        None, description="Inhabitants of the municipality, in bands; none when not given."
+    )
+    urban_rural: UrbanRural | None = Field(
+        None, description="How urban or rural the municipality is; none when not given."
+    )
     themes: list[str]
     target_groups: list[str]
     period: str | None = None
