@@ -29,6 +29,34 @@ class CaseStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class PracticeStatus(StrEnum):
+    """Where the practice itself stands (not the case's publication ``CaseStatus``)."""
+
+    PLANNED = "planned"
+    RUNNING = "running"
+    ENDED = "ended"
+    PERMANENT = "permanent"  # made permanent, or scaled up
+    DISCONTINUED = "discontinued"
+
+
+class EvaluatedBy(StrEnum):
+    """Who measured the results: the owner themselves, an outside evaluator, or researchers."""
+
+    SELF = "self"
+    EXTERNAL = "external"
+    RESEARCH = "research"
+
+
+class BudgetBand(StrEnum):
+    """The practice's total budget in euros, in bands wide enough to facet on
+    (docs/editorial.md says how to count it)."""
+
+    UNDER_100K = "under-100k"
+    FROM_100K = "100k-500k"
+    FROM_500K = "500k-2m"
+    OVER_2M = "over-2m"
+
+
 class MaterialKind(StrEnum):
     SLIDES = "slides"
     REPORT = "report"

@@ -44,6 +44,7 @@ from kb.services.exchange.schema import (
     MaterialIn,
     OrganisationIn,
     PersonIn,
+    TEMPLATE_KEYS,
     Problem,
     problems_from,
 )
@@ -479,6 +480,7 @@ class _Writer:
             "target_description",
             "summary",
             "body",
+            *TEMPLATE_KEYS,
         ):
             setattr(case, attr, getattr(data, attr))
         db.session.add(case)
@@ -487,7 +489,9 @@ class _Writer:
         case.themes = [self.themes[key] for key in dict.fromkeys(data.themes)]
         case.target_groups = [self.target_groups[key] for key in dict.fromkeys(data.target_groups)]
         case.key_figures = [
-            KeyFigure(label=k.label, value=k.value, unit=k.unit, position=i)
+            KeyFigure(
+                label=k.label, value=k.value, unit=k.unit, year=k.year, source=k.source, position=i
+            )
             for i, k in enumerate(data.key_figures)
         ]
         case.links = [
