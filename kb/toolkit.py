@@ -36,6 +36,7 @@ from kb.hookspecs import (
 from kb.i18n import _, _l, ngettext
 from kb.markdown import inert_markdown, markdown_text, render_markdown
 from kb.models import (
+    BudgetBand,
     Case,
     CaseStatus,
     Event,
@@ -75,6 +76,8 @@ from kb.web.page_urls import (
     search_url,
     session_url,
 )
+from kb.web.practice_words import choice_label
+from kb.web.practice_words import field_label as practice_field_label
 from kb.web.search_params import BadParameter
 from kb.web.search_params import search_request as _search_request
 from kb.web.template_helpers import country_name, language_name, term_label
@@ -84,6 +87,7 @@ __all__ = [
     "MENUS",
     "SLOTS",
     "BadParameter",
+    "BudgetBand",
     "Case",
     "CaseStatus",
     "DecisionRefused",
@@ -115,6 +119,7 @@ __all__ = [
     "case_url",
     "cases_csv",
     "cases_document",
+    "choice_label",
     "country_name",
     "country_names",
     "csrf_exempt",
@@ -139,6 +144,7 @@ __all__ = [
     "markdown_text",
     "material_url",
     "ngettext",
+    "practice_field_label",
     "published_case",
     "published_cases",
     "published_cases_by_ids",

@@ -56,6 +56,19 @@ class BudgetBand(StrEnum):
     FROM_500K = "500k-2m"
     OVER_2M = "over-2m"
 
+    @property
+    def euros(self) -> tuple[int, int | None]:
+        """The band's range in euros: at least the first, under the second (None: no limit)."""
+        return _BUDGET_EUROS[self]
+
+
+_BUDGET_EUROS = {
+    BudgetBand.UNDER_100K: (0, 100_000),
+    BudgetBand.FROM_100K: (100_000, 500_000),
+    BudgetBand.FROM_500K: (500_000, 2_000_000),
+    BudgetBand.OVER_2M: (2_000_000, None),
+}
+
 
 class MaterialKind(StrEnum):
     SLIDES = "slides"

@@ -17,7 +17,16 @@ from datetime import datetime
 from kb.paging import page_count
 
 #: Facets offered with every search, in display order.
-FACETS: tuple[str, ...] = ("country", "language", "theme", "target_group", "event", "year")
+FACETS: tuple[str, ...] = (
+    "country",
+    "language",
+    "theme",
+    "target_group",
+    "event",
+    "year",
+    "practice_status",
+    "budget_band",
+)
 SORTS: tuple[str, ...] = ("relevance", "newest")
 
 #: Index and remove in one commit: ``write(documents, removed_ids)``.
@@ -48,6 +57,10 @@ class IndexDocument:
     events: tuple[str, ...]
     years: tuple[int, ...]
     published_at: datetime | None
+    #: The practice template's choices ("" when not stated): where the practice stands, and
+    #: its budget band.
+    practice_status: str = ""
+    budget_band: str = ""
     #: What plugins add (``index_extras``): text searched in every language, facet values.
     extra_text: str = ""
     extra_facets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

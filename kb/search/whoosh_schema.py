@@ -25,7 +25,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, FieldType, Sche
 from whoosh.system import pack_uint
 
 from kb.search.analysis import ANALYZED_LANGUAGES
-from kb.search.backend import FACETS, IndexDocument
+from kb.search.backend import IndexDocument
 from kb.search.indexed import indexed_terms
 from kb.search.plan import NEUTRAL_FIELD, PHRASE_FIELDS, TEXT_FIELDS
 
@@ -36,11 +36,15 @@ INDEX_NAME = "cases_v4"
 VERSION_COLUMN = "case_version"
 #: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
 PLUGIN_FACET_PREFIX = "facet_"
+#: The core facets that are fields of their own name; those added to the core since (the
+#: practice status, the budget band) live in dynamic fields as plugins' do, so an index
+#: built before them stays valid: its cases have no such value, as their rows have none.
+NAMED_FACETS = ("country", "language", "theme", "target_group", "event", "year")
 
 
 def facet_field(name: str) -> str:
-    """A core facet is a field of its name; a plugin's lives in a dynamic ``facet_`` field."""
-    return name if name in FACETS else f"{PLUGIN_FACET_PREFIX}{name}"
+    """A facet's field: its own name for the first core facets, else a ``facet_`` field."""
+    return name if name in NAMED_FACETS else f"{PLUGIN_FACET_PREFIX}{name}"
 
 
 class AnalysedText(FieldType):
@@ -115,9 +119,15 @@ def fields_of(doc: IndexDocument) -> dict[str, object]:
         "event": ",".join(doc.events),
         "year": ",".join(str(y) for y in doc.years),
     }
-    for name, values in doc.extra_facets.items():
+    for name, values in _added_facets(doc).items():
         fields[facet_field(name)] = ",".join(values)
     if doc.published_at is not None:
         fields["published"] = doc.published_at.replace(tzinfo=None)
     fields.update(indexed_terms(doc))
     return fields
+
+
+def _added_facets(doc: IndexDocument) -> dict[str, tuple[str, ...]]:
+    """The facets kept in dynamic fields: the core's newer ones, then the plugins'."""
+    core = {"practice_status": doc.practice_status, "budget_band": doc.budget_band}
+    return {name: (value,) for name, value in core.items() if value} | dict(doc.extra_facets)

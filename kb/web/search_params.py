@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from kb.i18n import _
 from kb.models import Vocabulary
-from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES
+from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, BudgetBand, PracticeStatus
 from kb.search.backend import FACETS, SORTS, SearchRequest
 from kb.services.vocabulary import terms_by_key
 from kb.web.input_guard import NO_NUL_PATTERN
@@ -29,6 +29,8 @@ YEAR_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)$"
 MAX_KEY = 120
 #: Facets whose values are the keys of a vocabulary: an unknown key is an error, not 0 hits.
 TERM_FACETS = {"theme": Vocabulary.THEME, "target_group": Vocabulary.TARGET_GROUP}
+#: Facets whose values are a closed list of the practice template.
+CHOICE_FACETS = {"practice_status": PracticeStatus, "budget_band": BudgetBand}
 
 
 class BadParameter(ValueError):
@@ -48,6 +50,8 @@ def value_schema(name: str) -> dict[str, object]:
         return {"type": "string", "pattern": YEAR_PATTERN}
     if name in TERM_FACETS:
         return {"type": "string", "enum": sorted(terms_by_key(TERM_FACETS[name]))}
+    if name in CHOICE_FACETS:
+        return {"type": "string", "enum": [choice.value for choice in CHOICE_FACETS[name]]}
     return {"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY}
 
 

@@ -38,13 +38,13 @@ from kb.models import (
 from kb.models.base import utcnow
 from kb.models.event import EVENT_DETAILS
 from kb.services.exchange.schema import (
+    TEMPLATE_KEYS,
     CaseIn,
     DumpIn,
     EventIn,
     MaterialIn,
     OrganisationIn,
     PersonIn,
-    TEMPLATE_KEYS,
     Problem,
     problems_from,
 )
