@@ -348,6 +348,24 @@ def test_an_unknown_choice_in_a_file_is_reported_by_field(app: Flask) -> None:
     assert sorted(p.field for p in rejected.value.problems) == ["budget_band", "evaluated_by"]
 
 
+def test_the_markdown_and_printable_downloads_carry_the_template(
+    app: Flask, client: FlaskClient
+) -> None:
+    case = _full_case()
+
+    markdown = client.get(f"/cases/{case.slug}/export/markdown").text
+    printable = client.get(f"/cases/{case.slug}/export/html").text
+
+    assert "- **Status of the practice:** Made permanent or scaled up (2021)" in markdown
+    assert f"## Background\n\n{TEMPLATE['background']}" in markdown
+    assert "- **Evaluated:** By an external evaluator" in markdown
+    assert "**64 %** (2020 · Source: SSB)" in markdown
+    assert "- **Total budget:** 100,000 to 500,000 euros" in markdown
+    assert f"### What it takes to do it elsewhere\n\n{TEMPLATE['transferability']}" in markdown
+    for text in (TEMPLATE["lessons_learned"], TEMPLATE["funding"], "Figure from those behind"):
+        assert text in printable
+
+
 # -- JSON-LD and OAI-PMH ---------------------------------------------------------------
 
 
