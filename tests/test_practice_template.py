@@ -364,6 +364,9 @@ def test_the_markdown_and_printable_downloads_carry_the_template(
     assert f"### What it takes to do it elsewhere\n\n{TEMPLATE['transferability']}" in markdown
     for text in (TEMPLATE["lessons_learned"], TEMPLATE["funding"], "Figure from those behind"):
         assert text in printable
+    table = client.get(f"/cases/{case.slug}/export/csv").text.splitlines()
+    assert table[0].endswith('"practice_status","practice_status_year","budget_band"')
+    assert table[1].endswith('"permanent","2021","100k-500k"')
 
 
 # -- JSON-LD and OAI-PMH ---------------------------------------------------------------
