@@ -194,7 +194,7 @@ def test_the_printable_page_is_standalone_and_marks_languages(
 
     assert '<html lang="en">' in html
     assert '<h1 lang="nb">Nærøy: hurtigspor' in html
-    assert '<div class="prose" lang="nb"><p>Bakgrunn' in html
+    assert '<div class="prose" lang="nb"><p>Ytre Namdal' in html
     assert f'<a href="http://localhost/cases/{slug}">' in html
     assert '<a href="https://example.org/rapport.pdf"' in html
     assert SHOWN["name"] in html and f'href="mailto:{SHOWN["email"]}"' in html
