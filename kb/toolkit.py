@@ -46,6 +46,7 @@ from kb.i18n import _, _l, ngettext
 from kb.markdown import inert_markdown, markdown_text, render_markdown
 from kb.models import (
     UI_LANGUAGES,
+    BudgetBand,
     Case,
     CaseStatus,
     Event,
@@ -88,6 +89,8 @@ from kb.web.page_urls import (
     search_url,
     session_url,
 )
+from kb.web.practice_words import choice_label
+from kb.web.practice_words import field_label as practice_field_label
 from kb.web.search_params import BadParameter
 from kb.web.search_params import search_request as _search_request
 from kb.web.template_helpers import country_name, language_name, term_label
@@ -98,6 +101,7 @@ __all__ = [
     "SLOTS",
     "BadParameter",
     "BadSignature",
+    "BudgetBand",
     "Case",
     "CaseStatus",
     "DecisionRefused",
@@ -131,6 +135,7 @@ __all__ = [
     "case_url",
     "cases_csv",
     "cases_document",
+    "choice_label",
     "country_name",
     "country_names",
     "csrf_exempt",
@@ -162,6 +167,7 @@ __all__ = [
     "material_url",
     "ngettext",
     "normal_address",
+    "practice_field_label",
     "published_case",
     "published_cases",
     "published_cases_by_ids",

@@ -38,8 +38,9 @@ DEMO_EVENT = "Nyanlända i jobb – en tillväxtfaktor för kommuner"
 
 def _schema_can_say(caller: str) -> Callable[[schemathesis.Case], schemathesis.Case]:
     """Valid data as the code reads it, where JSON Schema cannot describe the rule: an
-    upload's bytes are a real file, a period does not end before it starts, and a speaker
-    presents at an event of the programme (only editors create events)."""
+    upload's bytes are a real file, a period does not end before it starts, a practice's
+    status year comes with its status, and a speaker presents at an event of the programme
+    (only editors create events)."""
 
     def valid(case: schemathesis.Case) -> schemathesis.Case:
         body = case.body
@@ -51,6 +52,10 @@ def _schema_can_say(caller: str) -> Callable[[schemathesis.Case], schemathesis.C
             years = body["period"].strip().split("-")
             if len(years) == 2 and years[1] and years[1] < years[0]:
                 body["period"] = years[0]
+        if body.get("practice_status_year") is not None and not body.get("practice_status"):
+            body["practice_status"] = "running"
+        elif "practice_status" in body and body["practice_status"] is None:
+            body["practice_status_year"] = None
         if caller == "speaker" and body.get("sessions"):
             body["sessions"] = [{"event": DEMO_EVENT}]
         return case

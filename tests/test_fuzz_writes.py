@@ -55,6 +55,11 @@ CASE_KEYS = (
     "sessions",
     "status",
     "ref",
+    "practice_status",
+    "practice_status_year",
+    "budget_band",
+    "evaluation_url",
+    "lessons_learned",
 )
 #: A case the form saves; each example changes a few of its fields.
 GOOD_CASE = {
@@ -76,6 +81,12 @@ FORM_FIELDS = (
     "themes",
     "key_figures-0-label",
     "key_figures-0-value",
+    "key_figures-0-year",
+    "key_figures-0-source",
+    "practice_status",
+    "practice_status_year",
+    "budget_band",
+    "evaluation_url",
     "links-0-url",
     "contacts-0-name",
     "contacts-0-email",

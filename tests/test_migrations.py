@@ -154,6 +154,51 @@ def test_files_stored_before_0008_wait_for_their_text_to_be_read(
         db.engine.dispose()
 
 
+def test_cases_stored_before_0014_keep_their_rows_with_the_template_empty(
+    empty_database: dict[str, str], tmp_path: Path
+) -> None:
+    """0014 copies case_study on SQLite (to add its checks): the rows that refer to a case
+    (key figures, links, revisions) must survive the copy, and down and up again."""
+    app = make_app(tmp_path / "instance", **empty_database)
+    with app.app_context():
+        _migrate(app, "upgrade", "0013_restore_proposals")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO case_study (id, slug, title, language, country, status, summary,"
+                    " body, outcomes, created_at, updated_at) VALUES (1, 'c', 'C', 'nb', 'NO',"
+                    " 'published', '', '', '', '2026-01-01', '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO key_figure (id, case_id, position, label, value, unit)"
+                    " VALUES (1, 1, 0, 'i arbeid', 64, '%')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO case_link (id, case_id, position, url, title)"
+                    " VALUES (1, 1, 0, 'https://x.org', NULL)"
+                )
+            )
+
+        _migrate(app, "upgrade")
+        _migrate(app, "downgrade", "0013_restore_proposals")
+        _migrate(app, "upgrade")
+
+        with db.engine.connect() as conn:
+            case = conn.execute(
+                text("SELECT practice_status, practice_status_year, background FROM case_study")
+            ).one()
+            figure = conn.execute(text("SELECT label, year, source FROM key_figure")).one()
+            links = conn.execute(text("SELECT count(*) FROM case_link")).scalar()
+        assert tuple(case) == (None, None, None)
+        assert tuple(figure) == ("i arbeid", None, None)
+        assert links == 1
+        db.engine.dispose()
+
+
 def _migrate(app: Flask, *args: str) -> None:
     result = app.test_cli_runner().invoke(main, ["db", *args])
     assert result.exit_code == 0, result.output

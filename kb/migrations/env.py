@@ -1,6 +1,8 @@
 """Alembic environment: migrations run against the app's own engine and metadata."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -30,6 +32,24 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+@contextmanager
+def foreign_keys_off(connection) -> Iterator[None]:
+    """SQLite: a batch operation copies a table, drops the old one and renames the copy; with
+    foreign keys enforced, that drop deletes every row that refers to the table (ON DELETE
+    CASCADE), e.g. all materials when a check is added to ``case_study``. The pragma works
+    only outside a transaction, so it is set on the driver's connection before Alembic
+    begins one (as Alembic's documentation of batch mode advises)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
 def run_migrations_online() -> None:
     def skip_empty_autogenerate(context, revision, directives):
         if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
@@ -37,7 +57,7 @@ def run_migrations_online() -> None:
             logger.info("No changes in schema detected.")
 
     args = {"process_revision_directives": skip_empty_autogenerate, **CONFIGURE_ARGS}
-    with target_db.engine.connect() as connection:
+    with target_db.engine.connect() as connection, foreign_keys_off(connection):
         context.configure(connection=connection, target_metadata=target_db.metadata, **args)
         with context.begin_transaction():
             context.run_migrations()

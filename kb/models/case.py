@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -10,6 +11,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Integer,
     String,
     Table,
     Text,
@@ -19,12 +21,23 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from kb.extensions import db
 from kb.models.base import Timestamped, is_valid_slug, one_of
-from kb.models.choices import CONTENT_LANGUAGES, CaseStatus, Vocabulary, check_country
+from kb.models.choices import (
+    CONTENT_LANGUAGES,
+    BudgetBand,
+    CaseStatus,
+    EvaluatedBy,
+    PracticeStatus,
+    Vocabulary,
+    check_country,
+)
 from kb.models.event import Event, Session
 from kb.models.municipality import PopulationBand, UrbanRural
 from kb.models.people import Person
 from kb.models.types import UTCDateTime
 from kb.models.vocabulary import VocabularyTerm
+
+#: The years the case form accepts for the period, a status or a key figure.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 if TYPE_CHECKING:
     from kb.models.material import Material
@@ -59,6 +72,13 @@ class Case(Timestamped, db.Model):
             "end_year IS NULL OR start_year IS NULL OR start_year <= end_year",
             name="period_in_order",
         ),
+        one_of("practice_status", PracticeStatus),
+        one_of("evaluated_by", EvaluatedBy),
+        one_of("budget_band", BudgetBand),
+        CheckConstraint(
+            "practice_status_year IS NULL OR practice_status IS NOT NULL",
+            name="practice_status_year_has_status",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +99,19 @@ class Case(Timestamped, db.Model):
     start_year: Mapped[int | None]
     end_year: Mapped[int | None]
     outcomes: Mapped[str] = mapped_column(Text, default="")
+    # The practice template (docs/editorial.md): each part optional, in the case's language.
+    background: Mapped[str | None] = mapped_column(Text)
+    evaluation_method: Mapped[str | None] = mapped_column(Text)
+    evaluated_by: Mapped[str | None] = mapped_column(String(20))
+    evaluation_url: Mapped[str | None] = mapped_column(String(1000))
+    funding: Mapped[str | None] = mapped_column(Text)
+    budget_band: Mapped[str | None] = mapped_column(String(20), index=True)
+    staff: Mapped[str | None] = mapped_column(Text)
+    # Where the practice stands, and since when; ``status`` is the publication workflow.
+    practice_status: Mapped[str | None] = mapped_column(String(20), index=True)
+    practice_status_year: Mapped[int | None] = mapped_column(Integer)
+    lessons_learned: Mapped[str | None] = mapped_column(Text)
+    transferability: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.DRAFT, index=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The speaker who submitted it; they may edit it until it is published.
@@ -125,6 +158,18 @@ class Case(Timestamped, db.Model):
             raise ValueError(f"invalid slug {slug!r}")
         return slug
 
+    @validates("practice_status", "evaluated_by", "budget_band")
+    def _check_choice(self, name: str, value: str | None) -> str | None:
+        """Each of these is empty or one value of its closed list."""
+        choices = _TEMPLATE_CHOICES[name]
+        if value is not None and value not in {c.value for c in choices}:
+            raise ValueError(f"unknown {name} {value!r}")
+        return value
+
+    @validates("practice_status_year")
+    def _check_status_year(self, _name: str, year: int | None) -> int | None:
+        return check_year(year)
+
     @validates("themes", "target_groups")
     def _check_term(self, name: str, term: VocabularyTerm) -> VocabularyTerm:
         expected = Vocabulary.THEME if name == "themes" else Vocabulary.TARGET_GROUP
@@ -160,6 +205,21 @@ class Case(Timestamped, db.Model):
         return f"<Case {self.slug!r}>"
 
 
+#: The closed list each choice of the practice template takes its value from.
+_TEMPLATE_CHOICES: dict[str, type[StrEnum]] = {
+    "practice_status": PracticeStatus,
+    "evaluated_by": EvaluatedBy,
+    "budget_band": BudgetBand,
+}
+
+
+def check_year(year: int | None) -> int | None:
+    """A year a practice can be dated to (the case form's own range), or none."""
+    if year is not None and not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year} is not between {FIRST_YEAR} and {LAST_YEAR}")
+    return year
+
+
 class _CasePart:
     """A row that belongs to one case, in a given order."""
 
@@ -178,6 +238,14 @@ class KeyFigure(_CasePart, db.Model):
     label: Mapped[str] = mapped_column(String(300))
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(40))
+    #: The year the number is for, and where it comes from; without a source the number is
+    #: the owner's own.
+    year: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(300))
+
+    @validates("year")
+    def _check_year(self, _name: str, year: int | None) -> int | None:
+        return check_year(year)
 
 
 class CaseLink(_CasePart, db.Model):

@@ -29,6 +29,47 @@ class CaseStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class PracticeStatus(StrEnum):
+    """Where the practice itself stands (not the case's publication ``CaseStatus``)."""
+
+    PLANNED = "planned"
+    RUNNING = "running"
+    ENDED = "ended"
+    PERMANENT = "permanent"  # made permanent, or scaled up
+    DISCONTINUED = "discontinued"
+
+
+class EvaluatedBy(StrEnum):
+    """Who measured the results: the owner themselves, an outside evaluator, or researchers."""
+
+    SELF = "self"
+    EXTERNAL = "external"
+    RESEARCH = "research"
+
+
+class BudgetBand(StrEnum):
+    """The practice's total budget in euros, in bands wide enough to facet on
+    (docs/editorial.md says how to count it)."""
+
+    UNDER_100K = "under-100k"
+    FROM_100K = "100k-500k"
+    FROM_500K = "500k-2m"
+    OVER_2M = "over-2m"
+
+    @property
+    def euros(self) -> tuple[int, int | None]:
+        """The band's range in euros: at least the first, under the second (None: no limit)."""
+        return _BUDGET_EUROS[self]
+
+
+_BUDGET_EUROS = {
+    BudgetBand.UNDER_100K: (0, 100_000),
+    BudgetBand.FROM_100K: (100_000, 500_000),
+    BudgetBand.FROM_500K: (500_000, 2_000_000),
+    BudgetBand.OVER_2M: (2_000_000, None),
+}
+
+
 class MaterialKind(StrEnum):
     SLIDES = "slides"
     REPORT = "report"

@@ -26,6 +26,8 @@ FACETS: tuple[str, ...] = (
     "target_group",
     "event",
     "year",
+    "practice_status",
+    "budget_band",
 )
 #: The facets of the municipality's profile: one value or none per case.
 PROFILE_FACETS: tuple[str, ...] = ("population_band", "urban_rural")
@@ -59,6 +61,10 @@ class IndexDocument:
     events: tuple[str, ...]
     years: tuple[int, ...]
     published_at: datetime | None
+    #: The practice template's choices ("" when not stated): where the practice stands, and
+    #: its budget band.
+    practice_status: str = ""
+    budget_band: str = ""
     #: What plugins add (``index_extras``): text searched in every language, facet values.
     extra_text: str = ""
     extra_facets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -36,11 +36,10 @@ INDEX_NAME = "cases_v4"
 VERSION_COLUMN = "case_version"
 #: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
 PLUGIN_FACET_PREFIX = "facet_"
-
-
-#: The core facets that are fields of their own name. Facets added since (the municipality
-#: profile) live in dynamic ``facet_`` fields like plugins' facets: an index built before
-#: them needs no new schema, and stays right until its cases get values.
+#: The core facets that are fields of their own name. Facets added since (the practice
+#: status, the budget band, the municipality's profile) live in dynamic ``facet_`` fields like
+#: plugins' facets: an index built before them needs no new schema, and stays right until its
+#: cases get values.
 OWN_FIELD_FACETS = ("country", "language", "theme", "target_group", "event", "year")
 
 
@@ -121,10 +120,16 @@ def fields_of(doc: IndexDocument) -> dict[str, object]:
         "event": ",".join(doc.events),
         "year": ",".join(str(y) for y in doc.years),
     }
-    for name, values in {**doc.extra_facets, **doc.profile()}.items():
-        if values:
-            fields[facet_field(name)] = ",".join(values)
+    for name, values in _added_facets(doc).items():
+        fields[facet_field(name)] = ",".join(values)
     if doc.published_at is not None:
         fields["published"] = doc.published_at.replace(tzinfo=None)
     fields.update(indexed_terms(doc))
     return fields
+
+
+def _added_facets(doc: IndexDocument) -> dict[str, tuple[str, ...]]:
+    """The facets kept in dynamic fields: the core's newer ones, then the plugins'."""
+    core = {"practice_status": (doc.practice_status,), "budget_band": (doc.budget_band,)}
+    added = core | doc.profile() | dict(doc.extra_facets)
+    return {name: values for name, values in added.items() if any(values)}

@@ -16,7 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Fields compared as prose, word by word.
-PROSE = ("title", "summary", "body", "outcomes", "target_description")
+PROSE = (
+    "title",
+    "summary",
+    "body",
+    "outcomes",
+    "target_description",
+    "background",
+    "evaluation_method",
+    "funding",
+    "staff",
+    "lessons_learned",
+    "transferability",
+)
 #: Fields that are lists of vocabulary keys: only added or removed.
 TERMS = ("themes", "target_groups")
 #: Fields not shown as changes (the status has its own history; the reference is internal).

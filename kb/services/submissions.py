@@ -33,7 +33,7 @@ from kb.models.base import utcnow
 from kb.services import pending_uploads, revisions
 from kb.services.exchange.exporter import case_record, material_record
 from kb.services.exchange.importer import UnknownPlace, apply_case
-from kb.services.exchange.schema import CaseIn
+from kb.services.exchange.schema import TEMPLATE_KEYS, CaseIn
 from kb.services.materials import StoredFile, attach_stored, kept_upload
 from kb.services.slugs import unique_slug
 from kb.services.vocabulary import terms_by_key
@@ -54,6 +54,7 @@ FORM_KEYS = (
     "summary",
     "body",
     "outcomes",
+    *TEMPLATE_KEYS,
     "key_figures",
     "links",
     "sessions",

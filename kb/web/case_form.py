@@ -43,10 +43,12 @@ from kb.models import (
     Person,
     VocabularyTerm,
 )
-from kb.services.exchange.schema import ContactIn, LinkIn
+from kb.models.case import FIRST_YEAR, LAST_YEAR
+from kb.services.exchange.schema import TEMPLATE_KEYS, CaseIn, ContactIn, LinkIn
 from kb.web.exchange_checks import Exchange, no_control_characters
 from kb.web.form_messages import TranslatedMeta
 from kb.web.municipality_profile import HEADINGS, profile_choices
+from kb.web.practice_words import form_choices
 from kb.web.template_helpers import country_name, language_name, term_label
 
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
@@ -81,6 +83,17 @@ def _prose(label: Any, description: Any = None) -> TextAreaField:
     )
 
 
+def _year(label: Any, description: Any = None) -> IntegerField:
+    return IntegerField(
+        label,
+        [
+            Optional(),
+            NumberRange(FIRST_YEAR, LAST_YEAR, message=_l("A year between 1900 and 2100.")),
+        ],
+        description=description,
+    )
+
+
 class _Row(Form):
     """A row of a repeated group; a row left blank is ignored."""
 
@@ -109,6 +122,12 @@ class KeyFigureForm(_Row):
     label = _text(_l("What was measured"), 300)
     value = _text(_l("Number"), 40)
     unit = _text(_l("Unit"), 40)
+    year = _year(_l("Year of the figure"))
+    source = _text(
+        _l("Source"),
+        300,
+        _l("E.g. Statistics Norway, or an evaluation. Leave empty for your own figure."),
+    )
 
     def validate_value(self, field: Field) -> None:
         if field.data and not _NUMBER.match(field.data.replace(" ", "").replace("\u00a0", "")):
@@ -205,26 +224,60 @@ class CaseForm(FlaskForm):
     target_description = _prose(
         _l("Who the work was for"), _l("In your own words, e.g. “young refugees aged 16–24”.")
     )
-    start_year = IntegerField(
-        _l("Started (year)"),
-        [Optional(), NumberRange(1900, 2100, message=_l("A year between 1900 and 2100."))],
+    start_year = _year(_l("Started (year)"))
+    end_year = _year(_l("Ended (year)"), _l("Leave empty while the work is still running."))
+    practice_status = SelectField(
+        _l("Status of the practice"),
+        description=_l("Made permanent or scaled up: it became part of ordinary services."),
+        validate_choice=True,
     )
-    end_year = IntegerField(
-        _l("Ended (year)"),
-        [Optional(), NumberRange(1900, 2100, message=_l("A year between 1900 and 2100."))],
-        description=_l("Leave empty while the work is still running."),
+    practice_status_year = _year(
+        _l("Status since (year)"), _l("The year it started, ended or was made permanent.")
     )
     summary = _prose(
         _l("Summary"), _l("Two or three sentences: what was done, for whom, and what came of it.")
     )
+    background = _prose(
+        _l("Background: the problem it answers"),
+        _l("The situation before you started, and why something had to be done."),
+    )
     body = _prose(
         _l("Description"),
         _l(
-            "How it was done, who took part, what it cost, what you would do differently. "
+            "What was done, how, and who took part. "
             "Markdown: **bold**, *italic*, lists with -, links as [text](https://…)."
         ),
     )
     outcomes = _prose(_l("Results"), _l("What changed, with numbers where you have them."))
+    evaluation_method = _prose(
+        _l("How the results were measured"),
+        _l("E.g. a survey of the participants after a year, register data, interviews."),
+    )
+    evaluated_by = SelectField(_l("Who evaluated it"), validate_choice=True)
+    evaluation_url = _text(
+        _l("Evaluation report (link)"),
+        1000,
+        checked=Exchange(
+            CaseIn, "evaluation_url", _l("Write a web address starting with https:// or http://.")
+        ),
+    )
+    funding = _prose(
+        _l("Funding"), _l("Who paid for it: the municipality's budget, a state grant, EU funds …")
+    )
+    budget_band = SelectField(
+        _l("Total budget"),
+        description=_l("For the whole period, all funders together."),
+        validate_choice=True,
+    )
+    staff = _prose(_l("Staff"), _l("The people it took, e.g. “two coordinators, half time”."))
+    lessons_learned = _prose(
+        _l("Lessons learned"),
+        _l("What worked, and just as useful to others: what did not work, and why."),
+    )
+    transferability = _prose(
+        _l("What it takes to do it elsewhere"),
+        _l("Conditions for success: partners, skills, money, local circumstances."),
+    )
     presented_at = GroupedCheckboxes(
         _l("Presented at"),
         description=_l("The session (or event) where the case was presented."),
@@ -256,6 +309,10 @@ class CaseForm(FlaskForm):
             raise ValidationError(_l("Give the start year too."))
         if field.data < self.start_year.data:
             raise ValidationError(_l("The work cannot end before it started."))
+
+    def validate_practice_status_year(self, field: Field) -> None:
+        if field.data is not None and not self.practice_status.data:
+            raise ValidationError(_l("Choose the status this year is for."))
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Always a title; to submit for review, also a summary, a description and a theme."""
@@ -295,6 +352,8 @@ def fill_choices(
     ]
     for part in ("population_band", "urban_rural"):
         form[part].choices = profile_choices(part, _l("Not given"))
+    for name in ("practice_status", "evaluated_by", "budget_band"):
+        form[name].choices = form_choices(name)
     form.themes.choices = [(t.key, term_label(t)) for t in themes]
     form.target_groups.choices = [(t.key, term_label(t)) for t in target_groups]
     form.presented_at.choices = {
@@ -345,18 +404,30 @@ def form_data(
         "summary": case.summary,
         "body": case.body,
         "outcomes": case.outcomes,
+        **{key: _empty_as_blank(key, getattr(case, key)) for key in TEMPLATE_KEYS},
         "start_year": case.start_year,
         "end_year": case.end_year,
         "presented_at": [
             f"s{p.session_id}" if p.session_id else f"e{p.event_id}" for p in case.presentations
         ],
         "key_figures": [
-            {"label": k.label, "value": _number_text(k.value), "unit": k.unit or ""}
+            {
+                "label": k.label,
+                "value": _number_text(k.value),
+                "unit": k.unit or "",
+                "year": k.year,
+                "source": k.source or "",
+            }
             for k in case.key_figures
         ],
         "links": [{"url": link.url, "title": link.title or ""} for link in case.links],
         "contacts": [_contact_data(c, shows_details(c.person)) for c in case.contacts],
     }
+
+
+def _empty_as_blank(key: str, value: Any) -> Any:
+    """A form starts an empty text or choice as "", an empty year as None."""
+    return value if key.endswith("_year") else (value or "")
 
 
 def _contact_data(contact: CaseContact, details: bool) -> dict[str, Any]:
@@ -407,9 +478,19 @@ def record_fields(form: CaseForm, language: str | None, places: dict[str, Any]) 
         "summary": form.summary.data or "",
         "body": form.body.data or "",
         "outcomes": form.outcomes.data or "",
+        **{
+            key: form[key].data if key.endswith("_year") else _or_none(form[key].data)
+            for key in TEMPLATE_KEYS
+        },
         "sessions": [places[v] for v in form.presented_at.data or [] if v in places],
         "key_figures": [
-            {"label": r.label.data, "value": r.value.data, "unit": _or_none(r.unit.data)}
+            {
+                "label": r.label.data,
+                "value": r.value.data,
+                "unit": _or_none(r.unit.data),
+                "year": r.year.data,
+                "source": _or_none(r.source.data),
+            }
             for r in (entry.form for entry in form.key_figures)
             if not r.is_blank()
         ],

@@ -9,6 +9,7 @@ from typing import Any
 
 from kb.models import Case, Event, Material, PublicContact, Session, Vocabulary, VocabularyTerm
 from kb.services import catalogue
+from kb.services.exchange.schema import TEMPLATE_KEYS
 from kb.web.case_form import CaseForm, record_fields
 
 
@@ -48,6 +49,8 @@ class _Figure:
     label: str
     value: float
     unit: str | None
+    year: int | None
+    source: str | None
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,17 @@ class CasePreview:
     body: str
     outcomes: str
     target_description: str | None
+    background: str | None = None
+    evaluation_method: str | None = None
+    evaluated_by: str | None = None
+    evaluation_url: str | None = None
+    funding: str | None = None
+    budget_band: str | None = None
+    staff: str | None = None
+    practice_status: str | None = None
+    practice_status_year: int | None = None
+    lessons_learned: str | None = None
+    transferability: str | None = None
     published_at: None = None
     themes: list[VocabularyTerm] = field(default_factory=list)
     target_groups: list[VocabularyTerm] = field(default_factory=list)
@@ -103,7 +117,7 @@ def from_form(
         themes=_terms(Vocabulary.THEME, record["themes"]),
         target_groups=_terms(Vocabulary.TARGET_GROUP, record["target_groups"]),
         key_figures=[
-            _Figure(k["label"], value, k["unit"])
+            _Figure(k["label"], value, k["unit"], k["year"], k["source"])
             for k in record["key_figures"]
             if (value := _number(k["value"])) is not None
         ],
@@ -126,6 +140,7 @@ _AS_IS = (
     "body",
     "outcomes",
     "target_description",
+    *TEMPLATE_KEYS,
 )
 
 

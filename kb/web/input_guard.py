@@ -25,6 +25,9 @@ MAX_JSON_DEPTH = 32
 #: What every parameter and form field holds once past this guard, as a JSON Schema pattern
 #: (for the API's description).
 NO_NUL_PATTERN = r"^[^\u0000]*$"
+#: What a field of a multipart form holds: there U+FFFD is how Werkzeug marks bytes that
+#: were not UTF-8, so the guard cannot tell one typed on purpose and refuses it too.
+MULTIPART_TEXT_PATTERN = r"^[^\u0000\uFFFD]*$"
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 

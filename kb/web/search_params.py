@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from kb.i18n import _
 from kb.models import PopulationBand, UrbanRural, Vocabulary
-from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES
+from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, BudgetBand, PracticeStatus
 from kb.search.backend import FACETS, SORTS, SearchRequest
 from kb.services.vocabulary import terms_by_key
 from kb.web.input_guard import NO_NUL_PATTERN
@@ -29,8 +29,14 @@ YEAR_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)$"
 MAX_KEY = 120
 #: Facets whose values are the keys of a vocabulary: an unknown key is an error, not 0 hits.
 TERM_FACETS = {"theme": Vocabulary.THEME, "target_group": Vocabulary.TARGET_GROUP}
-#: The municipality profile's facets and their closed lists of values.
-PROFILE_FACETS = {"population_band": PopulationBand, "urban_rural": UrbanRural}
+#: Facets whose values are a closed list: the practice template's and the municipality
+#: profile's.
+CHOICE_FACETS = {
+    "practice_status": PracticeStatus,
+    "budget_band": BudgetBand,
+    "population_band": PopulationBand,
+    "urban_rural": UrbanRural,
+}
 
 
 class BadParameter(ValueError):
@@ -48,10 +54,10 @@ def value_schema(name: str) -> dict[str, object]:
         return {"type": "string", "enum": list(CONTENT_LANGUAGES)}
     if name == "year":
         return {"type": "string", "pattern": YEAR_PATTERN}
-    if name in PROFILE_FACETS:
-        return {"type": "string", "enum": [str(value) for value in PROFILE_FACETS[name]]}
     if name in TERM_FACETS:
         return {"type": "string", "enum": sorted(terms_by_key(TERM_FACETS[name]))}
+    if name in CHOICE_FACETS:
+        return {"type": "string", "enum": [choice.value for choice in CHOICE_FACETS[name]]}
     return {"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY}
 
 

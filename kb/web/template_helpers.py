@@ -13,6 +13,7 @@ from kb.markdown import render_markdown
 from kb.models import VocabularyTerm
 from kb.web.form_errors import form_problems
 from kb.web.municipality_profile import HEADINGS, profile_choices, profile_label
+from kb.web.practice_words import choice_label
 
 
 def term_label(term: VocabularyTerm) -> str:
@@ -65,6 +66,7 @@ def init_app(app: Flask) -> None:
         site_name=site_name,
         format_date=format_date,
         format_datetime=format_datetime,
+        choice_label=choice_label,
     )
     app.jinja_env.globals.update(
         current_locale=_ui_locale, language_links=language_links, form_problems=form_problems

@@ -3,6 +3,11 @@
 A case study is an ``Article``: what it is about (themes), for whom (target groups),
 where (municipality, region, country), when (period), and the events it was presented
 at. Contacts appear as on the case page: e-mail and phone only with their consent.
+
+The practice template: the practice's status as ``creativeWorkStatus``, its funding and
+budget band as a ``MonetaryGrant``, the evaluation (report, by whom) as a ``citation``, each
+text (background, evaluation, staff, lessons, what it takes to transfer it) as a part
+(``hasPart``) named by its section, in the case's language.
 """
 
 from __future__ import annotations
@@ -46,8 +51,72 @@ def case_data(case: Case) -> dict[str, Any]:
             "temporalCoverage": _interval(case),
             "contributor": [_person(p, role) for p, role in contacts(case)],
             "subjectOf": [_event(event) for event in case.events],
+            "creativeWorkStatus": _status(case),
+            "funding": _funding(case),
+            "citation": _evaluation(case),
+            "hasPart": [
+                {
+                    "@type": "WebPageElement",
+                    "name": name,
+                    "text": text,
+                    "inLanguage": case.language,
+                }
+                for name, text in _template_texts(case)
+                if text
+            ],
         }
     )
+
+
+def _status(case: Case) -> str | None:
+    """ "Running (2019)": the status in words, with the year it took it."""
+    if not case.practice_status:
+        return None
+    label = toolkit.choice_label(case.practice_status, "practice_status")
+    return f"{label} ({case.practice_status_year})" if case.practice_status_year else label
+
+
+def _funding(case: Case) -> dict[str, Any] | None:
+    """Who paid and the budget band, as a grant whose amount is the band's range in euros."""
+    if not (case.funding or case.budget_band):
+        return None
+    amount = None
+    if case.budget_band:
+        low, high = toolkit.BudgetBand(case.budget_band).euros
+        amount = {
+            "@type": "MonetaryAmount",
+            "currency": "EUR",
+            "minValue": low,
+            "maxValue": high,
+            "description": toolkit.choice_label(case.budget_band, "budget_band"),
+        }
+    return {"@type": "MonetaryGrant", "description": case.funding, "amount": amount}
+
+
+#: The practice template's texts shown as parts, in the order of the case page.
+TEMPLATE_TEXTS = (
+    "background",
+    "evaluation_method",
+    "staff",
+    "lessons_learned",
+    "transferability",
+)
+
+
+def _template_texts(case: Case) -> list[tuple[str, str | None]]:
+    """The practice template's texts with the name of their section on the case page."""
+    return [(toolkit.practice_field_label(name), getattr(case, name)) for name in TEMPLATE_TEXTS]
+
+
+def _evaluation(case: Case) -> dict[str, Any] | None:
+    """The evaluation report, and who evaluated (in the reader's language)."""
+    if not (case.evaluation_url or case.evaluated_by):
+        return None
+    return {
+        "@type": "Report",
+        "url": case.evaluation_url,
+        "description": toolkit.choice_label(case.evaluated_by, "evaluated_by"),
+    }
 
 
 def _place(case: Case) -> dict[str, Any]:

@@ -18,7 +18,15 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from kb.toolkit import Case, case_url, event_url, external_url, session_url, xml_safe
+from kb.toolkit import (
+    Case,
+    case_url,
+    choice_label,
+    event_url,
+    external_url,
+    session_url,
+    xml_safe,
+)
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -203,6 +211,15 @@ def dublin_core(
         if label != term.key:
             add("subject", term.key)
     add("description", case.summary, case.language)
+    for text in _template_texts(case):
+        add("description", text, case.language)
+    add("description", _status(case), "en")
+    if case.budget_band:
+        add(
+            "description",
+            f"Total budget: {choice_label(case.budget_band, 'budget_band', 'en')}",
+            "en",
+        )
     add("publisher", repository.name)
     if case.published_at is not None:
         add("date", case.published_at.date().isoformat())
@@ -213,8 +230,33 @@ def dublin_core(
     add("coverage", countries.get(case.country, case.country), "en")
     add("coverage", case.municipality, case.language)
     add("coverage", case.region, case.language)
+    add("relation", case.evaluation_url)
     for link in _presented_at(case):
         add("relation", link)
+
+
+#: The practice template's texts, each a description in the case's language.
+TEMPLATE_TEXTS = (
+    "background",
+    "evaluation_method",
+    "funding",
+    "staff",
+    "lessons_learned",
+    "transferability",
+)
+
+
+def _template_texts(case: Case) -> list[str]:
+    return [text for name in TEMPLATE_TEXTS if (text := getattr(case, name))]
+
+
+def _status(case: Case) -> str | None:
+    """ "Status of the practice: Ended (2019)", in English as the other codes' words are."""
+    if not case.practice_status:
+        return None
+    status = choice_label(case.practice_status, "practice_status", "en")
+    year = f" ({case.practice_status_year})" if case.practice_status_year else ""
+    return f"Status of the practice: {status}{year}"
 
 
 def _presented_at(case: Case) -> list[str]:

@@ -26,6 +26,7 @@ from kb.extensions import db
 from kb.models import Case, Role
 from kb.search import get_backend
 from kb.services import accounts, catalogue, invitations
+from kb.services.exchange.importer import import_plan, plan_import
 from tests import review_scenario
 from tests.conftest import ALL_PLUGINS, instance_from, make_app
 from tests.factories import make_pdf
@@ -666,3 +667,63 @@ def test_without_javascript_a_visitor_asks_for_an_e_mail_alert_on_a_search(
             assert "en gang i måneden" in page.inner_text("main")
         finally:
             context.close()
+
+
+#: A made-up case (Fjordvik is the tests' municipality) with every part of the template.
+TEMPLATE_CASE = {
+    "ref": "browser-template",
+    "title": "Jobbvenner i Fjordvik: en kollega fra første dag",
+    "language": "nb",
+    "country": "NO",
+    "municipality": "Fjordvik",
+    "themes": ["employment"],
+    "target_groups": ["refugees"],
+    "period": "2019-",
+    "summary": "Nyankomne flyktninger får en jobbvenn i en lokal bedrift fra første praksisdag.",
+    "background": "Mange nyankomne sto uten jobb etter introduksjonsprogrammet, og "
+    "bedriftene i kommunen manglet folk.",
+    "body": "Kommunen og sju bedrifter laget et løp med **språkpraksis** og en fast jobbvenn "
+    "for hver deltaker.",
+    "outcomes": "De fleste deltakerne fikk jobb i bedriften der de hadde praksis.",
+    "evaluation_method": "Spørreundersøkelse blant deltakere og bedrifter etter ett år, og "
+    "registerdata om arbeid og utdanning.",
+    "evaluated_by": "external",
+    "evaluation_url": "https://evaluering.example.org/jobbvenner.pdf",
+    "funding": "Kommunens budsjett og statlig tilskudd.",
+    "budget_band": "100k-500k",
+    "staff": "To koordinatorer i halv stilling.",
+    "practice_status": "permanent",
+    "practice_status_year": 2022,
+    "lessons_learned": "Jobbvennene trengte avsatt tid i arbeidstiden; uten det falt "
+    "ordningen bort i travle perioder.",
+    "transferability": "En fast kontaktperson i næringslivet og ledere som setter av tid.",
+    "key_figures": [
+        {"label": "i arbeid etter to år", "value": 64, "unit": "%", "year": 2021, "source": "SSB"},
+        {"label": "bedrifter med", "value": 7},
+    ],
+    "status": "published",
+}
+
+
+def test_a_case_page_shows_the_whole_practice_template(
+    browser: Any, served: tuple[Flask, str]
+) -> None:
+    app, live_app = served
+    with app.app_context():
+        import_plan(plan_import([TEMPLATE_CASE]))
+        slug = db.session.scalar(select(Case.slug).where(Case.ref == TEMPLATE_CASE["ref"]))
+        db.session.remove()
+    context = browser.new_context(locale="nb-NO", viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_app}/cases/{slug}")
+        main = page.inner_text("main")
+        for heading in ("Bakgrunn", "Evaluering", "Ressurser og finansiering", "Erfaringer"):
+            assert page.get_by_role("heading", name=heading).count() == 1, heading
+        assert "Gjort permanent eller skalert opp (2022)" in main
+        assert "Tall fra de som står bak eksempelet" in main
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "case-practice-template.png"), full_page=True)
+        assert not serious_violations(page), serious_violations(page)
+    finally:
+        context.close()

@@ -183,6 +183,8 @@ def facet_keys(doc: IndexDocument) -> list[str]:
         "target_group": doc.target_groups,
         "event": doc.events,
         "year": doc.years,
+        "practice_status": (doc.practice_status,),
+        "budget_band": (doc.budget_band,),
         **doc.extra_facets,
         **doc.profile(),
     }

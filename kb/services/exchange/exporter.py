@@ -25,7 +25,7 @@ from kb.models import (
     SessionPerson,
 )
 from kb.services.catalogue import WHOLE_CASE
-from kb.services.exchange.schema import FORMAT_NAME, FORMAT_VERSION
+from kb.services.exchange.schema import FORMAT_NAME, FORMAT_VERSION, TEMPLATE_KEYS
 
 
 def export_document(*, public: bool = False) -> dict[str, Any]:
@@ -156,8 +156,10 @@ def case_record(case: Case, *, public: bool) -> dict[str, Any]:
         "summary": case.summary,
         "body": case.body,
         "outcomes": case.outcomes,
+        **{key: getattr(case, key) for key in TEMPLATE_KEYS},
         "key_figures": [
-            {"label": k.label, "value": k.value, "unit": k.unit} for k in case.key_figures
+            {"label": k.label, "value": k.value, "unit": k.unit, "year": k.year, "source": k.source}
+            for k in case.key_figures
         ],
         "links": [{"url": link.url, "title": link.title} for link in case.links],
         "status": case.status,

@@ -38,6 +38,7 @@ from kb.models import (
 from kb.models.base import utcnow
 from kb.models.event import EVENT_DETAILS
 from kb.services.exchange.schema import (
+    TEMPLATE_KEYS,
     CaseIn,
     DumpIn,
     EventIn,
@@ -481,6 +482,7 @@ class _Writer:
             "target_description",
             "summary",
             "body",
+            *TEMPLATE_KEYS,
         ):
             setattr(case, attr, getattr(data, attr))
         db.session.add(case)
@@ -489,7 +491,9 @@ class _Writer:
         case.themes = [self.themes[key] for key in dict.fromkeys(data.themes)]
         case.target_groups = [self.target_groups[key] for key in dict.fromkeys(data.target_groups)]
         case.key_figures = [
-            KeyFigure(label=k.label, value=k.value, unit=k.unit, position=i)
+            KeyFigure(
+                label=k.label, value=k.value, unit=k.unit, year=k.year, source=k.source, position=i
+            )
             for i, k in enumerate(data.key_figures)
         ]
         case.links = [

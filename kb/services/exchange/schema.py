@@ -24,7 +24,16 @@ from pydantic import (
 )
 
 from kb.models.base import is_valid_slug
-from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, CaseStatus, MaterialKind
+from kb.models.case import FIRST_YEAR, LAST_YEAR
+from kb.models.choices import (
+    CONTENT_LANGUAGES,
+    COUNTRIES,
+    BudgetBand,
+    CaseStatus,
+    EvaluatedBy,
+    MaterialKind,
+    PracticeStatus,
+)
 from kb.models.municipality import PopulationBand, UrbanRural
 from kb.text import CONTROL_CHARACTERS, has_control_characters
 
@@ -233,10 +242,16 @@ class EventIn(Record):
     _in_order = field_validator("end_date")(_not_before("start_date"))
 
 
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+
+
 class KeyFigureIn(Record):
     label: line(300)
     value: Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
     unit: line(40) | None = None
+    year: Year | None = None
+    #: Where the number comes from; without one it is the owner's own.
+    source: line(300) | None = None
 
 
 class LinkIn(Record):
@@ -249,6 +264,23 @@ class PresentationIn(Record):
 
     event: line(300)
     session: line(300) | None = None
+
+
+#: The practice template's keys of a case, in the order records and forms show them
+#: (each optional; docs/editorial.md says what they mean).
+TEMPLATE_KEYS = (
+    "background",
+    "evaluation_method",
+    "evaluated_by",
+    "evaluation_url",
+    "funding",
+    "budget_band",
+    "staff",
+    "practice_status",
+    "practice_status_year",
+    "lessons_learned",
+    "transferability",
+)
 
 
 class CaseIn(Record):
@@ -268,6 +300,17 @@ class CaseIn(Record):
     summary: Text = ""
     body: Text = ""
     outcomes: Text | None = None
+    background: Text | None = None
+    evaluation_method: Text | None = None
+    evaluated_by: EvaluatedBy | None = None
+    evaluation_url: Url | None = None
+    funding: Text | None = None
+    budget_band: BudgetBand | None = None
+    staff: Text | None = None
+    practice_status: PracticeStatus | None = None
+    practice_status_year: Year | None = None
+    lessons_learned: Text | None = None
+    transferability: Text | None = None
     key_figures: list[KeyFigureIn] = []
     links: list[LinkIn] = []
     status: CaseStatus = CaseStatus.DRAFT
@@ -287,6 +330,14 @@ class CaseIn(Record):
         if end and int(end) < int(start):
             raise ValueError("ends before it starts")
         return period.strip()
+
+    @field_validator("practice_status_year")
+    @classmethod
+    def _status_first(cls, year: int | None, info: Any) -> int | None:
+        """A year is the year of a status: without the status it says nothing."""
+        if year is not None and info.data.get("practice_status") is None:
+            raise ValueError("give practice_status too: the year is when it took that status")
+        return year
 
     @property
     def years(self) -> tuple[int | None, int | None]:

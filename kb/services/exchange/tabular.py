@@ -35,6 +35,9 @@ COLUMNS = (
     "published",
     "events",
     "sessions",
+    "practice_status",
+    "practice_status_year",
+    "budget_band",
 )
 #: Between the values of a many-valued cell (themes, events, ...).
 LIST_SEPARATOR = "; "
@@ -70,6 +73,9 @@ def case_row(case: Case) -> dict[str, str | int]:
         "published": case.published_at.date().isoformat() if case.published_at else "",
         "events": LIST_SEPARATOR.join(event.title for event in case.events),
         "sessions": LIST_SEPARATOR.join(session.title for session in case.sessions),
+        "practice_status": case.practice_status or "",
+        "practice_status_year": case.practice_status_year or "",
+        "budget_band": case.budget_band or "",
     }
 
 

@@ -78,6 +78,23 @@ def _extras(case: Case) -> tuple[str, dict[str, tuple[str, ...]]]:
     return "\n".join(texts), {name: tuple(dict.fromkeys(v)) for name, v in facets.items()}
 
 
+def _body_parts(case: Case) -> tuple[str | None, ...]:
+    """The texts searched as the body, in the case's language: the description, the results,
+    and the practice template's texts (a word only in the lessons learned finds the case)."""
+    return (
+        case.body,
+        case.outcomes,
+        case.target_description,
+        case.background,
+        case.evaluation_method,
+        case.funding,
+        case.staff,
+        case.lessons_learned,
+        case.transferability,
+        *(figure.source for figure in case.key_figures),
+    )
+
+
 def document_for(case: Case) -> IndexDocument:
     extra_text, extra_facets = _extras(case)
     return IndexDocument(
@@ -89,9 +106,7 @@ def document_for(case: Case) -> IndexDocument:
         country=case.country,
         title=case.title,
         summary=case.summary or "",
-        body="\n\n".join(
-            part for part in (case.body, case.outcomes, case.target_description) if part
-        ),
+        body="\n\n".join(part for part in _body_parts(case) if part),
         places=" ".join(part for part in (case.municipality, case.region) if part),
         files_text=_files_text(case),
         themes=tuple(t.key for t in case.themes),
@@ -99,6 +114,8 @@ def document_for(case: Case) -> IndexDocument:
         events=tuple(sorted({p.event.slug for p in case.presentations})),
         years=_years(case),
         published_at=case.published_at,
+        practice_status=case.practice_status or "",
+        budget_band=case.budget_band or "",
         extra_text=extra_text,
         extra_facets=extra_facets,
         population_band=case.population_band or "",
@@ -113,6 +130,7 @@ def _published(ids: list[int] | None = None) -> Select[tuple[Case]]:
         .options(
             selectinload(Case.themes),
             selectinload(Case.target_groups),
+            selectinload(Case.key_figures),
             selectinload(Case.materials).undefer(Material.extracted_text),
             selectinload(Case.presentations).selectinload(CasePresentation.event),
             selectinload(Case.presentations)

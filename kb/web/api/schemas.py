@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.models import PopulationBand, UrbanRural
+from kb.models.choices import BudgetBand, EvaluatedBy, PracticeStatus
 
 LOCAL_TIME = "Local time at the event (ISO 8601, no offset)."
 
@@ -30,6 +31,10 @@ class KeyFigure(Out):
     label: str
     value: float
     unit: str | None = None
+    year: int | None = Field(None, description="The year the number is for.")
+    source: str | None = Field(
+        None, description="Where the number comes from; none: the case's owner's own figure."
+    )
 
 
 class Link(Out):
@@ -92,6 +97,23 @@ class Case(CaseSummary):
     target_description: str | None = None
     body: str
     outcomes: str | None = None
+    background: str | None = Field(None, description="The problem the practice answers.")
+    evaluation_method: str | None = Field(None, description="How the results were measured.")
+    evaluated_by: EvaluatedBy | None = Field(
+        None, description="Who measured them: the owner, an external evaluator, researchers."
+    )
+    evaluation_url: str | None = Field(None, description="The evaluation report.")
+    funding: str | None = Field(None, description="Who paid for it.")
+    budget_band: BudgetBand | None = Field(None, description="Total budget in euros.")
+    staff: str | None = Field(None, description="The people it took.")
+    practice_status: PracticeStatus | None = Field(
+        None, description="Where the practice stands (`permanent`: made permanent or scaled up)."
+    )
+    practice_status_year: int | None = Field(None, description="Since when it stands so.")
+    lessons_learned: str | None = Field(None, description="Including what did not work.")
+    transferability: str | None = Field(
+        None, description="What it takes to do it elsewhere: conditions for success."
+    )
     status: str
     key_figures: list[KeyFigure]
     links: list[Link]

@@ -24,7 +24,7 @@ from kb.services.vocabulary import terms_by_key
 from kb.web.api import schemas, serialise
 from kb.web.api.http import error_response
 from kb.web.api.read import api, bp
-from kb.web.input_guard import NO_NUL_PATTERN
+from kb.web.input_guard import MULTIPART_TEXT_PATTERN
 from kb.web.uploads import rejection_message
 from kb.web.urls import as_id
 
@@ -134,7 +134,7 @@ def _case_schema(*, partial: bool):
 
 _UPLOAD_FIELDS: dict[str, dict[str, Any]] = {
     "file": {"type": "string", "format": "binary"},
-    "title": {"type": "string", "maxLength": MAX_TITLE, "pattern": NO_NUL_PATTERN},
+    "title": {"type": "string", "maxLength": MAX_TITLE, "pattern": MULTIPART_TEXT_PATTERN},
     "kind": {"type": "string", "enum": [k.value for k in MaterialKind]},
 }
 

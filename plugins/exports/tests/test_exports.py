@@ -140,8 +140,10 @@ def test_the_markdown_download_reads_as_a_document(client: FlaskClient, slug: st
     assert response.headers["Content-Type"] == "text/markdown; charset=utf-8"
     assert text.startswith("# Nærøy: hurtigspor fra første dag")
     assert "- **Country:** Norway" in text
-    assert "\n## Description\n\nBakgrunn: Ytre Namdal" in text
-    assert "- i arbeid etter to år: **80 %**" in text
+    assert "\n## Background\n\nYtre Namdal" in text
+    assert "\n## Description\n\nTiltak: Allerede" in text
+    assert "\n## Lessons learned\n\nTidlig avklaring" in text
+    assert "- i arbeid etter to år: **80 %** (Figure from those behind the case)" in text
     assert "[Sluttrapport](<https://example.org/rapport.pdf>)" in text
     assert f"<http://localhost/cases/{slug}>" in text
     assert f"**{SHOWN['name']}**, prosjektleder" in text and SHOWN["email"] in text
@@ -192,7 +194,7 @@ def test_the_printable_page_is_standalone_and_marks_languages(
 
     assert '<html lang="en">' in html
     assert '<h1 lang="nb">Nærøy: hurtigspor' in html
-    assert '<div class="prose" lang="nb"><p>Bakgrunn' in html
+    assert '<div class="prose" lang="nb"><p>Ytre Namdal' in html
     assert f'<a href="http://localhost/cases/{slug}">' in html
     assert '<a href="https://example.org/rapport.pdf"' in html
     assert SHOWN["name"] in html and f'href="mailto:{SHOWN["email"]}"' in html

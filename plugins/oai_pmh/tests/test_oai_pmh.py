@@ -180,7 +180,15 @@ def test_get_record_gives_a_case_in_dublin_core(client: FlaskClient, site: Flask
     title = dc.find("dc:title", NS)
     assert (title.text, title.get(XML_LANG)) == (case.title, "nb")
     assert texts(dc, "dc:identifier") == [f"{SITE}/cases/{case.slug}"]
-    assert texts(dc, "dc:description") == [case.summary]
+    # The summary, then the practice template's texts and its evaluation in words.
+    assert texts(dc, "dc:description") == [
+        case.summary,
+        case.background,
+        case.evaluation_method,
+        case.funding,
+        case.staff,
+        case.lessons_learned,
+    ]
     assert texts(dc, "dc:language") == ["nb"]
     assert texts(dc, "dc:type") == ["Text", "case study"]
     assert texts(dc, "dc:publisher") == ["Nordic Good Practice KB"]
