@@ -1,7 +1,7 @@
 """contact counts: how many messages visitors sent about each case (never the messages)
 
 Revision ID: 0015_contact_counts
-Revises: 0013_restore_proposals
+Revises: 0014_practice_template
 Create Date: 2026-12-07 14:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0015_contact_counts"
-down_revision = "0013_restore_proposals"
+down_revision = "0014_practice_template"
 branch_labels = None
 depends_on = None
 
