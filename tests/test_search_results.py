@@ -207,10 +207,16 @@ def _fragments(snippet: str) -> list[str]:
 @pytest.mark.parametrize("q", ["forankret", "læring", "kommuneplanen", "flyktning"])
 def test_a_snippet_shows_whole_words(results_client: FlaskClient, q: str) -> None:
     """A window never starts or ends inside a word, however long ("olketallsutviklingen.")."""
-    cases = json.loads((Path(kb.data.__file__).parent / "cases.json").read_text("utf-8"))
-    # The indexed body also holds the outcomes and other texts of the case.
+    data = Path(kb.data.__file__).parent
+    cases = json.loads((data / "cases.json").read_text("utf-8"))
+    stated = json.loads((data / "demo-template.json").read_text("utf-8"))
+    # The indexed body also holds the outcomes and other texts of the case, and the demo's
+    # practice template fields its text states.
     bodies = {
-        case["ref"]: "\n".join(v for v in case.values() if isinstance(v, str)) for case in cases
+        case["ref"]: "\n".join(
+            v for v in (*case.values(), *stated.get(case["ref"], {}).values()) if isinstance(v, str)
+        )
+        for case in cases
     }
     found = search(results_client, q, per_page=ALL)
 
