@@ -17,6 +17,7 @@ from kb.models.invitation import Invitation
 from kb.models.material import Material
 from kb.models.pending_upload import PendingUpload
 from kb.models.people import Organisation, Person, PublicContact
+from kb.models.reminder import CaseReminder
 from kb.models.revision import CaseRevision, RevisionAction
 from kb.models.search_outbox import SearchOutbox
 from kb.models.token import ApiToken
@@ -32,6 +33,7 @@ __all__ = [
     "CaseContact",
     "CaseLink",
     "CasePresentation",
+    "CaseReminder",
     "CaseRevision",
     "CaseStatus",
     "Event",

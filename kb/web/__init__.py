@@ -9,6 +9,7 @@ from kb.web import (
     auth,
     errors,
     exports,
+    freshness,
     input_guard,
     manage,
     menus,
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     submission.init_app(app)
     review.init_app(app)
+    freshness.init_app(app)
     manage.init_app(app)
     exports.init_app(app)
     api.init_app(app)
