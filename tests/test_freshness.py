@@ -17,7 +17,15 @@ from kb.models import Case, CaseReminder, CaseStatus, Role, User
 from kb.models.base import utcnow
 from kb.services import accounts, restoring
 from tests.conftest import Inbox
-from tests.web_helpers import GOOD_PASSWORD, csrf_token, form_values, login, path_of, post_form
+from tests.web_helpers import (
+    GOOD_PASSWORD,
+    csrf_token,
+    form_values,
+    login,
+    path_of,
+    post_form,
+    with_values,
+)
 
 
 def _published(n: int) -> list[Case]:
@@ -183,9 +191,8 @@ def test_the_update_link_opens_the_case_form_and_the_edit_waits_for_review(
     login(client, "owner2@example.org", GOOD_PASSWORD)
     form = client.get(f"/submissions/{case.id}")
     assert form.status_code == 200 and case.title in form.text
-    values = form_values(form.text, f"/submissions/{case.id}")
-    values["title"] = "A newer title"
-    saved = client.post(f"/submissions/{case.id}", data={**values, "send": "y"})
+    values = with_values(form_values(form.text), title="A newer title", send="y")
+    saved = client.post(f"/submissions/{case.id}", data=values)
     assert saved.status_code == 302, saved.text
 
     live = _fresh(case.id)

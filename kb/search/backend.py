@@ -18,7 +18,8 @@ from kb.paging import page_count
 
 #: Facets offered with every search, in display order.
 FACETS: tuple[str, ...] = ("country", "language", "theme", "target_group", "event", "year")
-SORTS: tuple[str, ...] = ("relevance", "newest")
+#: ``confirmed``: the most recently confirmed as still accurate first (``confirmed_at``).
+SORTS: tuple[str, ...] = ("relevance", "newest", "confirmed")
 
 #: Index and remove in one commit: ``write(documents, removed_ids)``.
 Write = Callable[[Iterable["IndexDocument"], Iterable[int]], None]
@@ -51,6 +52,8 @@ class IndexDocument:
     #: What plugins add (``index_extras``): text searched in every language, facet values.
     extra_text: str = ""
     extra_facets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: When the case was last confirmed as still accurate (freshness: sort and filter).
+    confirmed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class SearchRequest:
     per_page: int = 20
     #: The facets to count: the core's and those plugins add.
     facets: tuple[str, ...] = FACETS
+    #: Only cases confirmed as still accurate at or after this moment (None: any).
+    confirmed_since: datetime | None = None
 
 
 @dataclass(frozen=True)

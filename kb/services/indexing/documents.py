@@ -99,6 +99,7 @@ def document_for(case: Case) -> IndexDocument:
         events=tuple(sorted({p.event.slug for p in case.presentations})),
         years=_years(case),
         published_at=case.published_at,
+        confirmed_at=case.last_confirmed_at or case.published_at,
         extra_text=extra_text,
         extra_facets=extra_facets,
     )
