@@ -65,6 +65,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_case_reminder_sent_at"))
         batch_op.drop_index(batch_op.f("ix_case_reminder_case_id"))
     op.drop_table("case_reminder")
-    with op.batch_alter_table("case_study", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_case_study_last_confirmed_at"))
-        batch_op.drop_column("last_confirmed_at")
+    # Not in batch mode: on SQLite that copies case_study, and dropping the old table would
+    # cascade to every row that refers to it (revisions, contacts...). SQLite 3.35+ drops
+    # an unindexed column in place.
+    op.drop_index(op.f("ix_case_study_last_confirmed_at"), table_name="case_study")
+    op.drop_column("case_study", "last_confirmed_at")
