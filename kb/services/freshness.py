@@ -66,13 +66,13 @@ def may_confirm(user: User, case: Case) -> bool:
     return is_editor(user) or (case.owner_id is not None and case.owner_id == user.id)
 
 
-def confirm(case: Case, user: User | None, now: datetime | None = None) -> None:
-    """Say the case is still accurate now. ``user`` None: by a reminder's signed link, which
-    the caller has checked (``kb.services.reminders.use_confirm_link``)."""
-    if user is not None and not may_confirm(user, case):
-        raise ConfirmRefused(_("You may not confirm this case."))
+def confirm(case: Case, user: User, now: datetime | None = None) -> None:
+    """``user`` says the case is still accurate now (the reminder's link confirms through
+    ``kb.services.reminders.use_confirm_link``, the signature standing in for the login)."""
     if not case.is_published:
         raise ConfirmRefused(_("Only a published case can be confirmed."))
+    if not may_confirm(user, case):
+        raise ConfirmRefused(_("You may not confirm this case."))
     with write_transaction():
         db.session.add(case)
         case.last_confirmed_at = now or utcnow()
