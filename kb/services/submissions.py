@@ -125,6 +125,11 @@ def may_propose(user: User, case: Case) -> bool:
     return case.status == CaseStatus.PUBLISHED and case.owner_id == user.id and user.active
 
 
+def proposes(user: User, case: Case | None) -> bool:
+    """Whether saving the form would propose a version rather than change the case."""
+    return case is not None and not may_edit(user, case) and may_propose(user, case)
+
+
 def may_change_person(user: User) -> Callable[[Person], bool]:
     """Editors may correct anyone's details; a speaker only their own.
 
@@ -161,7 +166,7 @@ def _apply(case: Case, data: CaseIn, author: User) -> None:
 def save(case: Case | None, submission: Submission, author: User) -> Case:
     """Create or update a case from the form; returns it, saved with a new revision (or,
     for a speaker's published case, with a proposed version for the editors)."""
-    if case is not None and not may_edit(author, case) and may_propose(author, case):
+    if case is not None and proposes(author, case):
         return _propose(case, submission, author)
     with _stored(submission.upload) as stored, write_transaction():
         if case is None:

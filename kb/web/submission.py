@@ -276,13 +276,13 @@ def _save(
         ),
         remove_materials=set(form.remove_materials.data or []),
     )
-    is_editing = case is not None and submissions.may_edit(current_account(), case)
+    proposing = submissions.proposes(current_account(), case)
     try:
         saved = submissions.save(case, submission, current_account())
     except submissions.SubmissionInvalid as invalid:
         _show_problems(form, invalid.problems)
         return None
-    if case is not None and restoring.pending_proposal(saved) is not None and not is_editing:
+    if proposing:
         flash(
             _(
                 "Thank you! Your update was sent to the editors. The published case stays as "
