@@ -16,6 +16,7 @@ from kb import plugins, schema
 from kb.app import create_app
 from kb.cli_db import db_group
 from kb.cli_materials import materials_group, read_texts
+from kb.cli_reminders import reminders_group
 from kb.config import ConfigurationError
 from kb.extensions import db
 from kb.models import UI_LANGUAGES, Person, Role, User, Vocabulary
@@ -67,6 +68,7 @@ def main() -> None:
 
 
 main.add_command(materials_group)
+main.add_command(reminders_group)
 
 
 @main.command()

@@ -100,6 +100,10 @@ ROUTES: dict[str, tuple[dict[str, Any], dict[str, int]]] = {
         {"anonymous": 302, "speaker": 403, "owner": 404, "editor": 404, "admin": 404},
     ),
     "review.invite": ({}, EDITORS_200),
+    "freshness.stale": ({}, EDITORS_200),
+    "freshness.confirm": ({"case_id": "{case_id}"}, POST_ONLY),
+    "freshness.confirm_link": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
+    "freshness.update_link": ({"token": "forged"}, dict.fromkeys(VISITORS, 400)),
     "review.delete": ({"case_id": "{draft}"}, EDITORS_200),
     "exports.case": ({"slug": "{case}", "key": "json"}, EVERYONE_200),
     "exports.results": ({"key": "csv"}, EVERYONE_200),
@@ -170,6 +174,12 @@ POSTS: dict[str, tuple[dict[str, Any], dict[str, str], dict[str, int]]] = {
         {},
         {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 404, "admin": 404},
     ),
+    # Editors confirm any published case; a speaker only their own (this one has no owner).
+    "freshness.confirm": (
+        {"case_id": "{case_id}"},
+        {"back": "stale"},
+        {"anonymous": 302, "speaker": 403, "owner": 403, "editor": 302, "admin": 302},
+    ),
     # A token without a name is refused; only the owner's token is theirs to revoke.
     "auth.create_token": (
         {},
@@ -221,6 +231,7 @@ def demo_values(app: Flask, demo: None) -> dict[str, str]:
         "organisation": str(catalogue.organisation("nordregio").id),
         "term": str(catalogue.term(Vocabulary.THEME, "employment").id),
         "case": db.session.scalar(select(Case.slug).where(Case.ref == "c04")),
+        "case_id": str(db.session.scalar(select(Case.id).where(Case.ref == "c04"))),
         "person": db.session.scalar(select(Person.slug).where(Person.name == "Lars Fredrik Mørch")),
         "material": str(
             db.session.scalar(select(Material.id).where(Material.stored_name.is_not(None)))

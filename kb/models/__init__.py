@@ -22,6 +22,7 @@ from kb.models.material import Material
 from kb.models.municipality import PopulationBand, UrbanRural
 from kb.models.pending_upload import PendingUpload
 from kb.models.people import Organisation, Person, PublicContact
+from kb.models.reminder import CaseReminder
 from kb.models.revision import CaseRevision, RevisionAction
 from kb.models.search_outbox import SearchOutbox
 from kb.models.token import ApiToken
@@ -39,6 +40,7 @@ __all__ = [
     "CaseContactCount",
     "CaseLink",
     "CasePresentation",
+    "CaseReminder",
     "CaseRevision",
     "CaseStatus",
     "EvaluatedBy",

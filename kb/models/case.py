@@ -114,6 +114,9 @@ class Case(Timestamped, db.Model):
     transferability: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.DRAFT, index=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: When the case was last said to be still accurate: on publication, and each time its
+    #: owner or an editor confirms it (``kb.services.freshness``).
+    last_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The speaker who submitted it; they may edit it until it is published.
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), index=True

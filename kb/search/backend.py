@@ -31,7 +31,8 @@ FACETS: tuple[str, ...] = (
 )
 #: The facets of the municipality's profile: one value or none per case.
 PROFILE_FACETS: tuple[str, ...] = ("population_band", "urban_rural")
-SORTS: tuple[str, ...] = ("relevance", "newest")
+#: ``confirmed``: the most recently confirmed as still accurate first (``confirmed_at``).
+SORTS: tuple[str, ...] = ("relevance", "newest", "confirmed")
 
 #: Index and remove in one commit: ``write(documents, removed_ids)``.
 Write = Callable[[Iterable["IndexDocument"], Iterable[int]], None]
@@ -87,6 +88,8 @@ class SearchRequest:
     per_page: int = 20
     #: The facets to count: the core's and those plugins add.
     facets: tuple[str, ...] = FACETS
+    #: Only cases confirmed as still accurate at or after this moment (None: any).
+    confirmed_since: datetime | None = None
 
 
 @dataclass(frozen=True)

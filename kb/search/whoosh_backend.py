@@ -14,6 +14,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from whoosh.query import (
 )
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
+from whoosh.util.times import datetime_to_long
 from whoosh.writing import CLEAR
 
 from kb.search import plan, searching
@@ -71,6 +73,8 @@ from kb.search.whoosh_schema import (
 )
 
 WRITE_TIMEOUT = 30.0
+#: The sorts by a date, newest first, and the column each reads.
+DATE_SORTS = {"newest": "published", "confirmed": "confirmed"}
 
 #: "Did you mean" ranks this many times the candidates it shows by edit distance.
 SPELLING_CANDIDATES = 5
@@ -372,6 +376,11 @@ def _within(found: Found, allowed: np.ndarray | None) -> Found:
     return found
 
 
+def confirmed_since(matcher: Matcher, since: datetime) -> np.ndarray:
+    """The cases confirmed at or after ``since`` (the column holds Whoosh's long dates)."""
+    return matcher.sortable("confirmed") >= datetime_to_long(since.replace(tzinfo=None))
+
+
 def _filter_query(filters: dict[str, tuple[str, ...]]) -> Query | None:
     parts = [
         Or([Term(facet_field(name), value) for value in values])
@@ -514,12 +523,15 @@ class _Execution:
         filter_query = _filter_query(request.filters)
         if filter_query:
             in_set &= matcher.evaluate(filter_query).mask
+        if request.confirmed_since is not None:
+            in_set &= confirmed_since(matcher, request.confirmed_since)
         matches = Found(in_set, score * in_set)
         strict = int(np.count_nonzero(in_set & found.mask))
         wanted = request.page * request.per_page
-        if request.sort == "newest":
+        if request.sort in DATE_SORTS:
             is_direct = found.mask
-            order = ranked(matches, limit=wanted, by=matcher.sortable("published"))
+            by = matcher.sortable(DATE_SORTS[request.sort])
+            order = ranked(matches, limit=wanted, by=by)
         else:
             same = selection.direct == selection.strict
             is_direct = found.mask if same else self.evaluate(selection.direct).mask

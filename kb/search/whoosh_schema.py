@@ -9,8 +9,8 @@ a token object per word, which was half of the indexing time. The fields are:
   positions: a file's words count, its phrases are not worth their space);
 - ``text_all``: every word folded, not stemmed (names, words of other languages), with
   positions; its terms are also the word list of "did you mean";
-- keyword fields for the facets, the publication date and each case's version as
-  columns, and the few stored texts a result shows (title, summary, body).
+- keyword fields for the facets, the publication and confirmation dates and each case's
+  version as columns, and the few stored texts a result shows (title, summary, body).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from kb.search.plan import NEUTRAL_FIELD, PHRASE_FIELDS, TEXT_FIELDS
 
 #: Bump when the schema or the analysis changes: a new, empty index is created beside the
 #: old one and `kb search-check` reports every case missing until `kb reindex`.
-INDEX_NAME = "cases_v4"
+INDEX_NAME = "cases_v5"
 
 VERSION_COLUMN = "case_version"
 #: Facets added by plugins live in dynamic fields, so enabling one needs no new schema.
@@ -92,6 +92,7 @@ def build_schema() -> Schema:
         "event": KEYWORD(commas=True),
         "year": KEYWORD(commas=True),
         "published": DATETIME(sortable=True),
+        "confirmed": DATETIME(sortable=True),
         NEUTRAL_FIELD: AnalysedText(positions=True),
     }
     for language in ANALYZED_LANGUAGES:
@@ -124,6 +125,8 @@ def fields_of(doc: IndexDocument) -> dict[str, object]:
         fields[facet_field(name)] = ",".join(values)
     if doc.published_at is not None:
         fields["published"] = doc.published_at.replace(tzinfo=None)
+    if doc.confirmed_at is not None:
+        fields["confirmed"] = doc.confirmed_at.replace(tzinfo=None)
     fields.update(indexed_terms(doc))
     return fields
 

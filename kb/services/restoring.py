@@ -17,7 +17,7 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.i18n import _
 from kb.models import Case, CaseRevision, CaseStatus, RevisionAction, User
-from kb.services import revisions
+from kb.services import freshness, revisions
 from kb.services.exchange.importer import UnknownPlace
 from kb.services.revision_diff import Change, changes
 from kb.services.submissions import is_editor
@@ -124,7 +124,10 @@ def publish_proposal(case: Case, proposal: CaseRevision, editor: User) -> CaseRe
     if not is_editor(editor) or pending_proposal(case) != proposal:
         raise RestoreRefused(_("There is no proposed version to publish."))
     restored = revisions.restored_record(case, proposal)
-    return _apply(case, restored, editor, f"#{proposal.number}")
+    with write_transaction():
+        db.session.add(case)
+        freshness.note_publication(case)  # the author's update, published: it is current
+        return _apply(case, restored, editor, f"#{proposal.number}")
 
 
 def decline_proposal(case: Case, proposal: CaseRevision, editor: User, note: str) -> CaseRevision:

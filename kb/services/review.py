@@ -16,7 +16,7 @@ from kb.extensions import db
 from kb.i18n import _, _l
 from kb.models import Case, CaseStatus, RevisionAction, User
 from kb.models.base import utcnow
-from kb.services import materials, revisions
+from kb.services import freshness, materials, revisions
 from kb.services.mail import external_url, send_mail
 
 
@@ -78,8 +78,10 @@ def decide(case: Case, decision: str, editor: User, message: str = "") -> None:
         db.session.add(case)
         revisions.keep_original(case)
         case.status = target
-        if target == CaseStatus.PUBLISHED and case.published_at is None:
-            case.published_at = utcnow()
+        if target == CaseStatus.PUBLISHED:
+            freshness.note_publication(case)
+            if case.published_at is None:
+                case.published_at = utcnow()
         revisions.record(case, action, editor, note=message or None)
     if decision == "request_changes" and case.owner is not None:
         send_mail(

@@ -122,6 +122,17 @@ def may_edit(user: User, case: Case) -> bool:
     return case.owner_id == user.id and case.status in _SPEAKER_EDITABLE
 
 
+def may_propose(user: User, case: Case) -> bool:
+    """A speaker changes their published case by proposing a version: the published one
+    stays live until an editor publishes the proposal (``kb.services.restoring``)."""
+    return case.status == CaseStatus.PUBLISHED and case.owner_id == user.id and user.active
+
+
+def proposes(user: User, case: Case | None) -> bool:
+    """Whether saving the form would propose a version rather than change the case."""
+    return case is not None and not may_edit(user, case) and may_propose(user, case)
+
+
 def may_change_person(user: User) -> Callable[[Person], bool]:
     """Editors may correct anyone's details; a speaker only their own.
 
@@ -156,7 +167,10 @@ def _apply(case: Case, data: CaseIn, author: User) -> None:
 
 
 def save(case: Case | None, submission: Submission, author: User) -> Case:
-    """Create or update a case from the form; returns it, saved with a new revision."""
+    """Create or update a case from the form; returns it, saved with a new revision (or,
+    for a speaker's published case, with a proposed version for the editors)."""
+    if case is not None and proposes(author, case):
+        return _propose(case, submission, author)
     with _stored(submission.upload) as stored, write_transaction():
         if case is None:
             title = str(submission.fields.get("title") or "case")
@@ -179,6 +193,28 @@ def save(case: Case | None, submission: Submission, author: User) -> Case:
         if submission.held is not None:
             _adopt(case, submission.held, author, data.language)
         revisions.record(case, action, author)
+    return case
+
+
+def _propose(case: Case, submission: Submission, author: User) -> Case:
+    """Keep the form's version as a proposal; nothing on the site changes until an editor
+    publishes it. Files are left to the editors (a proposal carries no new file)."""
+    if submission.upload or submission.held or submission.remove_materials:
+        raise SubmissionInvalid(
+            {
+                "attachment": _(
+                    "The files of a published case are changed by the editors; "
+                    "write to them, or send the text now and the file later."
+                )
+            }
+        )
+    with write_transaction():
+        db.session.add(case)
+        revisions.keep_original(case)
+        edited = {k: v for k, v in submission.fields.items() if k in FORM_KEYS}
+        record = {**revisions.snapshot(case), **edited, "status": case.status, "slug": case.slug}
+        _validated(record)
+        revisions.record(case, RevisionAction.PROPOSED, author, data=record)
     return case
 
 

@@ -10,6 +10,7 @@ from kb.web import (
     contact,
     errors,
     exports,
+    freshness,
     input_guard,
     manage,
     menus,
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
     contact.init_app(app)
     submission.init_app(app)
     review.init_app(app)
+    freshness.init_app(app)
     manage.init_app(app)
     exports.init_app(app)
     api.init_app(app)

@@ -80,6 +80,9 @@ def _toggle_url(name: str | None = None, value: str | None = None, **changes: st
             name, [v for v in values if v != value] if value in values else [*values, value]
         )
     for key, new in changes.items():
-        args[key] = new
+        if new:
+            args[key] = new
+        else:  # an empty value takes the parameter away (a filter switched off)
+            args.pop(key, None)
     query = urlencode(list(args.items(multi=True)))
     return url_for("search.page") + (f"?{query}" if query else "")

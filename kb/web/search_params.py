@@ -18,6 +18,7 @@ from kb.i18n import _
 from kb.models import PopulationBand, UrbanRural, Vocabulary
 from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, BudgetBand, PracticeStatus
 from kb.search.backend import FACETS, SORTS, SearchRequest
+from kb.services import freshness
 from kb.services.vocabulary import terms_by_key
 from kb.web.input_guard import NO_NUL_PATTERN
 
@@ -27,6 +28,8 @@ MAX_PER_PAGE = 100
 KEY_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 YEAR_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)$"
 MAX_KEY = 120
+#: The values of the freshness filter: cases confirmed within ``STALE_AFTER_YEARS``.
+CONFIRMED_CHOICES = ("recent",)
 #: Facets whose values are the keys of a vocabulary: an unknown key is an error, not 0 hits.
 TERM_FACETS = {"theme": Vocabulary.THEME, "target_group": Vocabulary.TARGET_GROUP}
 #: Facets whose values are a closed list: the practice template's and the municipality
@@ -86,6 +89,8 @@ class SearchParams(BaseModel):
     q: str = Field("", max_length=MAX_Q, json_schema_extra={"pattern": NO_NUL_PATTERN})
     filters: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     sort: Literal[SORTS] = "relevance"  # type: ignore[valid-type]
+    #: ``recent``: only cases confirmed as still accurate within the last two years.
+    confirmed: Literal[CONFIRMED_CHOICES] | None = None  # type: ignore[valid-type]
     page: WholeNumber = Field(1, ge=1, le=MAX_PAGE)
     per_page: WholeNumber = Field(20, ge=1, le=MAX_PER_PAGE)
 
@@ -105,6 +110,10 @@ class SearchParams(BaseModel):
 def param_schema(name: str) -> dict[str, Any]:
     """A parameter's JSON Schema, for the API's description: as ``SearchParams`` checks it."""
     schema = dict(SearchParams.model_json_schema()["properties"][name])
+    if "anyOf" in schema:  # an optional choice: described by its values alone
+        schema = next(s for s in schema["anyOf"] if s.get("type") != "null")
+    if "const" in schema:
+        schema["enum"] = [schema.pop("const")]
     for described_elsewhere in ("title", "default"):
         schema.pop(described_elsewhere, None)
     if "enum" in schema:
@@ -127,6 +136,11 @@ def _bad(problem: ErrorDetails) -> BadParameter:
     if name == "sort":
         return BadParameter(
             "sort", _("sort must be one of: %(choices)s.", choices=", ".join(SORTS))
+        )
+    if name == "confirmed":
+        return BadParameter(
+            "confirmed",
+            _("confirmed must be one of: %(choices)s.", choices=", ".join(CONFIRMED_CHOICES)),
         )
     schema = param_schema(name)
     return BadParameter(
@@ -157,6 +171,11 @@ def search_request(
         raise BadParameter("sort", _("%(name)s needs a value.", name="sort"))
     if sort:
         given["sort"] = sort
+    confirmed = args.get("confirmed")
+    if strict and confirmed == "":
+        raise BadParameter("confirmed", _("%(name)s needs a value.", name="confirmed"))
+    if confirmed if strict else (confirmed or "").strip():
+        given["confirmed"] = confirmed if strict else (confirmed or "").strip()
     for name in ("page", "per_page"):
         raw = args.get(name)
         if raw is not None and (strict or raw.strip()):
@@ -180,4 +199,5 @@ def search_request(
         page=params.page,
         per_page=params.per_page,
         facets=facets,
+        confirmed_since=freshness.stale_since() if params.confirmed else None,
     )

@@ -30,7 +30,15 @@ from kb.models import (
     User,
     Vocabulary,
 )
-from kb.services import catalogue, pending_uploads, programme, review, revisions, submissions
+from kb.services import (
+    catalogue,
+    pending_uploads,
+    programme,
+    restoring,
+    review,
+    revisions,
+    submissions,
+)
 from kb.services.language import propose_language
 from kb.services.materials import MaterialRejected
 from kb.services.similar_cases import SimilarCase, similar_cases
@@ -114,7 +122,7 @@ def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseRetu
     if request.method == "GET" or body_refused:
         initial = (
             form_data(
-                revisions.snapshot(case),
+                _version_to_edit(case),
                 case,
                 shows_details=submissions.may_change_person(current_account()),
             )
@@ -180,6 +188,15 @@ def _case_form(case: Case | None, *, body_refused: bool = False) -> ResponseRetu
     ), (413 if body_refused else 422 if failed else 200)
 
 
+def _version_to_edit(case: Case) -> dict[str, Any]:
+    """The case as the form shows it: the version its author proposed while that waits for
+    the editors (so a second visit goes on from it), else the case itself."""
+    proposal = restoring.pending_proposal(case)
+    if proposal is not None and proposal.author_id == current_account().id:
+        return revisions.restored_record(case, proposal)
+    return revisions.snapshot(case)
+
+
 def _similar(form: CaseForm, case: Case | None) -> list[SimilarCase]:
     return similar_cases(
         form.title.data, form.municipality.data, exclude=case.id if case is not None else None
@@ -187,7 +204,9 @@ def _similar(form: CaseForm, case: Case | None) -> list[SimilarCase]:
 
 
 def may_edit(case: Case) -> bool:
-    return submissions.may_edit(current_account(), case)
+    """Whether the form opens: to change the case, or to propose a new version of it."""
+    account = current_account()
+    return submissions.may_edit(account, case) or submissions.may_propose(account, case)
 
 
 def _held_upload(form: CaseForm) -> tuple[PendingUpload | None, list[str]]:
@@ -257,11 +276,20 @@ def _save(
         ),
         remove_materials=set(form.remove_materials.data or []),
     )
+    proposing = submissions.proposes(current_account(), case)
     try:
         saved = submissions.save(case, submission, current_account())
     except submissions.SubmissionInvalid as invalid:
         _show_problems(form, invalid.problems)
         return None
+    if proposing:
+        flash(
+            _(
+                "Thank you! Your update was sent to the editors. The published case stays as "
+                "it is until they publish it."
+            )
+        )
+        return redirect(url_for(".mine"))
     if submission.submit and saved.status == "submitted":
         flash(_("Thank you! Your case was sent to the editors for review."))
     else:

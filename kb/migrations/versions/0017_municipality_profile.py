@@ -1,7 +1,7 @@
 """municipality profile: a case's population band and urban-rural type
 
 Revision ID: 0017_municipality_profile
-Revises: 0015_contact_counts
+Revises: 0016_case_confirmation
 Create Date: 2026-12-07 14:00:00.000000
 
 Both columns are empty for the cases already stored (no profile is guessed), so the search
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0017_municipality_profile"
-down_revision = "0015_contact_counts"
+down_revision = "0016_case_confirmation"
 branch_labels = None
 depends_on = None
 

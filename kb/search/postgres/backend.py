@@ -58,6 +58,9 @@ SUGGESTION_CANDIDATES = 40
 #: each relaxation in turn; by score within each (as ``whoosh_backend._by_relevance``).
 RELEVANCE_ORDER = "s.level, s.direct DESC, s.score DESC, s.case_id"
 NEWEST_ORDER = "s.published_at DESC NULLS LAST, s.case_id DESC"
+#: The most recently confirmed as still accurate first.
+CONFIRMED_ORDER = "s.confirmed_at DESC NULLS LAST, s.case_id DESC"
+DATE_ORDERS = {"newest": NEWEST_ORDER, "confirmed": CONFIRMED_ORDER}
 #: pg_trgm's similarity above which a word is a candidate (its default, 0.3, misses a
 #: swap of two letters in a short word: "arbied" and "arbeid" share 3 of 11 trigrams).
 SUGGESTION_SIMILARITY = 0.2
@@ -74,9 +77,9 @@ _SEARCH_SETTINGS = (
 _INSERT = text(
     f"""
     INSERT INTO {_DOCUMENTS} (case_id, version, ref, slug, language, country,
-        title, summary, body, facet_keys, published_at, words, head, vector)
+        title, summary, body, facet_keys, published_at, confirmed_at, words, head, vector)
     VALUES (:id, :version, :ref, :slug, :language, :country, :title, :summary, :body,
-        CAST(:facet_keys AS text[]), :published_at, CAST(:words AS text[]),
+        CAST(:facet_keys AS text[]), :published_at, :confirmed_at, CAST(:words AS text[]),
         CAST(:head AS tsvector), CAST(:vector AS tsvector))
     """
 )
@@ -161,6 +164,7 @@ def _row(doc: IndexDocument) -> dict[str, Any]:
         "body": doc.body,
         "facet_keys": facet_keys(doc),
         "published_at": doc.published_at,
+        "confirmed_at": doc.confirmed_at,
         "words": sorted(_spelling_words(doc)),
         "head": head,
         "vector": vector,
@@ -414,12 +418,15 @@ class _Execution:
     ) -> searching.Selected:
         """Count, facets and the page of the selection in one statement."""
         where, params = _filters(request.filters)
+        if request.confirmed_since is not None:
+            where = [*where, "d.confirmed_at >= :confirmed_since"]
+            params["confirmed_since"] = request.confirmed_since
         conditions = Conditions(params)
         matched = _matched(selection, where, conditions)
-        newest = request.sort == "newest"
+        newest = request.sort in DATE_ORDERS
         groups = self._rank_groups([selection.strict, *(node for node, _ in selection.relaxed)])
         ranks = [(weight, conditions.param(query)) for weight, query in groups]
-        direct = "TRUE"  # newest first, no words to rank by, or every match is direct
+        direct = "TRUE"  # by a date, no words to rank by, or every match is direct
         score = "CAST(0 AS real)"
         if not newest and ranks:
             # Only the cases of the (level, direct) groups the page falls in are ranked
@@ -450,7 +457,7 @@ class _Execution:
                 "THEN d.vector || CAST('' AS tsvector) END AS vector OFFSET 0) AS v "
                 "WHERE d.case_id = m.case_id) ELSE 0 END"
             )
-        order = NEWEST_ORDER if newest else RELEVANCE_ORDER
+        order = DATE_ORDERS.get(request.sort, RELEVANCE_ORDER)
         params.update(
             rank_all=RANK_ALL,
             limit=request.per_page,
@@ -466,7 +473,8 @@ class _Execution:
                 FROM m GROUP BY m.level, m.direct
             ),
             s AS MATERIALIZED (
-                SELECT m.case_id, m.published_at, m.level, m.direct, {score} AS score
+                SELECT m.case_id, m.published_at, m.confirmed_at, m.level, m.direct,
+                    {score} AS score
                 FROM m JOIN b ON b.level = m.level AND b.direct = m.direct CROSS JOIN n
             ),
             page AS (
@@ -513,7 +521,8 @@ def _matched(selection: searching.Selection, where: list[str], conditions: Condi
         )
         languages_param = conditions.param(languages)
         levels.append(
-            f"SELECT f.case_id, f.facet_keys, f.published_at, {i} AS level FROM ({found}) AS f "
+            f"SELECT f.case_id, f.facet_keys, f.published_at, f.confirmed_at, {i} AS level "
+            f"FROM ({found}) AS f "
             f"WHERE f.language = ANY(CAST(:{languages_param} AS text[]))"
         )
     union = " UNION ALL ".join(levels)
@@ -523,7 +532,7 @@ def _matched(selection: searching.Selection, where: list[str], conditions: Condi
 #: A group of matches (``b``: same level, direct or not) has cases on the page.
 _IN_PAGE = "b.upto > :offset AND b.upto - b.size < :offset + :limit"
 #: What the statement of ``select`` needs of each match.
-_MATCHED = "d.case_id, d.facet_keys, d.published_at"
+_MATCHED = "d.case_id, d.facet_keys, d.published_at, d.confirmed_at"
 
 
 #: The columns a hit shows.

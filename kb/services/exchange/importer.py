@@ -534,6 +534,10 @@ class _Writer:
 
     @staticmethod
     def _set_status(case: Case, status: CaseStatus) -> None:
+        if status == CaseStatus.PUBLISHED and (
+            case.status != CaseStatus.PUBLISHED or case.last_confirmed_at is None
+        ):
+            case.last_confirmed_at = utcnow()  # publishing confirms (kb.services.freshness)
         case.status = status
         if status == CaseStatus.PUBLISHED and case.published_at is None:
             case.published_at = utcnow()

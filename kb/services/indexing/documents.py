@@ -116,6 +116,7 @@ def document_for(case: Case) -> IndexDocument:
         published_at=case.published_at,
         practice_status=case.practice_status or "",
         budget_band=case.budget_band or "",
+        confirmed_at=case.last_confirmed_at or case.published_at,
         extra_text=extra_text,
         extra_facets=extra_facets,
         population_band=case.population_band or "",

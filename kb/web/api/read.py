@@ -55,7 +55,16 @@ def _search_params() -> list[Param]:
     ]
     return [
         Param("q", param_schema("q"), "Search words, in any Nordic language."),
-        Param("sort", param_schema("sort"), "Order of the results."),
+        Param(
+            "sort",
+            param_schema("sort"),
+            "Order of the results: `confirmed` puts the most recently confirmed first.",
+        ),
+        Param(
+            "confirmed",
+            param_schema("confirmed"),
+            "`recent`: only cases confirmed as still accurate in the last two years.",
+        ),
         *_page_params(),
         *facets,
     ]

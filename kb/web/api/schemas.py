@@ -91,6 +91,12 @@ class CaseSummary(Out):
     period: str | None = None
     published_at: datetime | None = None
     updated_at: datetime | None = None
+    last_confirmed_at: datetime | None = Field(
+        None,
+        description="When the case was last confirmed as still accurate (by its author or "
+        "an editor); publishing confirms it.",
+    )
+    stale: bool = Field(False, description="True when nobody has confirmed the case for two years.")
 
 
 class Case(CaseSummary):

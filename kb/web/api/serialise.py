@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import url_for
 
 from kb.models import Case, Event, Material, Organisation, Person, Session
+from kb.services import freshness
 from kb.services.exchange.exporter import case_record, event_record, organisation_record
 from kb.web.api import schemas
 
@@ -51,6 +52,8 @@ def case(item: Case) -> schemas.Case:
         "url": case_url(item.slug),
         "published_at": item.published_at,
         "updated_at": item.updated_at,
+        "last_confirmed_at": freshness.confirmed_at(item),
+        "stale": freshness.is_stale(item),
         "sessions": [
             schemas.Presentation(
                 event=p.event.title,
