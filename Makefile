@@ -54,16 +54,19 @@ bench: install
 	$(BIN)/python -m tests.bench.run $(foreach n,$(BENCH_CASES),--cases $(n))
 
 ## test: the suite without the tests marked slow, spread over $(JOBS) processes (one per core,
-## at most 4); SLOW=1 then runs the slow ones (real servers, timing, fuzzing) one at a time, so
-## they never compete with each other for the CPU. PostgreSQL variants run when
-## KB_TEST_POSTGRES_URL is set; JUNIT=<dir> writes fast.xml and slow.xml there.
+## at most 4). SLOW=1 adds the slow ones: those that only compute (the API contract, fuzzing)
+## join the spread-out run; those marked serial (real servers, worker processes, a browser,
+## against the clock) then run one at a time, so they never compete for the CPU.
+## PostgreSQL variants run when KB_TEST_POSTGRES_URL is set; JUNIT=<dir> writes fast.xml
+## (the spread-out run) and slow.xml (the serial one) there.
 SLOW  ?=
 JOBS  ?= $(shell $(PYTHON) -c "import os; print(min(4, len(os.sched_getaffinity(0))))")
 JUNIT ?=
 test: install
-	$(BIN)/python -m pytest -m "not slow" $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile) \
+	$(BIN)/python -m pytest -m "$(if $(SLOW),not serial,not slow)" \
+		$(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile) \
 		$(if $(JUNIT),--junitxml=$(JUNIT)/fast.xml) $(PYTEST_ARGS)
-	$(if $(SLOW),$(BIN)/python -m pytest -m slow $(if $(JUNIT),--junitxml=$(JUNIT)/slow.xml) $(PYTEST_ARGS))
+	$(if $(SLOW),$(BIN)/python -m pytest -m serial $(if $(JUNIT),--junitxml=$(JUNIT)/slow.xml) $(PYTEST_ARGS))
 
 ## test-all: everything, the slow tests included (what CI runs)
 test-all:

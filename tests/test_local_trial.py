@@ -84,6 +84,7 @@ def trial(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_link_printed_by_kb_invite_opens_the_prefilled_form_in_the_running_server(
     trial: dict[str, str],
 ) -> None:

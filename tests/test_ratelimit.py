@@ -273,6 +273,7 @@ def _workers_that_answered(served: Served, method: str, path: str) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_with_four_workers_the_eleventh_wrong_password_in_a_minute_is_refused(
     served: Served,
 ) -> None:
@@ -296,6 +297,7 @@ def test_with_four_workers_the_eleventh_wrong_password_in_a_minute_is_refused(
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_with_four_workers_the_api_write_limit_holds(served: Served) -> None:
     opener = urllib.request.build_opener()
     headers = {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
@@ -320,6 +322,7 @@ def test_with_four_workers_the_api_write_limit_holds(served: Served) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_gunicorn_with_four_workers_refuses_the_per_process_storage(tmp_path: Path) -> None:
     env = {**load._settings(tmp_path / "instance"), "KB_RATELIMIT_STORAGE_URI": "memory://"}
 

@@ -199,6 +199,7 @@ class _Writers:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_server_killed_during_writes_indexes_every_saved_case_when_it_restarts(
     sqlite_template: Path, tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ from tests import load
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_four_workers_serve_a_minute_of_searches_views_and_submissions_without_errors() -> None:
     report = load.run(workers=4, seconds=60)
 
@@ -29,6 +30,7 @@ def test_four_workers_serve_a_minute_of_searches_views_and_submissions_without_e
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_the_throughput_mode_compares_the_search_page_with_the_ceiling_on_synthetic_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_four_processes_writing_for_30_seconds_lose_nothing_and_never_lock(
     sqlite_template: Path, tmp_path: Path
 ) -> None:

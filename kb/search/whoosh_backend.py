@@ -188,10 +188,17 @@ class WhooshBackend(SearchBackend):
         except BaseException:
             writer.cancel()
             raise
-        if changed:
-            writer.commit()
-        else:
+        if not changed:
             writer.cancel()
+            return
+        try:
+            writer.commit()
+        except BaseException:
+            # A failed commit would otherwise keep the lock (every later write "busy") and
+            # its segment files open until the garbage collector gets to the writer.
+            if not writer.is_closed:
+                writer.cancel()
+            raise
 
     def rebuild(
         self, documents: Iterable[IndexDocument], progress: Callable[[int], None] | None = None

@@ -311,6 +311,7 @@ def _sixty_megabytes(folder: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("language", SPEAKER_LANGUAGES)
 def test_a_speaker_from_invitation_through_errors_and_a_refused_file_to_submission(
     browser: Any, served: tuple[Flask, str], tmp_path: Path, language: str
@@ -397,6 +398,7 @@ def test_a_speaker_from_invitation_through_errors_and_a_refused_file_to_submissi
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_without_javascript_a_60_mb_file_comes_back_with_the_text_kept(
     browser: Any, served: tuple[Flask, str], tmp_path: Path
 ) -> None:
@@ -541,6 +543,7 @@ def _no_violations(page: Any) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("language", SPEAKER_LANGUAGES)
 def test_an_editor_reviews_a_changed_key_figure_and_restores_a_published_case(
     browser: Any, served: tuple[Flask, str], language: str
