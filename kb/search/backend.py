@@ -72,6 +72,8 @@ class IndexDocument:
     #: The municipality's profile (``PROFILE_FACETS``): its values, "" where not known.
     population_band: str = ""
     urban_rural: str = ""
+    #: When the case was last confirmed as still accurate (freshness: sort and filter).
+    confirmed_at: datetime | None = None
 
     def profile(self) -> dict[str, tuple[str, ...]]:
         """The profile's facet values (none for a part not known)."""
