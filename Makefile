@@ -64,7 +64,7 @@ JOBS  ?= $(shell $(PYTHON) -c "import os; print(min(4, len(os.sched_getaffinity(
 JUNIT ?=
 test: install
 	$(BIN)/python -m pytest -m "$(if $(SLOW),not serial,not slow)" \
-		$(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile) \
+		$(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile --no-loadscope-reorder) \
 		$(if $(JUNIT),--junitxml=$(JUNIT)/fast.xml) $(PYTEST_ARGS)
 	$(if $(SLOW),$(BIN)/python -m pytest -m serial $(if $(JUNIT),--junitxml=$(JUNIT)/slow.xml) $(PYTEST_ARGS))
 
