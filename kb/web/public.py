@@ -68,16 +68,7 @@ def case_page(
     headers: dict[str, str] | None = None,
 ) -> ResponseReturnValue:
     """A published case's page; ``contact_form``: as the visitor sent it (with its errors)."""
-    return (
-        render_template(
-            "case.html",
-            case=case,
-            contact_form=contact_form or ContactForm(),
-            contact_editors=contact_messages.goes_to_editors(case),
-        ),
-        status,
-        headers or {},
-    )
+    return _with_contact_form("case.html", case, contact_form, status, headers, case=case)
 
 
 @bp.get("/events/")
@@ -112,14 +103,33 @@ def person_page(
     headers: dict[str, str] | None = None,
 ) -> ResponseReturnValue:
     """A public person's page; ``contact_form``: as the visitor sent it (with its errors)."""
+    return _with_contact_form(
+        "person.html",
+        person,
+        contact_form,
+        status,
+        headers,
+        person=person,
+        cases=catalogue.cases_with_contact(person),
+        sessions=catalogue.sessions_with(person),
+    )
+
+
+def _with_contact_form(
+    template: str,
+    about: Case | Person,
+    contact_form: ContactForm | None,
+    status: int,
+    headers: dict[str, str] | None,
+    **context: object,
+) -> ResponseReturnValue:
+    """A page that carries the contact form: blank, or as sent with its errors and status."""
     return (
         render_template(
-            "person.html",
-            person=person,
-            cases=catalogue.cases_with_contact(person),
-            sessions=catalogue.sessions_with(person),
+            template,
             contact_form=contact_form or ContactForm(),
-            contact_editors=contact_messages.goes_to_editors(person),
+            contact_editors=contact_messages.goes_to_editors(about),
+            **context,
         ),
         status,
         headers or {},
