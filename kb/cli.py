@@ -43,6 +43,7 @@ from kb.services.exchange.importer import (
 from kb.services.exchange.tabular import cases_csv
 from kb.services.indexing import outbox
 from kb.services.indexing.documents import published_versions
+from kb.services.mail import MailNotSent
 from kb.services.vocabulary import add_term, ensure_default_terms
 
 
@@ -374,6 +375,10 @@ def invite(email: str, event_slug: str, session_slug: str | None, language: str 
         link = invitations.invite(email, place, language=language)
     except (accounts.AccountError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    except MailNotSent as exc:
+        raise click.ClickException(
+            f"The invitation could not be mailed ({exc}). Check KB_MAIL_SERVER and try again."
+        ) from None
     click.echo(f"Invited {email.strip().lower()}; the e-mail holds this single-use link:")
     click.echo(link)
 

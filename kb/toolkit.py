@@ -72,7 +72,7 @@ from kb.services.exchange.exporter import case_record, cases_document
 from kb.services.exchange.tabular import cases_csv
 from kb.services.harvest import HarvestFilter, country_names, earliest_change
 from kb.services.harvest import Position as HarvestPosition
-from kb.services.mail import external_url
+from kb.services.mail import MailNotSent, external_url
 from kb.services.review import DecisionRefused, decide
 
 # Text rules (kb.text): what XML can carry.
@@ -111,6 +111,7 @@ __all__ = [
     "HarvestFilter",
     "HarvestPosition",
     "IndexExtras",
+    "MailNotSent",
     "Material",
     "MenuLink",
     "Organisation",
@@ -307,8 +308,9 @@ def send_mail(
     """Render the plugin's ``template`` (``"<plugin>/mail.txt"``) and mail it as plain text.
 
     ``headers`` adds headers such as ``List-Unsubscribe`` (From, To and Subject are the
-    core's). Links in it should come from ``external_url``. SMTP failures raise
-    ``smtplib.SMTPException`` or ``OSError``; without ``KB_MAIL_SERVER`` it is printed.
+    core's). Links in it should come from ``external_url``. A server that refuses or cannot be
+    reached raises ``MailNotSent`` (a page that lets it through answers 503, "try again
+    later"); without ``KB_MAIL_SERVER`` the mail is printed.
     """
     return _mail.send_text(to, subject, render_template(template, **context), headers=headers)
 

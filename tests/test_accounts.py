@@ -203,6 +203,22 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(
     assert answer in unknown.text
 
 
+def test_when_the_mail_server_is_down_the_reset_page_says_to_try_again_in_the_users_language(
+    app: Flask, client: FlaskClient, inbox: Inbox
+) -> None:
+    new_user()
+    app.config["MAIL_PORT"] = 9  # nothing listens there: the connection is refused
+    client.set_cookie("kb_lang", "sv")
+
+    response = post_form(client, "/password/forgot", email="editor@example.org")
+
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert "E-postmeddelandet kunde inte skickas" in response.text
+    assert "Försök igen om några minuter" in response.text
+    assert inbox.messages == []
+
+
 def test_an_expired_link_is_refused(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -161,3 +161,16 @@ def test_kb_invite_writes_the_mail_in_the_events_language_or_the_one_asked_for(
         )
     if language != "en":
         assert "Open this link" not in mail.get_content()
+
+
+def test_kb_invite_says_so_when_the_mail_server_is_down(
+    app: Flask, runner: FlaskCliRunner, demo: None, inbox: Inbox
+) -> None:
+    app.config["MAIL_PORT"] = 9  # nothing listens there: the connection is refused
+
+    result = runner.invoke(main, ["invite", "speaker@example.org", *SESSION])
+
+    assert result.exit_code == 1
+    assert "The invitation could not be mailed" in result.output
+    assert "KB_MAIL_SERVER" in result.output
+    assert inbox.messages == []

@@ -13,7 +13,6 @@ editors, whose accounts record no language.
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -29,7 +28,7 @@ from kb.i18n import _, ui_language
 from kb.models import Case, CaseContactCount, Person, Role, User
 from kb.models.base import utcnow
 from kb.ratelimit.quota import spend
-from kb.services.mail import external_url, send_mail
+from kb.services.mail import MailNotSent, external_url, send_mail
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +146,7 @@ def _send(
                 reply_to=message.reply_to,
                 **about,
             )
-    except (smtplib.SMTPException, OSError) as error:
+    except MailNotSent as error:
         log.error("A contact message could not be sent: %s", error)
         raise NotSent(
             _("The message could not be sent just now. Please try again in a while.")
@@ -161,7 +160,7 @@ def _send_copy(message: VisitorMessage, about: dict[str, object]) -> None:
     that fails is only logged: the message itself has gone."""
     try:
         send_mail(message.email, _("Copy of your message"), "contact_copy", **about)
-    except (smtplib.SMTPException, OSError) as error:
+    except MailNotSent as error:
         log.warning("The copy of a contact message could not be sent: %s", error)
 
 

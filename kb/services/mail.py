@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 PROTECTED_HEADERS = ("from", "to", "subject", "reply-to")
 
 
+class MailNotSent(Exception):
+    """The mail server refused or could not be reached: the caller tells the user to try
+    again later (a page answers 503 when nobody catches it), nothing is half-done."""
+
+
 def external_url(endpoint: str, **values: Any) -> str:
     """An absolute URL on the configured base URL (works outside a request too)."""
     path = current_app.url_map.bind("localhost").build(endpoint, values)
@@ -65,8 +70,8 @@ def send_text(
     ``to`` may name several recipients (one message, every address in ``To``); ``reply_to``
     is where a recipient's answer goes when it is not the site's own sender address (a
     visitor who wrote through a contact form); ``headers`` adds others
-    (``List-Unsubscribe``...), never replacing From, To, Subject or Reply-To. SMTP failures raise
-    (``smtplib.SMTPException``, ``OSError``)."""
+    (``List-Unsubscribe``...), never replacing From, To, Subject or Reply-To. SMTP failures
+    (refused, unreachable, timed out) raise ``MailNotSent``."""
     config = current_app.config
     recipients = [to] if isinstance(to, str) else list(to)
     message = EmailMessage()
@@ -84,11 +89,15 @@ def send_text(
     if not server:
         print(console_text(message), file=sys.stderr)
         return message
-    with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=15) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
+    try:
+        with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=15) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as error:
+        log.error("Could not send %r to %s: %s", subject, message["To"], error)
+        raise MailNotSent(str(error)) from error
     log.info("Sent %r to %s", subject, message["To"])
     return message

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from kb.i18n import _l
+from kb.services.mail import MailNotSent
 from kb.web import api
 from kb.web.api.http import from_http_exception
 
@@ -19,6 +20,7 @@ TITLES = {
     413: _l("The upload is too large"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
+    503: _l("The e-mail could not be sent"),
 }
 
 # Werkzeug's own English descriptions are replaced; a message a view gave is kept.
@@ -30,6 +32,7 @@ DEFAULT_MESSAGES = {
     413: _l("Please upload a smaller file."),
     429: _l("Please wait a few minutes and try again."),
     500: _l("The error has been logged. Please try again in a moment."),
+    503: _l("Our mail server could not be reached just now. Please try again in a few minutes."),
 }
 
 
@@ -56,6 +59,14 @@ def render_error(error: HTTPException) -> ResponseReturnValue:
     return render_template("error.html", code=code, title=title, message=message), code
 
 
+def mail_not_sent(_error: MailNotSent) -> ResponseReturnValue:
+    """A mail the page had to send could not go (the server is down or refused it): the
+    visitor learns to try again later instead of seeing "something went wrong"."""
+    page, code = render_error(ServiceUnavailable())
+    return page, code, {"Retry-After": "300"}
+
+
 def init_app(app: Flask) -> None:
     # Unhandled exceptions arrive here as InternalServerError, after Flask logged them.
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(MailNotSent, mail_not_sent)

@@ -8,9 +8,10 @@ failure stops the run with an error; the digests mailed before it stay recorded.
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from kb import toolkit
 
 from . import follows, mailing, subscriptions
 
@@ -64,7 +65,7 @@ def run(frequency: str, *, dry_run: bool, report: Callable[[str], None]) -> Outc
             continue
         try:
             mailing.send_digest(subscription, news)
-        except (smtplib.SMTPException, OSError) as error:
+        except toolkit.MailNotSent as error:
             raise SendFailed(
                 f"{where}: the mail could not be sent ({error}). {outcome.sent} digest(s) "
                 "were sent before it and are recorded; run the command again to go on."
