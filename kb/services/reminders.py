@@ -29,7 +29,7 @@ from kb.models import Case, CaseContact, CaseReminder, CaseStatus
 from kb.models.base import utcnow
 from kb.services import freshness
 from kb.services.accounts import LinkInvalid
-from kb.services.mail import external_url, send_mail
+from kb.services.mail import MailNotSent, external_url, send_mail
 
 #: A case unconfirmed this long, and not reminded this long, gets a reminder.
 REMIND_AFTER_YEARS = 1
@@ -136,7 +136,7 @@ def send(item: Due, now: datetime | None = None) -> CaseReminder:
     except Exception as exc:
         with write_transaction():
             db.session.delete(reminder)
-        if isinstance(exc, OSError):  # smtplib's errors are OSErrors
+        if isinstance(exc, MailNotSent):
             raise ReminderFailed(f"{case.slug}: {exc}") from exc
         raise
     return reminder
