@@ -120,7 +120,7 @@ def workload(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
 
 
 #: Progress is reported every so many cases generated or indexed.
-PROGRESS_EVERY = 10_000
+PROGRESS_EVERY = 5_000
 
 
 def _corpus(path: Path, label: str = "") -> Iterator[Any]:
@@ -506,7 +506,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, action="append", help="10000 and 100000 if none")
     parser.add_argument("--engine", choices=sorted(ENGINES), action="append", help="all if none")
-    parser.add_argument("--json", type=Path, help="also write the figures here (after each size)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--no-workers", action="store_true", help="skip the gunicorn workers")
     parser.add_argument("--queries", type=int, default=40, help="queries of each kind (40)")
     parser.add_argument("--report", type=Path, help="print the table of a run saved by --json")
@@ -544,9 +544,10 @@ def main() -> None:
                 folder.mkdir()
                 serve = not arguments.no_workers
                 results[cases][engine] = _bench_engine(engine, cases, corpus, folder, serve, info)
-        if arguments.json:
-            document = {"meta": info, "results": results}
-            arguments.json.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+                if arguments.json:  # after each engine: a long run stopped early keeps them
+                    document = {"meta": info, "results": results}
+                    text = json.dumps(document, indent=1, ensure_ascii=False)
+                    arguments.json.write_text(text + "\n")
     print(report.summary(info) + "\n\n" + report.table(results))
 
 
