@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import pickle
 import random
@@ -38,6 +39,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +239,7 @@ def _summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     return {
         "median_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
+        "p95_ms": round(ordered[math.ceil(len(ordered) * 0.95) - 1], 2),  # nearest rank
     }
 
 
@@ -479,27 +481,33 @@ def _serve(engine: str, folder: Path, label: str) -> dict[str, Any]:
 
 
 def _bench_engine(
-    engine: str, cases: int, corpus: Path, folder: Path, serve: bool, info: dict[str, Any]
-) -> dict[str, Any]:
-    """Index, query and serve with one engine; the load average is noted after each step."""
+    engine: str,
+    cases: int,
+    corpus: Path,
+    folder: Path,
+    serve: bool,
+    keep: Callable[[dict[str, Any]], None],
+) -> None:
+    """Index, query and serve with one engine; ``keep`` gets the figures after each step
+    (a long run stopped early keeps what it measured)."""
     label = f"{LABELS[engine]} {cases:,}"
+    figures: dict[str, Any] = {}
     database = _throwaway_postgres(folder) if engine == "postgres" else nullcontext()
     with database:
         started = time.time()
         progress(f"{label}: indexing")
-        figures = _step(engine, "index", corpus, folder)
-        info["load_average"].append(os.getloadavg()[0])
+        figures.update(_step(engine, "index", corpus, folder))
+        keep(figures)
         progress(f"{label}: indexed in {time.time() - started:.0f} s; querying")
         figures.update(_step(engine, "query", corpus, folder))
-        info["load_average"].append(os.getloadavg()[0])
+        keep(figures)
         if serve and engine != FLOOR:
             progress(f"{label}: {workers.WORKERS} gunicorn workers")
             figures.update(_serve(engine, folder, label))
-            info["load_average"].append(os.getloadavg()[0])
         if engine == "whoosh":  # again: files written beside the index when it is opened count
             figures["index_mb"] = _index_mb(folder)
+        keep(figures)
     progress(f"{label}: done in {time.time() - started:.0f} s")
-    return figures
 
 
 def main() -> None:
@@ -533,21 +541,25 @@ def main() -> None:
     info = report.meta()
     info["load_average"].append(os.getloadavg()[0])
     results: dict[int, dict[str, dict[str, Any]]] = {}
+
+    def keep(cases: int, engine: str, figures: dict[str, Any]) -> None:
+        """Note the load average; write every figure so far to ``--json``."""
+        info["load_average"].append(os.getloadavg()[0])
+        results.setdefault(cases, {})[engine] = figures
+        if arguments.json:
+            document = {"meta": info, "results": results}
+            arguments.json.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+
     for cases in arguments.cases or [10_000, 100_000]:
         with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
             corpus = Path(tmp) / "corpus.pickle"
             progress(f"corpus: generating {cases:,} synthetic cases")
             _write_corpus(cases, corpus)
-            results[cases] = {}
             for engine in engines:
                 folder = Path(tmp) / engine
                 folder.mkdir()
-                serve = not arguments.no_workers
-                results[cases][engine] = _bench_engine(engine, cases, corpus, folder, serve, info)
-                if arguments.json:  # after each engine: a long run stopped early keeps them
-                    document = {"meta": info, "results": results}
-                    text = json.dumps(document, indent=1, ensure_ascii=False)
-                    arguments.json.write_text(text + "\n")
+                kept = partial(keep, cases, engine)
+                _bench_engine(engine, cases, corpus, folder, not arguments.no_workers, kept)
     print(report.summary(info) + "\n\n" + report.table(results))
 
 
