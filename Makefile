@@ -48,10 +48,13 @@ loadtest-ceiling: install
 	$(BIN)/python -m tests.load --mode throughput --workers $(WORKERS) --cases $(CASES) \
 		--seconds $(PHASE_SECONDS)
 
-## bench: the search backend against SQLite FTS5 on synthetic corpora (BENCH_CASES, not a test)
-BENCH_CASES ?= 10000
+## bench: the search backends against SQLite FTS5 on synthetic corpora of BENCH_CASES cases, one
+## Markdown table at the end (not a test). BENCH_ARGS passes more, e.g. "--engine whoosh
+## --no-workers" for quick work or "--json run.json" to keep the figures (docs/performance.md)
+BENCH_CASES ?= 10000 100000
+BENCH_ARGS  ?=
 bench: install
-	$(BIN)/python -m tests.bench.run $(foreach n,$(BENCH_CASES),--cases $(n))
+	$(BIN)/python -m tests.bench.run $(foreach n,$(BENCH_CASES),--cases $(n)) $(BENCH_ARGS)
 
 ## test: the suite without the tests marked slow, spread over $(JOBS) processes (one per core,
 ## at most 4). SLOW=1 adds the slow ones: those that only compute (the API contract, fuzzing)

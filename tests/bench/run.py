@@ -1,25 +1,31 @@
 """``make bench``: the search backends against raw SQLite FTS5 on the same synthetic corpus.
 
-    .venv/bin/python -m tests.bench.run --cases 10000 [--cases 100000] [--engine whoosh]
+    .venv/bin/python -m tests.bench.run                      # 10,000 and 100,000 cases
+    .venv/bin/python -m tests.bench.run --cases 10000 --engine whoosh --no-workers
+    .venv/bin/python -m tests.bench.run --json after.json    # the figures also as JSON
+    .venv/bin/python -m tests.bench.run --report before.json # a saved run's table again
 
 The PostgreSQL engine creates (and drops) a throwaway database on the server of
 ``KB_BENCH_POSTGRES_URL`` (default: the local server as ``postgres``).
 
 The corpus is generated once per size into a temporary file. Each engine then runs in two
 processes of its own: one indexes (its peak RSS is the indexer's), the other opens the
-index as a web worker would and queries it (its peak RSS is one worker's). Reported per
-engine: indexing time, index size, time to open the index, time to answer a first query,
-latency (median, p95) of single-term, two-term, phrase and filtered-with-facet-counts
-queries, and both peak RSS figures; every figure also as a ratio to FTS5's (the floor a C
-engine sets). The search page is also timed with the ``analytics`` plugin recording each
-search and without it (the same queries in turns), with the recording alone. Not part of
-the test suite: speed is measured here, never asserted in tests.
+index as a web worker would and queries it, calling the backend and through the API
+(Flask's test client), and times the search page with the ``analytics`` plugin recording
+each search and without it. Then 4 gunicorn workers serve the app on that index
+(``tests/bench/workers.py``): each answers the whole workload, and their memory together
+is read as PSS. Every figure FTS5 also has comes with its ratio to FTS5's, the floor a C
+engine sets; one Markdown table covers every size and engine (``tests/bench/report.py``).
+Progress goes to stderr. Not part of the test suite: speed is measured here, never
+asserted in tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import math
 import os
 import pickle
 import random
@@ -33,22 +39,52 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tests.bench import report, workers
 from tests.bench.corpus import SEED, documents, languages
+from tests.bench.report import (
+    ANALYTICS_COST,
+    ANALYTICS_OFF,
+    ANALYTICS_ON,
+    ANALYTICS_RECORD,
+    FLOOR,
+    KINDS,
+    LABELS,
+)
 
-QUERIES_PER_KIND = 40
+#: Queries of each kind (``--queries``; steps in processes of their own inherit it).
+QUERIES_PER_KIND = "BENCH_QUERIES_PER_KIND"
 #: Documents with one of some values of a facet (``IN (?, ...)`` follows).
 FACET_DOCS = "SELECT doc FROM facet WHERE name = ? AND value IN"
-KINDS = ("single term", "two terms", "phrase", "term + 2 filters + facets")
 POSTGRES_ADMIN_URL = os.environ.get(
     "KB_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
 
-def _folder_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+#: What the bench itself keeps in an engine's folder: not part of the index.
+NOT_THE_INDEX = ("instance", "database-url", "gunicorn.log")
+#: When the whole run started (steps in processes of their own inherit it).
+STARTED = float(os.environ.setdefault("BENCH_STARTED_AT", str(time.time())))
+
+
+def progress(message: str) -> None:
+    """A line on stderr with the time since the run started: indexing 100,000 cases takes
+    minutes."""
+    elapsed = int(time.time() - STARTED)
+    print(f"[{elapsed // 60:3d}m{elapsed % 60:02d}s] {message}", file=sys.stderr, flush=True)
+
+
+def _index_mb(folder: Path) -> float:
+    """Every file the engine keeps in its folder (an index and any files beside it)."""
+    files = (
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).parts[0] not in NOT_THE_INDEX
+    )
+    return round(sum(p.stat().st_size for p in files) / 2**20, 1)
 
 
 def _peak_rss_mb() -> float:
@@ -62,11 +98,7 @@ def _timed(work: Callable[[], Any]) -> float:
 
 
 def _latencies(run_query: Callable[[Any], Any], queries: list[Any]) -> dict[str, float]:
-    times = sorted(_timed(lambda q=q: run_query(q)) * 1000 for q in queries)
-    return {
-        "median_ms": round(statistics.median(times), 2),
-        "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 2),
-    }
+    return _summary([_timed(lambda q=q: run_query(q)) * 1000 for q in queries])
 
 
 def workload(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
@@ -74,7 +106,7 @@ def workload(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed + 1)  # noqa: S311 - reproducible queries
     vocabularies = languages()
     queries: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
-    for _ in range(QUERIES_PER_KIND):
+    for _ in range(int(os.environ.get(QUERIES_PER_KIND, "40"))):
         language = vocabularies[rng.choice(sorted(vocabularies))]
         band = [w for w in language.words[30:400] if len(w) > 4]
         first, second = rng.sample(band, 2)
@@ -89,20 +121,33 @@ def workload(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
     return queries
 
 
-def _corpus(path: Path) -> Iterator[Any]:
-    """The documents written by ``_write_corpus``, one at a time."""
+#: Progress is reported every so many cases generated or indexed.
+PROGRESS_EVERY = 5_000
+
+
+def _corpus(path: Path, label: str = "") -> Iterator[Any]:
+    """The documents written by ``_write_corpus``, one at a time; with ``label``, progress
+    is reported as they are handed to the indexer."""
     with path.open("rb") as stream:
+        count = 0
         while True:
             try:
                 yield pickle.load(stream)  # noqa: S301 - our own temporary file
             except EOFError:
+                if label:
+                    progress(f"{label}: all {count:,} cases handed over, committing")
                 return
+            count += 1
+            if label and count % PROGRESS_EVERY == 0:
+                progress(f"{label}: {count:,} cases handed to the indexer")
 
 
 def _write_corpus(cases: int, path: Path) -> None:
     with path.open("wb") as stream:
-        for doc in documents(cases):
+        for number, doc in enumerate(documents(cases), 1):
             pickle.dump(doc, stream)
+            if number % PROGRESS_EVERY == 0:
+                progress(f"corpus: {number:,} of {cases:,} cases generated")
 
 
 # -- the Whoosh backend ------------------------------------------------------------------------
@@ -117,9 +162,9 @@ def _whoosh(folder: Path) -> Any:
 
 def whoosh_index(corpus: Path, folder: Path) -> dict[str, Any]:
     backend = _whoosh(folder)
-    seconds = _timed(lambda: backend.rebuild(_corpus(corpus)))
+    seconds = _timed(lambda: backend.rebuild(_corpus(corpus, "Whoosh")))
     backend.close()
-    return {"index_seconds": round(seconds, 1), "index_mb": round(_folder_size(folder) / 2**20, 1)}
+    return {"index_seconds": round(seconds, 1), "index_mb": _index_mb(folder)}
 
 
 def whoosh_query(folder: Path) -> dict[str, Any]:
@@ -159,12 +204,6 @@ def _through_the_api(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
-#: The search page's figures with the analytics plugin recording each search, and without.
-ANALYTICS_ON, ANALYTICS_OFF = "search page, analytics on", "search page, analytics off"
-ANALYTICS_COST = "analytics: on minus off, same query"
-ANALYTICS_RECORD = "analytics: recording one search alone"
-
-
 def _search_page_analytics(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     """The search page (HTML, every default plugin's hooks) with the ``analytics`` plugin
     recording each search and without it, on the same database and index; the queries take
@@ -200,7 +239,7 @@ def _summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     return {
         "median_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
+        "p95_ms": round(ordered[math.ceil(len(ordered) * 0.95) - 1], 2),  # nearest rank
     }
 
 
@@ -264,7 +303,7 @@ def postgres_index(corpus: Path, folder: Path) -> dict[str, Any]:
     app = _postgres_app(folder)
     with app.app_context():
         schema.upgrade()
-        seconds = _timed(lambda: get_backend().rebuild(_corpus(corpus)))
+        seconds = _timed(lambda: get_backend().rebuild(_corpus(corpus, "PostgreSQL")))
         size = db.session.scalar(
             text(
                 "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
@@ -345,7 +384,7 @@ def fts5_index(corpus: Path, folder: Path) -> dict[str, Any]:
 
     def load() -> None:
         with db:
-            for d in _corpus(corpus):
+            for d in _corpus(corpus, "FTS5"):
                 db.execute(
                     "INSERT INTO doc(rowid, title, summary, body) VALUES (?, ?, ?, ?)",
                     (d.id, d.title, d.summary, d.body),
@@ -362,7 +401,7 @@ def fts5_index(corpus: Path, folder: Path) -> dict[str, Any]:
 
     seconds = _timed(load)
     db.close()
-    return {"index_seconds": round(seconds, 1), "index_mb": round(path.stat().st_size / 2**20, 1)}
+    return {"index_seconds": round(seconds, 1), "index_mb": _index_mb(folder)}
 
 
 def fts5_query(folder: Path) -> dict[str, Any]:
@@ -403,125 +442,125 @@ ENGINES: dict[str, tuple[Callable[[Path, Path], dict], Callable[[Path], dict]]] 
     "postgres": (postgres_index, postgres_query),
     "fts5": (fts5_index, fts5_query),
 }
-LABELS = {"whoosh": "Whoosh", "postgres": "PostgreSQL", "fts5": "SQLite FTS5"}
-FLOOR = "fts5"
 
 
 def _step(engine: str, step: str, corpus: Path, folder: Path) -> dict[str, Any]:
-    """One step of one engine in a process of its own; its figures come back as JSON."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.bench.run",
-            "--engine",
-            engine,
-            "--step",
-            step,
-            "--corpus",
-            str(corpus),
-            "--folder",
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """One step of one engine in a process of its own; its figures come back as JSON on
+    stdout (its progress and errors go to stderr as they come)."""
+    command = [sys.executable, "-m", "tests.bench.run", "--engine", engine, "--step", step]
+    command += ["--corpus", str(corpus), "--folder", str(folder)]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
-        sys.exit(f"{engine} {step} failed:\n{done.stderr}")
+        sys.exit(f"{engine} {step} failed (its error is above)")
     return json.loads(done.stdout.splitlines()[-1])
 
 
 def _run_step(engine: str, step: str, corpus: Path, folder: Path) -> dict[str, Any]:
+    logging.disable(logging.INFO)  # the migrations' chatter would drown the progress lines
     index, query = ENGINES[engine]
     figures = index(corpus, folder) if step == "index" else query(folder)
     figures[f"{step}_peak_rss_mb"] = _peak_rss_mb()
     return figures
 
 
-def _table(cases: int, results: dict[str, dict[str, Any]]) -> str:
-    floor = results[FLOOR]
-    engines = [e for e in results if e != FLOOR] + [FLOOR]
-    rows = [
-        ("index time (s)", "index_seconds"),
-        ("index size (MB)", "index_mb"),
-        ("indexing peak RSS (MB)", "index_peak_rss_mb"),
-        ("open the index (s)", "open_s"),
-        ("first query (s)", "first_query_s"),
-        ("one worker's peak RSS (MB)", "query_peak_rss_mb"),
-    ]
-    rows += [
-        (f"{kind}, {stat.removesuffix('_ms')} (ms)", (kind, stat))
-        for kind in (
-            *KINDS,
-            *(f"API: {kind}" for kind in KINDS),
-            ANALYTICS_ON,
-            ANALYTICS_OFF,
-            ANALYTICS_COST,
-            ANALYTICS_RECORD,
-        )
-        for stat in ("median_ms", "p95_ms")
-    ]
-    others = [e for e in engines if e != FLOOR]
-    header = " | ".join(LABELS[e] for e in engines)
-    ratios = " | ".join(f"{LABELS[e]} ÷ FTS5" for e in others)
-    lines = [
-        f"### {cases:,} cases",
-        "",
-        f"| measure | {header} | {ratios} |",
-        "|---|" + "---:|" * (len(engines) + len(others)),
-    ]
-    for label, key in rows:
-        values = [_figure(results[e], key) for e in engines]
-        base = _figure(floor, key)
-        shares = [f"{v / base:.1f}×" if v is not None and base else "–" for v in values[:-1]]
-        shown = ["–" if v is None else str(v) for v in values]
-        lines.append(f"| {label} | " + " | ".join(shown + shares) + " |")
-    return "\n".join(lines)
+def _serve(engine: str, folder: Path, label: str) -> dict[str, Any]:
+    """Four gunicorn workers of the app on the engine's index (``workers.measure``); the
+    query step has made the instance (schema and vocabulary) they use."""
+    if engine == "whoosh":
+        config = {"KB_SEARCH_INDEX_DIR": str(folder / "index")}
+    else:
+        config = {"KB_SQLALCHEMY_DATABASE_URI": _postgres_url(folder)}
+        config["KB_SEARCH_BACKEND"] = "postgres"
+    env = workers.settings(folder / "instance", config)
+    queries = [query for kind in KINDS for query in workload()[kind]]
+    log = folder / "gunicorn.log"
+    try:
+        return workers.measure(env, log, queries, lambda message: progress(f"{label}: {message}"))
+    except (OSError, RuntimeError) as error:
+        sys.exit(f"{label}: the gunicorn workers failed ({error}); their log:\n{log.read_text()}")
 
 
-def _figure(figures: dict[str, Any], key: str | tuple[str, str]) -> float | None:
-    """A figure, or None where the engine has none (FTS5 has no API)."""
-    if isinstance(key, tuple):
-        return figures.get(key[0], {}).get(key[1])
-    return figures.get(key)
+def _bench_engine(
+    engine: str,
+    cases: int,
+    corpus: Path,
+    folder: Path,
+    serve: bool,
+    keep: Callable[[dict[str, Any]], None],
+) -> None:
+    """Index, query and serve with one engine; ``keep`` gets the figures after each step
+    (a long run stopped early keeps what it measured)."""
+    label = f"{LABELS[engine]} {cases:,}"
+    figures: dict[str, Any] = {}
+    database = _throwaway_postgres(folder) if engine == "postgres" else nullcontext()
+    with database:
+        started = time.time()
+        progress(f"{label}: indexing")
+        figures.update(_step(engine, "index", corpus, folder))
+        keep(figures)
+        progress(f"{label}: indexed in {time.time() - started:.0f} s; querying")
+        figures.update(_step(engine, "query", corpus, folder))
+        keep(figures)
+        if serve and engine != FLOOR:
+            progress(f"{label}: {workers.WORKERS} gunicorn workers")
+            figures.update(_serve(engine, folder, label))
+        if engine == "whoosh":  # again: files written beside the index when it is opened count
+            figures["index_mb"] = _index_mb(folder)
+        keep(figures)
+    progress(f"{label}: done in {time.time() - started:.0f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, action="append")
-    parser.add_argument("--engine", choices=sorted(ENGINES), action="append")
-    parser.add_argument("--step", choices=("index", "query"))
-    parser.add_argument("--corpus", type=Path)
-    parser.add_argument("--folder", type=Path)
+    parser.add_argument("--cases", type=int, action="append", help="10000 and 100000 if none")
+    parser.add_argument("--engine", choices=sorted(ENGINES), action="append", help="all if none")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-workers", action="store_true", help="skip the gunicorn workers")
+    parser.add_argument("--queries", type=int, default=40, help="queries of each kind (40)")
+    parser.add_argument("--report", type=Path, help="print the table of a run saved by --json")
+    parser.add_argument("--step", choices=("index", "query"), help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.step:  # one step of one engine, in this process: its figures as JSON
         figures = _run_step(arguments.engine[0], arguments.step, arguments.corpus, arguments.folder)
         print(json.dumps(figures))
         return
-    engines = arguments.engine or list(ENGINES)
+    if arguments.report:
+        saved = json.loads(arguments.report.read_text())
+        results = {int(cases): figures for cases, figures in saved["results"].items()}
+        print(report.summary(saved["meta"]) + "\n\n" + report.table(results))
+        return
+    os.environ[QUERIES_PER_KIND] = str(arguments.queries)
+    engines = [e for e in ENGINES if e in (arguments.engine or ENGINES)]
     if FLOOR not in engines:
         engines.append(FLOOR)
     if "postgres" in engines and not _postgres_reachable():
-        print(f"No PostgreSQL at {POSTGRES_ADMIN_URL}: its engine is left out.", file=sys.stderr)
+        progress(f"No PostgreSQL at {POSTGRES_ADMIN_URL}: its engine is left out.")
         engines.remove("postgres")
-    for cases in arguments.cases or [10_000]:
+    info = report.meta()
+    info["load_average"].append(os.getloadavg()[0])
+    results: dict[int, dict[str, dict[str, Any]]] = {}
+
+    def keep(cases: int, engine: str, figures: dict[str, Any]) -> None:
+        """Note the load average; write every figure so far to ``--json``."""
+        info["load_average"].append(os.getloadavg()[0])
+        results.setdefault(cases, {})[engine] = figures
+        if arguments.json:
+            document = {"meta": info, "results": results}
+            arguments.json.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+
+    for cases in arguments.cases or [10_000, 100_000]:
         with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
             corpus = Path(tmp) / "corpus.pickle"
-            print(f"Generating {cases:,} synthetic cases…", file=sys.stderr)
+            progress(f"corpus: generating {cases:,} synthetic cases")
             _write_corpus(cases, corpus)
-            results = {}
             for engine in engines:
                 folder = Path(tmp) / engine
                 folder.mkdir()
-                database = _throwaway_postgres(folder) if engine == "postgres" else nullcontext()
-                with database:
-                    print(f"{LABELS[engine]}: indexing {cases:,} cases…", file=sys.stderr)
-                    results[engine] = _step(engine, "index", corpus, folder)
-                    print(f"{LABELS[engine]}: opening and querying…", file=sys.stderr)
-                    results[engine].update(_step(engine, "query", corpus, folder))
-        print(_table(cases, results))
-        print()
+                kept = partial(keep, cases, engine)
+                _bench_engine(engine, cases, corpus, folder, not arguments.no_workers, kept)
+    print(report.summary(info) + "\n\n" + report.table(results))
 
 
 if __name__ == "__main__":
