@@ -15,8 +15,9 @@ temporary name and renamed, so a reader never sees half of one; a reader uses it
 manifest names this format, this segment and its document count and files, so a stale or
 foreign file is never used (the matcher then reads Whoosh's blocks for that segment).
 
-The arrays: the terms in the term dictionary's order (each field's terms together), their
-keys (field and term) in one byte string, a sorted 64-bit hash of each key with the term it
+The arrays: the terms in the term dictionary's order (each field's terms together, sorted),
+their keys (field and term) in one byte string, each term's first 8 bytes as a sortable
+number (prefix expansion is two ``searchsorted``), a sorted 64-bit hash of each key with the term it
 belongs to (a lookup is one ``searchsorted``; the key is compared, so a collision is
 harmless), the postings of all terms (segment-local document numbers, int32, and weights,
 float32) with each term's start, the positions of positional fields (uint16 or int32, in
@@ -59,6 +60,9 @@ _HEADER = struct.Struct("<8sIQ")  # magic, format version, manifest length
 _ALIGN = 64
 #: Fields whose postings are not facets though they are not scored: one term per document.
 _NOT_FACETS = frozenset({"id"})
+#: Term numbers each segment remembers (a small table: the terms searches ask for).
+TERMS_REMEMBERED = 50_000
+_UNKNOWN = object()
 #: Separates a field from its term in a key (never a byte of UTF-8).
 _SEPARATOR = b"\xff"
 
@@ -87,6 +91,8 @@ class SegmentArrays:
         self._hash_terms = arrays["hash_terms"]
         self._key_ends = arrays["key_ends"]
         self._keys = arrays["keys"]
+        self._heads = arrays["heads"]
+        self._terms: dict[tuple[str, bytes], int | None] = {}
         self._starts = arrays["post_starts"]
         self._pos_starts = arrays["pos_starts"]
         self.docs = arrays["docs"]
@@ -94,17 +100,47 @@ class SegmentArrays:
         self.positions = arrays["positions"]
 
     def term(self, field: str, btext: bytes) -> int | None:
-        """The term's number in this segment, or None."""
+        """The term's number in this segment, or None (remembered: a search asks for a
+        term's frequency, then its postings)."""
+        found = self._terms.get((field, btext), _UNKNOWN)
+        if found is _UNKNOWN:
+            if len(self._terms) >= TERMS_REMEMBERED:
+                self._terms.clear()
+            found = self._terms[(field, btext)] = self._find(field, btext)
+        return found
+
+    def _find(self, field: str, btext: bytes) -> int | None:
         key = term_key(field, btext)
         wanted = key_hash(key)
         at = int(np.searchsorted(self._hashes, np.uint64(wanted)))
         while at < len(self._hashes) and int(self._hashes[at]) == wanted:
             term = int(self._hash_terms[at])
-            start = int(self._key_ends[term - 1]) if term else 0
-            if self._keys[start : int(self._key_ends[term])].tobytes() == key:
+            if self._key(term) == key:
                 return term
             at += 1
         return None
+
+    def expand_prefix(self, field: str, prefix: bytes, limit: int | None = None) -> list[bytes]:
+        """The field's terms that start with ``prefix``, sorted (the first ``limit``)."""
+        span = self.fields.get(field)
+        if span is None:
+            return []
+        first, end = span
+        heads = self._heads[first:end]
+        low = int(np.searchsorted(heads, np.uint64(_head(prefix, 0)), "left"))
+        high = int(np.searchsorted(heads, np.uint64(_head(prefix, 0xFF)), "right"))
+        found = []
+        for term in range(first + low, first + high):
+            key = self._key(term)
+            if key.startswith(prefix, len(field.encode("utf-8")) + 1):  # beyond 8 bytes
+                found.append(key.partition(_SEPARATOR)[2])
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def _key(self, term: int) -> bytes:
+        start = int(self._key_ends[term - 1]) if term else 0
+        return self._keys[start : int(self._key_ends[term])].tobytes()
 
     def doc_frequency(self, field: str, btext: bytes) -> int:
         term = self.term(field, btext)
@@ -178,6 +214,7 @@ def build(leaf: SegmentReader, index_name: str, files: dict[str, int]) -> tuple[
     arrays["hash_terms"] = order.astype(np.int32)
     arrays["key_ends"] = np.cumsum([len(k) for k in keys], dtype=np.int64)
     arrays["keys"] = np.frombuffer(b"".join(keys), np.uint8)
+    arrays["heads"] = np.fromiter((_head(_term_bytes(k), 0) for k in keys), np.uint64, len(keys))
     counts = np.frombuffer(post_counts, np.int64)
     arrays["post_starts"] = np.concatenate([[0], np.cumsum(counts)])
     arrays["docs"] = np.frombuffer(docs, np.int32)
@@ -246,7 +283,17 @@ class _Positions:
 
 
 def _term_text(key: bytes) -> str:
-    return key.partition(_SEPARATOR)[2].decode("utf-8")
+    return _term_bytes(key).decode("utf-8")
+
+
+def _term_bytes(key: bytes) -> bytes:
+    return key.partition(_SEPARATOR)[2]
+
+
+def _head(btext: bytes, fill: int) -> int:
+    """A term's first 8 bytes as a number that sorts as the terms do (short ones filled):
+    the terms starting with a prefix lie between its fills with 0x00 and with 0xFF."""
+    return int.from_bytes(btext[:8].ljust(8, bytes([fill])), "big")
 
 
 def write(path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -307,7 +354,10 @@ def load(path: Path, expected: dict[str, Any]) -> SegmentArrays | None:
         if start + offset + count * np.dtype(dtype).itemsize > total:
             return None  # cut short: never used
         arrays[name] = np.frombuffer(mapped, dtype, count, start + offset).reshape(shape)
-    return SegmentArrays(manifest, arrays)
+    try:
+        return SegmentArrays(manifest, arrays)
+    except KeyError:  # an array this version needs is missing
+        return None
 
 
 class ArrayStore:

@@ -487,12 +487,12 @@ class _Lexicon:
         return self.matcher.doc_frequency(field, term)
 
     def prefix_terms(self, field: str, prefix: str, limit: int) -> tuple[str, ...]:
-        return tuple(t.decode("utf-8") for t in self.matcher.expand_prefix(field, prefix)[:limit])
+        return tuple(t.decode("utf-8") for t in self.matcher.expand_prefix(field, prefix, limit))
 
     def prefix_frequency(self, field: str, prefix: str, limit: int) -> int:
         return sum(
             self.matcher.doc_frequency(field, t)
-            for t in self.matcher.expand_prefix(field, prefix)[:limit]
+            for t in self.matcher.expand_prefix(field, prefix, limit)
         )
 
     def cases(self, language: str | None = None) -> int:

@@ -100,6 +100,8 @@ class Source(Protocol):
 
     def doc_frequency(self, field: str, btext: bytes) -> int: ...
 
+    def expand_prefix(self, field: str, prefix: bytes, limit: int | None) -> list[bytes]: ...
+
     def postings(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]: ...
 
     def positions_of(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]: ...
@@ -121,6 +123,14 @@ class BlockSource:
 
     def doc_frequency(self, field: str, btext: bytes) -> int:
         return self.leaf.doc_frequency(field, btext)
+
+    def expand_prefix(self, field: str, prefix: bytes, limit: int | None) -> list[bytes]:
+        found = []
+        for term in self.leaf.expand_prefix(field, prefix):
+            if limit is not None and len(found) >= limit:
+                break
+            found.append(term)
+        return found
 
     def postings(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         return self.cache.get(
@@ -216,7 +226,7 @@ class Matcher:
                 deleted = np.fromiter(leaf.reader.segment().deleted_docs(), np.int64)
                 self.live[deleted + leaf.offset] = False
         self._lexicon: dict[tuple, Any] = {}
-        self._averages: dict[str, float] = {}
+        self._averages: dict[str, np.ndarray] = {}
         #: (field, text) of every term that matched something: what highlighting marks.
         self.matched_terms: set[tuple[str, str]] = set()
 
@@ -251,12 +261,18 @@ class Matcher:
         """Whoosh's inverse document frequency (``WeightingModel.idf``)."""
         return math.log(self.size / (self.doc_frequency(field, text) + 1)) + 1
 
-    def expand_prefix(self, field: str, prefix: str) -> tuple[bytes, ...]:
-        """The indexed terms of ``field`` that start with ``prefix`` (as bytes)."""
-        return self._remember(
-            ("prefix", field, prefix),
-            lambda f, p: tuple(self.searcher.reader().expand_prefix(f, p)),
-        )
+    def expand_prefix(self, field: str, prefix: str, limit: int | None = None) -> tuple[bytes, ...]:
+        """The indexed terms of ``field`` that start with ``prefix`` (as bytes, sorted; the
+        first ``limit``)."""
+        return self._remember(("prefix", field, (prefix, limit)), self._expand_prefix)
+
+    def _expand_prefix(self, field: str, asked: tuple[str, int | None]) -> tuple[bytes, ...]:
+        prefix, limit = asked
+        bprefix = prefix.encode("utf-8")
+        found = set()
+        for leaf in self.leaves:
+            found.update(leaf.source.expand_prefix(field, bprefix, limit))
+        return tuple(sorted(found)[:limit])
 
     def count(self, query: q.Query) -> int:
         """How many live documents ``query`` matches (a concept's specificity asks it on
@@ -300,25 +316,25 @@ class Matcher:
             return _EMPTY_IDS, _EMPTY_WEIGHTS
         text = text.decode("utf-8") if isinstance(text, bytes) else text
         self.matched_terms.add((field, text))
-        scale = None
-        if self.searcher.schema[field].scorable:
-            idf = self.idf(field, text)
-            scale = (idf * boost, K1 * (1 - B), K1 * B / self._average_length(field))
+        norms = self._norms(field) if self.searcher.schema[field].scorable else None
+        weight = self.idf(field, text) * boost if norms is not None else boost
         scored = []
         for leaf, ids, weights in parts:
-            if scale is None:  # an unscored field (keywords): the frequency is the score
+            if norms is None:  # an unscored field (keywords): the frequency is the score
                 scores = weights * boost
             else:
-                lengths = _LENGTH_OF_BYTE[leaf.source.lengths(field)[ids]]
-                norm = scale[1] + scale[2] * lengths
-                scores = scale[0] * (weights * (K1 + 1)) / (weights + norm)
+                norm = norms[leaf.source.lengths(field)[ids]]
+                scores = weight * (weights * (K1 + 1)) / (weights + norm)
             scored.append((ids + leaf.offset if leaf.offset else ids, scores))
         return _joined(scored)
 
-    def _average_length(self, field: str) -> float:
-        if field not in self._averages:
-            self._averages[field] = self.searcher.avg_field_length(field) or 1.0
-        return self._averages[field]
+    def _norms(self, field: str) -> np.ndarray:
+        """BM25's length normalisation of the field for each one-byte length code."""
+        found = self._averages.get(field)
+        if found is None:
+            average = self.searcher.avg_field_length(field) or 1.0
+            found = self._averages[field] = K1 * ((1 - B) + B * _LENGTH_OF_BYTE / average)
+        return found
 
     # -- evaluation ---------------------------------------------------------------------
 
