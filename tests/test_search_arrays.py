@@ -155,3 +155,17 @@ def test_a_segment_another_process_writes_is_mapped_and_merged_ones_are_removed(
     assert all(leaf.mapped for leaf in backend._matcher().leaves)
     assert not old & {p.name for p in backend.arrays.folder.iterdir()}
     other.close()
+
+
+def test_a_big_segment_written_by_a_request_gets_its_arrays_in_the_background(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(whoosh_arrays, "BUILD_NOW_DOCS", 0)  # every segment is "big"
+    expected = answers(backend)
+    backend.apply([replace(next(documents(1)), title="Endret tittel")], [])
+
+    assert answers(backend) != expected  # the change is found at once
+    backend.arrays.wait()
+    for leaf in backend._matcher().leaves:
+        leaf.retry_at = 0.0
+    assert all(leaf.mapped for leaf in backend._matcher().leaves)

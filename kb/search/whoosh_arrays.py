@@ -60,6 +60,9 @@ _HEADER = struct.Struct("<8sIQ")  # magic, format version, manifest length
 _ALIGN = 64
 #: Fields whose postings are not facets though they are not scored: one term per document.
 _NOT_FACETS = frozenset({"id"})
+#: After a write, segments up to this size get their sidecar at once (milliseconds);
+#: bigger ones (merges) in the background.
+BUILD_NOW_DOCS = 2_000
 #: Term numbers each segment remembers (a small table: the terms searches ask for).
 TERMS_REMEMBERED = 50_000
 _UNKNOWN = object()
@@ -406,15 +409,21 @@ class ArrayStore:
         manifest, arrays = build(leaf, self.index_name, expected["files"])
         write(self.path(expected["segment"]), manifest, arrays)
 
-    def update(self, reader: Any) -> None:
+    def update(self, reader: Any, open_reader: Any = None) -> None:
         """After a commit: a sidecar for each segment of ``reader`` that lacks one, and the
-        sidecars of segments merged away removed."""
+        sidecars of segments merged away removed. With ``open_reader``, a big segment
+        (a merge) is left to the background, so that a request's write does not wait."""
         live = set()
         for leaf, _ in reader.leaf_readers():
             if leaf.segment() is None:
                 continue
-            live.add(leaf.segment().segment_id())
-            self.ensure(leaf)
+            segment = leaf.segment().segment_id()
+            live.add(segment)
+            if open_reader is not None and leaf.doc_count_all() > BUILD_NOW_DOCS:
+                if self.open(leaf) is None:
+                    self.build_soon(segment, open_reader)
+            else:
+                self.ensure(leaf)
         self.remove_others(live)
 
     def remove_others(self, live: Iterable[str]) -> None:

@@ -148,13 +148,14 @@ class WhooshBackend(SearchBackend):
             matcher.adopt_sidecars()
         return matcher
 
-    def write_arrays(self) -> None:
+    def write_arrays(self, wait: bool = False) -> None:
         """After a commit: the arrays of every new segment, written beside the index (the
-        segments merged away lose theirs). A failure leaves the index right: the matcher
-        reads Whoosh's blocks for a segment without arrays and builds them later."""
+        segments merged away lose theirs); a big merged segment's in the background unless
+        ``wait``. A failure leaves the index right: the matcher reads Whoosh's blocks for a
+        segment without arrays and builds them later."""
         try:
             with self.ix.reader() as reader:
-                self.arrays.update(reader)
+                self.arrays.update(reader, None if wait else self.ix.reader)
         except Exception:
             log.exception("Could not write the search index's arrays")
 
@@ -244,7 +245,7 @@ class WhooshBackend(SearchBackend):
             _stop_helpers(writer)
             raise
         writer.commit(mergetype=CLEAR)  # the new documents replace every old segment
-        self.write_arrays()
+        self.write_arrays(wait=True)
         return count
 
     def versions(self) -> dict[int, str]:
