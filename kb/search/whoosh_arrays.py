@@ -273,7 +273,7 @@ class _Positions:
     def _decode(self) -> None:
         counts, positions = whoosh_blocks.decode_positions(self._pending)
         self._pending = []
-        self._counts.append(counts)
+        self._counts.append(counts.astype(np.int32))
         small = not len(positions) or (positions.min() >= 0 and positions.max() < 2**16)
         self._chunks.append(positions.astype(np.uint16 if small else np.int32))
 
@@ -281,7 +281,8 @@ class _Positions:
         """Each posting's number of positions, and all positions (uint16 if they fit)."""
         self._decode()
         wide = any(chunk.dtype != np.uint16 for chunk in self._chunks)
-        positions = np.concatenate(self._chunks).astype(np.int32 if wide else np.uint16)
+        positions = np.concatenate(self._chunks, dtype=np.int32 if wide else np.uint16)
+        self._chunks = []
         return np.concatenate(self._counts), positions
 
 
