@@ -10,6 +10,7 @@ write in turn; a caller with a budget waits less and gets ``IndexBusy``.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -61,6 +62,7 @@ from kb.search.planner import (
     RELATED_PROFILE_BOOST,
     Planner,
 )
+from kb.search.whoosh_arrays import ArrayStore
 from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
 from kb.search.whoosh_schema import (
     INDEX_NAME,
@@ -71,6 +73,8 @@ from kb.search.whoosh_schema import (
     facet_field,
     fields_of,
 )
+
+log = logging.getLogger(__name__)
 
 WRITE_TIMEOUT = 30.0
 #: The sorts by a date, newest first, and the column each reads.
@@ -94,7 +98,9 @@ class WhooshBackend(SearchBackend):
         self.vocabulary = vocabulary
         #: Processes that index at once in a full rebuild (each writes its own segment).
         self.rebuild_procs = max(1, rebuild_procs)
-        #: Posting lists and facet tables read from the index, shared by this process's threads.
+        #: Each segment's arrays, mapped from the files beside the index (all workers share them).
+        self.arrays = ArrayStore(self.directory, INDEX_NAME)
+        #: What is read from Whoosh's blocks of a segment still without its arrays.
         self.cache = cache or ArrayCache()
         self._index: index.Index | None = None
         self._open_lock = threading.Lock()
@@ -135,8 +141,23 @@ class WhooshBackend(SearchBackend):
             matcher.close()
             matcher = None
         if matcher is None:
-            matcher = self._local.matcher = Matcher(self.ix.searcher(), self.cache)
+            ix = self.ix
+            matcher = Matcher(ix.searcher(), self.cache, self.arrays, open_reader=ix.reader)
+            self._local.matcher = matcher
+        else:
+            matcher.adopt_sidecars()
         return matcher
+
+    def write_arrays(self, wait: bool = False) -> None:
+        """After a commit: the arrays of every new segment, written beside the index (the
+        segments merged away lose theirs); a big merged segment's in the background unless
+        ``wait``. A failure leaves the index right: the matcher reads Whoosh's blocks for a
+        segment without arrays and builds them later."""
+        try:
+            with self.ix.reader() as reader:
+                self.arrays.update(reader, None if wait else self.ix.reader)
+        except Exception:
+            log.exception("Could not write the search index's arrays")
 
     def close(self) -> None:
         matcher = getattr(self._local, "matcher", None)
@@ -199,6 +220,7 @@ class WhooshBackend(SearchBackend):
             if not writer.is_closed:
                 writer.cancel()
             raise
+        self.write_arrays()
 
     def rebuild(
         self, documents: Iterable[IndexDocument], progress: Callable[[int], None] | None = None
@@ -223,6 +245,7 @@ class WhooshBackend(SearchBackend):
             _stop_helpers(writer)
             raise
         writer.commit(mergetype=CLEAR)  # the new documents replace every old segment
+        self.write_arrays(wait=True)
         return count
 
     def versions(self) -> dict[int, str]:
@@ -465,12 +488,12 @@ class _Lexicon:
         return self.matcher.doc_frequency(field, term)
 
     def prefix_terms(self, field: str, prefix: str, limit: int) -> tuple[str, ...]:
-        return tuple(t.decode("utf-8") for t in self.matcher.expand_prefix(field, prefix)[:limit])
+        return tuple(t.decode("utf-8") for t in self.matcher.expand_prefix(field, prefix, limit))
 
     def prefix_frequency(self, field: str, prefix: str, limit: int) -> int:
         return sum(
             self.matcher.doc_frequency(field, t)
-            for t in self.matcher.expand_prefix(field, prefix)[:limit]
+            for t in self.matcher.expand_prefix(field, prefix, limit)
         )
 
     def cases(self, language: str | None = None) -> int:

@@ -2,59 +2,57 @@
 
 Whoosh's own matchers walk a query tree one document at a time in Python, and its
 ``groupedby`` facets build a list per value on every search: at 10,000 cases a faceted
-search took 150-500 ms. Here each term's posting list is read once per process into arrays
-(document numbers, term frequencies) and kept while its segment lives; a query tree is
-evaluated as array operations over all documents (a match mask and BM25F scores computed as
-Whoosh computes them), and facets are counted with one ``bincount`` per facet.
+search took 150-500 ms. Here a query tree is evaluated as array operations over all
+documents (a match mask and BM25F scores computed as Whoosh computes them), and facets are
+counted with one ``bincount`` per facet.
 
-Whoosh still stores and merges the segments, keeps the term dictionaries and stored
-fields, and checks phrases with its positional matcher. Segments never change once written
-(deletions are kept apart), so cached arrays stay right until their segment is merged away.
-Reading the blocks relies on the private layout of ``whoosh-reloaded`` 2.7.5, which is why
-that version is pinned exactly; ``tests/test_search.py`` compares the results with Whoosh's.
+Each segment's posting lists, lengths, facet tables and columns come from its sidecar
+(``kb.search.whoosh_arrays``): arrays mapped read-only, shared by every worker, nothing
+unpickled. A segment without a valid sidecar (just written by another process, or by an
+older version) is read from Whoosh's blocks (``kb.search.whoosh_blocks``, kept in a small
+per-process cache) while its sidecar is built in the background. Whoosh still stores and
+merges the segments, keeps the term dictionaries and stored fields; ``tests/test_search.py``
+compares the results with Whoosh's own searcher.
 """
 
 from __future__ import annotations
 
-import io
-import pickle
+import math
 import threading
+import time
 import weakref
-import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from whoosh import query as q
-from whoosh.codec.whoosh3 import (
-    LENGTHS_COLUMN,
-    WHOOSH3_HEADER_MAGIC,
-    W3LeafMatcher,
-    _lenfield,
-)
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
-from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
+
+from kb.search import whoosh_blocks
+from kb.search.whoosh_arrays import ArrayStore, SegmentArrays
 
 #: BM25F as Whoosh's default weighting: the same scores, computed for many documents at once.
 K1 = 1.2
 B = 0.75
 #: Field lengths are stored as one byte each (Whoosh's logarithmic approximation).
 _LENGTH_OF_BYTE = np.array([max(1, byte_to_length(b) or 1) for b in range(256)], np.float32)
-#: Per process, for all threads: posting lists, field lengths and facet tables.
-DEFAULT_CACHE_BYTES = 96 * 2**20
+#: Per process, for all threads: what is read from the blocks of segments without a
+#: sidecar (only until their sidecars are built).
+DEFAULT_CACHE_BYTES = 32 * 2**20
+#: How often a matcher looks again for the sidecar of a segment it reads from blocks.
+RETRY_SECONDS = 1.0
 
 #: Positions are combined with document numbers into one key (positions stay below this).
 _POSITIONS_PER_DOC = 1 << 24
 #: Term dictionary answers each thread's searcher remembers.
 LEXICON_ENTRIES = 200_000
 
-_EMPTY_IDS = np.zeros(0, np.int32)
-_EMPTY_WEIGHTS = np.zeros(0, np.float32)
+_EMPTY_IDS = whoosh_blocks.EMPTY_IDS
+_EMPTY_WEIGHTS = whoosh_blocks.EMPTY_WEIGHTS
 
 
 class ArrayCache:
@@ -97,6 +95,98 @@ def _nbytes(value: Any) -> int:
     return 100
 
 
+class Source(Protocol):
+    """One segment's arrays: its sidecar (``SegmentArrays``) or its blocks (``BlockSource``)."""
+
+    def doc_frequency(self, field: str, btext: bytes) -> int: ...
+
+    def expand_prefix(self, field: str, prefix: bytes, limit: int | None) -> list[bytes]: ...
+
+    def postings(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def positions_of(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def lengths(self, field: str) -> np.ndarray | None: ...
+
+    def facet(self, field: str) -> tuple[list[str], np.ndarray, np.ndarray]: ...
+
+    def column(self, field: str) -> np.ndarray | None: ...
+
+
+class BlockSource:
+    """A segment without a sidecar, read from Whoosh's blocks into the process's cache."""
+
+    def __init__(self, leaf: SegmentReader, segment: str, cache: ArrayCache) -> None:
+        self.leaf = leaf
+        self.segment = segment
+        self.cache = cache
+
+    def doc_frequency(self, field: str, btext: bytes) -> int:
+        return self.leaf.doc_frequency(field, btext)
+
+    def expand_prefix(self, field: str, prefix: bytes, limit: int | None) -> list[bytes]:
+        found = []
+        for term in self.leaf.expand_prefix(field, prefix):
+            if limit is not None and len(found) >= limit:
+                break
+            found.append(term)
+        return found
+
+    def postings(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        return self.cache.get(
+            ("postings", self.segment, field, btext),
+            lambda: whoosh_blocks.postings(self.leaf, field, btext),
+        )
+
+    def positions_of(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        return self.cache.get(
+            ("positions", self.segment, field, btext),
+            lambda: whoosh_blocks.positions(self.leaf, field, btext),
+        )
+
+    def lengths(self, field: str) -> np.ndarray | None:
+        return self.cache.get(
+            ("lengths", self.segment, field), lambda: whoosh_blocks.lengths(self.leaf, field)
+        )
+
+    def facet(self, field: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        return self.cache.get(("facet", self.segment, field), lambda: self._facet_table(field))
+
+    def column(self, field: str) -> np.ndarray | None:
+        return self.cache.get(
+            ("column", self.segment, field), lambda: whoosh_blocks.column(self.leaf, field)
+        )
+
+    def _facet_table(self, field: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The segment's (value, document) pairs of a keyword field, as two arrays."""
+        leaf = self.leaf
+        values: list[str] = []
+        docs, value_of = [], []
+        for btext in leaf.lexicon(field) if field in leaf.indexed_field_names() else ():
+            ids, _ = whoosh_blocks.postings(leaf, field, btext)
+            values.append(btext.decode("utf-8"))
+            docs.append(ids)
+            value_of.append(np.full(len(ids), len(values) - 1, np.int32))
+        if not docs:
+            return [], _EMPTY_IDS, _EMPTY_IDS
+        return values, np.concatenate(docs), np.concatenate(value_of)
+
+
+@dataclass
+class Leaf:
+    """A segment of the searcher: where its documents start, and where its arrays are."""
+
+    reader: SegmentReader
+    offset: int
+    segment: str
+    source: Source
+    retry_at: float = 0.0
+
+    @property
+    def mapped(self) -> bool:
+        return isinstance(self.source, SegmentArrays)
+
+
 @dataclass
 class Found:
     """The documents a query matches (a mask over all documents) and their scores."""
@@ -108,38 +198,81 @@ class Found:
 class Matcher:
     """One searcher's documents as arrays; answers queries for as long as it is current."""
 
-    def __init__(self, searcher: Searcher, cache: ArrayCache) -> None:
+    def __init__(
+        self,
+        searcher: Searcher,
+        cache: ArrayCache,
+        store: ArrayStore | None = None,
+        open_reader: Callable[[], Any] | None = None,
+    ) -> None:
         self.searcher = searcher
         self.cache = cache
+        self.store = store
+        self._open_reader = open_reader
         # Its files are closed with it, also when it is just dropped with its thread or app.
         self.close = weakref.finalize(self, searcher.close)
         reader = searcher.reader()
         self.size = reader.doc_count_all()
-        self.leaves: list[tuple[SegmentReader, int, str]] = [
-            (leaf, offset, leaf.segment().segment_id())
-            for leaf, offset in reader.leaf_readers()
-            if leaf.segment() is not None  # an empty index has a reader without segments
-        ]
+        self.leaves: list[Leaf] = []
+        for leaf, offset in reader.leaf_readers():
+            if leaf.segment() is None:  # an empty index has a reader without segments
+                continue
+            segment = leaf.segment().segment_id()
+            self.leaves.append(Leaf(leaf, offset, segment, BlockSource(leaf, segment, cache)))
+        self.adopt_sidecars()
         self.live = np.ones(self.size, bool)
-        for leaf, offset, _ in self.leaves:
-            if leaf.has_deletions():
-                deleted = np.fromiter(leaf.segment().deleted_docs(), np.int64)
-                self.live[deleted + offset] = False
+        for leaf in self.leaves:
+            if leaf.reader.has_deletions():
+                deleted = np.fromiter(leaf.reader.segment().deleted_docs(), np.int64)
+                self.live[deleted + leaf.offset] = False
         self._lexicon: dict[tuple, Any] = {}
+        self._averages: dict[str, np.ndarray] = {}
         #: (field, text) of every term that matched something: what highlighting marks.
         self.matched_terms: set[tuple[str, str]] = set()
+
+    def adopt_sidecars(self) -> None:
+        """Map the sidecar of each segment read from blocks, once it is there (looked for
+        at most every ``RETRY_SECONDS``); a missing one is built in the background."""
+        if self.store is None:
+            return
+        now = time.monotonic()
+        for leaf in self.leaves:
+            if leaf.mapped or now < leaf.retry_at:
+                continue
+            arrays = self.store.open(leaf.reader)
+            if arrays is not None:
+                leaf.source = arrays
+                continue
+            leaf.retry_at = now + RETRY_SECONDS
+            if self._open_reader is not None:
+                self.store.build_soon(leaf.segment, self._open_reader)
 
     # -- the term dictionary, remembered: a query asks the same questions many times ----
 
     def doc_frequency(self, field: str, text: str | bytes) -> int:
-        return self._remember(("df", field, text), self.searcher.reader().doc_frequency)
+        """In how many documents (deleted ones too, as Whoosh counts) a term is."""
+        return self._remember(("df", field, text), self._doc_frequency)
 
-    def expand_prefix(self, field: str, prefix: str) -> tuple[bytes, ...]:
-        """The indexed terms of ``field`` that start with ``prefix`` (as bytes)."""
-        return self._remember(
-            ("prefix", field, prefix),
-            lambda f, p: tuple(self.searcher.reader().expand_prefix(f, p)),
-        )
+    def _doc_frequency(self, field: str, text: str | bytes) -> int:
+        btext = text if isinstance(text, bytes) else text.encode("utf-8")
+        return sum(leaf.source.doc_frequency(field, btext) for leaf in self.leaves)
+
+    def idf(self, field: str, text: str | bytes) -> float:
+        """Whoosh's inverse document frequency (``WeightingModel.idf``)."""
+        return math.log(self.size / (self.doc_frequency(field, text) + 1)) + 1
+
+    def expand_prefix(self, field: str, prefix: str, limit: int | None = None) -> tuple[bytes, ...]:
+        """The indexed terms of ``field`` that start with ``prefix`` (as bytes, sorted; the
+        first ``limit``)."""
+        return self._remember(("prefix", field, (prefix, limit)), self._expand_prefix)
+
+    def _expand_prefix(self, field: str, asked: tuple[str, int | None]) -> tuple[bytes, ...]:
+        prefix, limit = asked
+        bprefix = prefix.encode("utf-8")
+        found = set()
+        for leaf in self.leaves:
+            found.update(leaf.source.expand_prefix(field, bprefix, limit))
+        return tuple(sorted(found)[:limit])
 
     def count(self, query: q.Query) -> int:
         """How many live documents ``query`` matches (a concept's specificity asks it on
@@ -163,47 +296,45 @@ class Matcher:
         """Document numbers and term frequencies of a term, over all segments."""
         btext = text if isinstance(text, bytes) else text.encode("utf-8")
         parts = []
-        for leaf, offset, segment in self.leaves:
-            ids, weights = self.cache.get(
-                ("postings", segment, field, btext), lambda leaf=leaf: _read(leaf, field, btext)
-            )
+        for leaf in self.leaves:
+            ids, weights = leaf.source.postings(field, btext)
             if len(ids):
-                parts.append((ids + offset if offset else ids, weights))
-        if not parts:
-            return _EMPTY_IDS, _EMPTY_WEIGHTS
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-    def _lengths(self, field: str) -> np.ndarray | None:
-        """Every document's length of ``field`` as Whoosh's one-byte code, or None if the
-        field is not scored."""
-        parts = [
-            self.cache.get(
-                ("lengths", segment, field), lambda leaf=leaf: _read_lengths(leaf, field)
-            )
-            for leaf, _, segment in self.leaves
-        ]
-        if any(p is None for p in parts):
-            return None
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+                parts.append((ids + leaf.offset if leaf.offset else ids, weights))
+        return _joined(parts)
 
     def term_scores(
         self, field: str, text: str | bytes, boost: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers, BM25F scores) of one term, as Whoosh's BM25F scores them."""
-        ids, weights = self.postings(field, text)
-        if not len(ids):
-            return ids, weights
+        btext = text if isinstance(text, bytes) else text.encode("utf-8")
+        parts = []
+        for leaf in self.leaves:
+            ids, weights = leaf.source.postings(field, btext)
+            if len(ids):
+                parts.append((leaf, ids, weights))
+        if not parts:
+            return _EMPTY_IDS, _EMPTY_WEIGHTS
         text = text.decode("utf-8") if isinstance(text, bytes) else text
         self.matched_terms.add((field, text))
-        lengths = self._lengths(field)
-        if lengths is None:  # an unscored field (keywords): the frequency is the score
-            return ids, weights * boost
-        idf = self.searcher.idf(field, text)
-        average = self.searcher.avg_field_length(field) or 1.0
-        norm = K1 * ((1 - B) + B * _LENGTH_OF_BYTE[lengths[ids]] / average)
-        return ids, (idf * boost) * (weights * (K1 + 1)) / (weights + norm)
+        norms = self._norms(field) if self.searcher.schema[field].scorable else None
+        weight = self.idf(field, text) * boost if norms is not None else boost
+        scored = []
+        for leaf, ids, weights in parts:
+            if norms is None:  # an unscored field (keywords): the frequency is the score
+                scores = weights * boost
+            else:
+                norm = norms[leaf.source.lengths(field)[ids]]
+                scores = weight * (weights * (K1 + 1)) / (weights + norm)
+            scored.append((ids + leaf.offset if leaf.offset else ids, scores))
+        return _joined(scored)
+
+    def _norms(self, field: str) -> np.ndarray:
+        """BM25's length normalisation of the field for each one-byte length code."""
+        found = self._averages.get(field)
+        if found is None:
+            average = self.searcher.avg_field_length(field) or 1.0
+            found = self._averages[field] = K1 * ((1 - B) + B * _LENGTH_OF_BYTE / average)
+        return found
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -281,10 +412,8 @@ class Matcher:
 
     def _phrase(self, query: q.Phrase) -> Found:
         """Words next to each other, scored as Whoosh scores a phrase: by the sum of the
-        words' scores. Where they stand comes from each word's cached positions."""
-        docs = [
-            self._phrase_docs(leaf, offset, segment, query) for leaf, offset, segment in self.leaves
-        ]
+        words' scores. Where they stand comes from each word's positions."""
+        docs = [self._phrase_docs(leaf, query) for leaf in self.leaves]
         docs = [d for d in docs if len(d)]
         if not docs:
             return self._none()
@@ -296,60 +425,42 @@ class Matcher:
         found.score *= found.mask
         return found
 
-    def _phrase_docs(
-        self, leaf: SegmentReader, offset: int, segment: str, query: q.Phrase
-    ) -> np.ndarray:
+    @staticmethod
+    def _phrase_docs(leaf: Leaf, query: q.Phrase) -> np.ndarray:
         """The documents of one segment where the words stand in a row: a word's
         (document, position) pairs, shifted back by its place in the phrase, intersected."""
         together: np.ndarray | None = None
         for place, word in enumerate(query.words):
             btext = word if isinstance(word, bytes) else word.encode("utf-8")
-            docs, positions = self.cache.get(
-                ("positions", segment, query.fieldname, btext),
-                lambda btext=btext: _read_positions(leaf, query.fieldname, btext),
-            )
+            docs, positions = leaf.source.positions_of(query.fieldname, btext)
             keys = docs.astype(np.int64) * _POSITIONS_PER_DOC + (positions.astype(np.int64) - place)
             together = keys if together is None else _common(together, keys)
             if not len(together):
                 return _EMPTY_IDS
-        return np.unique(together // _POSITIONS_PER_DOC).astype(np.int32) + offset
+        return np.unique(together // _POSITIONS_PER_DOC).astype(np.int32) + leaf.offset
 
     # -- facets and sorting --------------------------------------------------------------
 
     def facet_counts(self, field: str, mask: np.ndarray) -> dict[str, int]:
         """How many matched documents have each value of a keyword field."""
         counts: Counter[str] = Counter()
-        for leaf, offset, segment in self.leaves:
-            values, docs, value_of = self.cache.get(
-                ("facet", segment, field), lambda leaf=leaf: self._facet_table(leaf, field)
-            )
+        for leaf in self.leaves:
+            values, docs, value_of = leaf.source.facet(field)
             if not len(docs):
                 continue
-            inside = mask[offset : offset + leaf.doc_count_all()]
+            inside = mask[leaf.offset : leaf.offset + leaf.reader.doc_count_all()]
             tally = np.bincount(value_of[inside[docs]], minlength=len(values))
             counts.update({values[i]: int(tally[i]) for i in np.flatnonzero(tally)})
         return dict(counts)
 
-    @staticmethod
-    def _facet_table(leaf: SegmentReader, field: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """A segment's (value, document) pairs of a keyword field, as two arrays."""
-        values: list[str] = []
-        docs, value_of = [], []
-        for btext in leaf.lexicon(field) if field in leaf.indexed_field_names() else ():
-            ids, _ = _read(leaf, field, btext)
-            values.append(btext.decode("utf-8"))
-            docs.append(ids)
-            value_of.append(np.full(len(ids), len(values) - 1, np.int32))
-        if not docs:
-            return [], _EMPTY_IDS, _EMPTY_IDS
-        return values, np.concatenate(docs), np.concatenate(value_of)
-
     def sortable(self, field: str) -> np.ndarray:
         """Every document's value of a sortable numeric column (0 where it has none)."""
-        parts = [
-            self.cache.get(("column", segment, field), lambda leaf=leaf: _read_column(leaf, field))
-            for leaf, _, segment in self.leaves
-        ]
+        parts = []
+        for leaf in self.leaves:
+            found = leaf.source.column(field)
+            parts.append(np.zeros(leaf.reader.doc_count_all()) if found is None else found)
+        if not parts:
+            return np.zeros(0)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
@@ -378,78 +489,12 @@ def ranked(
     return order if limit is None else order[:limit]
 
 
-def _read(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """One segment's posting list of a term: block by block, without a matcher per posting."""
-    if (field, btext) not in leaf:
+def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    if not parts:
         return _EMPTY_IDS, _EMPTY_WEIGHTS
-    matcher = leaf.postings(field, btext)
-    if not isinstance(matcher, W3LeafMatcher):  # a short list kept inline in the dictionary
-        ids, weights = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        return np.array(ids, np.int32), np.array(weights, np.float32)
-    # The whole list in one read, then block by block: a block is its byte length (negative
-    # for the last), a pickled summary, and the pickled (maybe zlib-compressed) postings.
-    size = matcher._length  # Whoosh 2.7 reads it back as a 1-tuple
-    raw = matcher._postfile.get(matcher._startoffset, size[0] if isinstance(size, tuple) else size)
-    stream = io.BytesIO(raw)
-    stream.seek(len(WHOOSH3_HEADER_MAGIC))
-    ids: list[int] = []
-    weights: list[float] = []
-    while True:
-        start = stream.tell()
-        length = unpack_int(stream.read(_INT_SIZE))[0]
-        end = start + _INT_SIZE + abs(length)
-        count, _, _, compressed, _, _ = pickle.load(stream)  # noqa: S301 - Whoosh's own format
-        data = raw[stream.tell() : end]
-        block = zlib.decompress(data) if compressed else data
-        deltas, block_weights, _ = pickle.loads(block)  # noqa: S301 - the index's own blocks
-        ids.extend(accumulate(deltas))
-        if block_weights is None:
-            weights.extend([1.0] * count)
-        elif isinstance(block_weights, float):
-            weights.extend([block_weights] * count)
-        else:
-            weights.extend(block_weights)
-        if length < 0:
-            return np.array(ids, np.int32), np.array(weights, np.float32)
-        stream.seek(end)
-
-
-def _read_positions(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """One segment's (document, position) pairs of a term, one pair per occurrence."""
-    if (field, btext) not in leaf:
-        return _EMPTY_IDS, _EMPTY_IDS
-    decode = leaf.schema[field].format.decode_positions
-    docs: list[int] = []
-    positions: list[int] = []
-    matcher = leaf.postings(field, btext)
-    while matcher.is_active():
-        for position in decode(matcher.value()):
-            docs.append(matcher.id())
-            positions.append(position)
-        matcher.next()
-    return np.array(docs, np.int32), np.array(positions, np.int32)
-
-
-def _read_lengths(leaf: SegmentReader, field: str) -> np.ndarray | None:
-    """A segment's per-document length codes of a field: Whoosh's one-byte length column."""
-    if not leaf.schema[field].scorable:
-        return None
-    column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-    codes = np.zeros(leaf.doc_count_all(), np.uint8)
-    if column is not None:  # None: no document of this segment has the field
-        raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), np.uint8)
-        codes[: len(raw)] = raw[: len(codes)]
-    return codes
-
-
-def _read_column(leaf: SegmentReader, field: str) -> np.ndarray:
-    if not leaf.has_column(field):
-        return np.zeros(leaf.doc_count_all(), np.int64)
-    return np.array(list(leaf.column_reader(field, translate=False)), dtype=np.float64)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
