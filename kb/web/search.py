@@ -94,12 +94,16 @@ def _facet_labeller() -> Callable[[str, str], str]:
 
 
 def _result_url(link: ResultLink | None) -> Callable[[str], str]:
-    """A result's link: the case page, or the view a plugin routes result links through."""
+    """A result's link: the case page, or the view a plugin routes result links through.
+
+    Slugs are URL-safe by their pattern, so one URL is built and the others around it.
+    """
     if link is None:
-        # Slugs are URL-safe by their pattern: one URL built, the others around it.
-        head, _, tail = url_for("public.case", slug=_SLUG).partition(_SLUG)
-        return lambda slug: f"{head}{slug}{tail}"
-    return lambda slug: url_for(link.endpoint, **link.values, case=slug)
+        url = url_for("public.case", slug=_SLUG)
+    else:
+        url = url_for(link.endpoint, **link.values, case=_SLUG)
+    head, _, tail = url.partition(_SLUG)
+    return lambda slug: f"{head}{slug}{tail}"
 
 
 def _toggler() -> Callable[..., str]:
@@ -112,6 +116,14 @@ def _toggler() -> Callable[..., str]:
         if key != "page":
             asked.setdefault(key, []).append(value)
 
+    encoded: dict[tuple[str, str], str] = {}
+
+    def pair(key: str, value: str) -> str:
+        """One parameter as ``urlencode`` writes it, encoded once per page."""
+        if (key, value) not in encoded:
+            encoded[key, value] = urlencode([(key, value)])
+        return encoded[key, value]
+
     def toggle_url(name: str | None = None, value: str | None = None, **changes: str) -> str:
         args = dict(asked)
         if name is not None and value is not None:
@@ -122,7 +134,7 @@ def _toggler() -> Callable[..., str]:
                 args[key] = [new]
             else:
                 args.pop(key, None)
-        query = urlencode([(key, v) for key, values in args.items() for v in values])
+        query = "&".join(pair(key, v) for key, values in args.items() for v in values)
         return base + (f"?{query}" if query else "")
 
     return toggle_url
