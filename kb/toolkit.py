@@ -66,6 +66,7 @@ from kb.search.analysis import fold as _fold
 from kb.search.backend import FACETS, SearchHit, SearchRequest, SearchResults
 from kb.services import catalogue as _catalogue
 from kb.services import harvest as _harvest
+from kb.services import labels as _labels
 from kb.services import mail as _mail
 from kb.services import personal_data as _personal_data
 from kb.services.exchange.exporter import case_record, cases_document
@@ -242,11 +243,10 @@ def search_filter_label(name: str, value: str) -> str:
     if name == "language":
         return language_name(value)
     if name in (Vocabulary.THEME, Vocabulary.TARGET_GROUP):
-        term = vocabulary_term(Vocabulary(name), value)
+        term = _labels.terms(Vocabulary(name)).get(value)
         return term_label(term) if term is not None else value
     if name == "event":
-        event = event_by_slug(value)
-        return event.title if event is not None else value
+        return _labels.current().event_titles.get(value, value)
     for facet in search_facets():
         if facet.name == name and facet.value_label is not None:
             return facet.value_label(value)

@@ -182,7 +182,8 @@ def _published_slugs(instance: Path) -> list[str]:
     return [slug for (slug,) in rows]
 
 
-def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 180) -> None:
+    """Until the home page answers: on a busy 2-core box, 4 workers may take a minute."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -1,5 +1,6 @@
 """The domain model. Import models from here."""
 
+from kb.models.cache_generation import CacheGeneration
 from kb.models.case import Case, CaseContact, CaseLink, CasePresentation, KeyFigure
 from kb.models.choices import (
     CONTENT_LANGUAGES,
@@ -35,6 +36,7 @@ __all__ = [
     "UI_LANGUAGES",
     "ApiToken",
     "BudgetBand",
+    "CacheGeneration",
     "Case",
     "CaseContact",
     "CaseContactCount",

@@ -62,6 +62,15 @@ case_theme = _term_link_table("case_theme")
 case_target_group = _term_link_table("case_target_group")
 
 
+def period_text(start_year: int | None, end_year: int | None) -> str | None:
+    """The period as written in the import format: "2011-2014", "2015-" or "2018"."""
+    if start_year is None:
+        return None
+    if end_year == start_year:
+        return str(start_year)
+    return f"{start_year}-{end_year or ''}"
+
+
 class Case(Timestamped, db.Model):
     __tablename__ = "case_study"
     __table_args__ = (
@@ -186,12 +195,7 @@ class Case(Timestamped, db.Model):
 
     @property
     def period(self) -> str | None:
-        """The period as written in the import format: "2011-2014", "2015-" or "2018"."""
-        if self.start_year is None:
-            return None
-        if self.end_year == self.start_year:
-            return str(self.start_year)
-        return f"{self.start_year}-{self.end_year or ''}"
+        return period_text(self.start_year, self.end_year)
 
     @property
     def sessions(self) -> list[Session]:

@@ -6,6 +6,7 @@ Terms are rows, not code: editors add keys without a release.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -15,6 +16,15 @@ from kb.models.base import one_of
 from kb.models.choices import Vocabulary
 
 _KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def label_in(labels: Mapping[str, str], key: str, locale: str | None) -> str:
+    """The label in ``locale``, else English, else the key itself."""
+    if locale:
+        for candidate in (locale, locale.split("_")[0]):
+            if labels.get(candidate):
+                return labels[candidate]
+    return labels.get("en") or key
 
 
 class VocabularyTerm(db.Model):
@@ -37,13 +47,7 @@ class VocabularyTerm(db.Model):
         return key
 
     def label(self, locale: str | None) -> str:
-        """The label in ``locale``, else English, else the key itself."""
-        labels = self.labels or {}
-        if locale:
-            for candidate in (locale, locale.split("_")[0]):
-                if labels.get(candidate):
-                    return labels[candidate]
-        return labels.get("en") or self.key
+        return label_in(self.labels or {}, self.key, locale)
 
     def __repr__(self) -> str:
         return f"<VocabularyTerm {self.vocabulary}:{self.key}>"

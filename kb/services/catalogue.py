@@ -8,6 +8,7 @@ tests/test_query_counts.py) instead of querying once per item on the page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
@@ -30,8 +31,10 @@ from kb.models import (
     Vocabulary,
     VocabularyTerm,
 )
+from kb.models.case import case_theme, period_text
 from kb.search import get_backend
 from kb.search.backend import SearchRequest
+from kb.services import labels
 
 _published = Case.status == CaseStatus.PUBLISHED
 #: A person is public only through a published case or a programme's session (sessions are
@@ -112,6 +115,42 @@ def published_by_ids(ids: list[int], *, whole: bool = True) -> list[Case]:
         )
     }
     return [found[i] for i in ids if i in found]
+
+
+@dataclass(frozen=True)
+class HitCard:
+    """What the search page shows beside a hit besides the index's own fields."""
+
+    municipality: str | None
+    period: str | None
+    themes: tuple[labels.Term, ...]
+
+
+def hit_cards(ids: list[int]) -> dict[int, HitCard]:
+    """The published cases among ``ids``, by id: one query, themes named from the labels'
+    cache (no ORM objects: the search page asks for these on every request)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Case.id, Case.municipality, Case.start_year, Case.end_year, case_theme.c.term_id)
+        .outerjoin(case_theme, case_theme.c.case_id == Case.id)
+        .where(Case.id.in_(ids), _published)
+    )
+    found: dict[int, tuple[str | None, str | None]] = {}
+    themes: dict[int, list[labels.Term]] = {}
+    terms = labels.current().by_id
+    for case_id, municipality, start_year, end_year, term_id in rows:
+        found[case_id] = (municipality, period_text(start_year, end_year))
+        if term_id in terms:
+            themes.setdefault(case_id, []).append(terms[term_id])
+    return {
+        case_id: HitCard(
+            municipality,
+            period,
+            tuple(sorted(themes.get(case_id, ()), key=lambda t: (t.position, t.key))),
+        )
+        for case_id, (municipality, period) in found.items()
+    }
 
 
 def found_cases(request: SearchRequest) -> tuple[list[Case], int]:

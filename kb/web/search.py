@@ -1,4 +1,9 @@
-"""The search page: it asks the search interface, never the engine (the API has its own)."""
+"""The search page: it asks the search interface, never the engine (the API has its own).
+
+The page is drawn on every search, so what it names (themes, events) comes from the labels
+kept in memory (``kb.services.labels``), and its links are built from the request's
+parameters read once, not once per link.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,19 @@ from urllib.parse import urlencode
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from werkzeug.datastructures import MultiDict
 
 from kb import plugins
 from kb.hookspecs import ResultLink
-from kb.models import Vocabulary
 from kb.search import facet_names, get_backend
-from kb.services import catalogue
-from kb.web.search_params import BadParameter, search_request
+from kb.services import catalogue, labels
+from kb.web.municipality_profile import HEADINGS, profile_label
+from kb.web.practice_words import choice_label
+from kb.web.search_params import TERM_FACETS, BadParameter, search_request
+from kb.web.template_helpers import country_name, language_name
 
 bp = Blueprint("search", __name__)
+#: Stands for a slug in the one case URL built per page.
+_SLUG = "0-slug-0"
 
 
 @bp.get("/search")
@@ -28,61 +36,105 @@ def page() -> ResponseReturnValue:
     except BadParameter as bad:
         return render_template("search.html", error=bad.message, results=None, **_labels()), 400
     results = get_backend().search(search)
+    toggle_url = _toggler()
     if search.page > results.pages:
         # Past the last page (an old link, or cases unpublished since): the last page,
         # under its own URL, rather than an empty "page 99 of 3".
         last = {"page": str(results.pages)} if results.pages > 1 else {}
-        return redirect(_toggle_url(**last))
+        return redirect(toggle_url(**last))
     link = plugins.searched(search, results, language=str(get_locale()))
-    cases = {
-        case.id: case
-        for case in catalogue.published_by_ids([hit.id for hit in results.hits], whole=False)
-    }
     return render_template(
         "search.html",
         error=None,
         results=results,
-        cases=cases,
-        toggle_url=_toggle_url,
+        cases=catalogue.hit_cards([hit.id for hit in results.hits]),
+        toggle_url=toggle_url,
         result_url=_result_url(link),
         **_labels(),
     )
 
 
 def _labels() -> dict[str, Any]:
-    """Readable names for facet values: vocabulary terms and event titles."""
     return {
         "facet_names": facet_names(),
         "plugin_facets": {facet.name: facet for facet in plugins.facets()},
-        "terms": {
-            "theme": {t.key: t for t in catalogue.vocabulary(Vocabulary.THEME)},
-            "target_group": {t.key: t for t in catalogue.vocabulary(Vocabulary.TARGET_GROUP)},
-        },
-        "event_titles": {e.slug: e.title for e in catalogue.events()},
+        "facet_label": _facet_labeller(),
     }
 
 
+def _facet_labeller() -> Callable[[str, str], str]:
+    """A facet value's readable name in the reader's language: a country, a language, a
+    theme, an event's title..., or the value itself when it has none."""
+    known = labels.current()
+    terms = {
+        name: known.terms.get(vocabulary.value, {}) for name, vocabulary in TERM_FACETS.items()
+    }
+    locale = get_locale()
+    code = str(locale) if locale else None
+    plugin_labels = {f.name: f.value_label for f in plugins.facets() if f.value_label}
+
+    def label(name: str, value: str) -> str:
+        if name == "country":
+            return country_name(value)
+        if name == "language":
+            return language_name(value)
+        if name in HEADINGS:
+            return profile_label(name, value)
+        if name in terms and value in terms[name]:
+            return terms[name][value].label(code)
+        if name == "event":
+            return known.event_titles.get(value, value)
+        if name in ("practice_status", "budget_band"):
+            return choice_label(value, name)
+        if name in plugin_labels:
+            return plugin_labels[name](value)
+        return value
+
+    return label
+
+
 def _result_url(link: ResultLink | None) -> Callable[[str], str]:
-    """A result's link: the case page, or the view a plugin routes result links through."""
+    """A result's link: the case page, or the view a plugin routes result links through.
+
+    Slugs are URL-safe by their pattern, so one URL is built and the others around it.
+    """
     if link is None:
-        return lambda slug: url_for("public.case", slug=slug)
-    return lambda slug: url_for(link.endpoint, **link.values, case=slug)
+        url = url_for("public.case", slug=_SLUG)
+    else:
+        url = url_for(link.endpoint, **link.values, case=_SLUG)
+    head, _, tail = url.partition(_SLUG)
+    return lambda slug: f"{head}{slug}{tail}"
 
 
-def _toggle_url(name: str | None = None, value: str | None = None, **changes: str) -> str:
-    """This search with one filter value added or removed (and the page reset unless
-    ``page`` is among the changes)."""
-    args = MultiDict(request.args)
-    args.pop("page", None)
-    if name is not None and value is not None:
-        values = args.getlist(name)
-        args.setlist(
-            name, [v for v in values if v != value] if value in values else [*values, value]
-        )
-    for key, new in changes.items():
-        if new:
-            args[key] = new
-        else:  # an empty value takes the parameter away (a filter switched off)
-            args.pop(key, None)
-    query = urlencode(list(args.items(multi=True)))
-    return url_for("search.page") + (f"?{query}" if query else "")
+def _toggler() -> Callable[..., str]:
+    """``toggle_url``: this search with one filter value added or removed (and the page reset
+    unless ``page`` is among the changes); an empty change takes a parameter away."""
+    base = url_for("search.page")
+    # The parameters as a MultiDict keeps them: grouped by name, in order of first use.
+    asked: dict[str, list[str]] = {}
+    for key, value in request.args.items(multi=True):
+        if key != "page":
+            asked.setdefault(key, []).append(value)
+
+    encoded: dict[tuple[str, str], str] = {}
+
+    def pair(key: str, value: str) -> str:
+        """One parameter as ``urlencode`` writes it, encoded once per page."""
+        if (key, value) not in encoded:
+            encoded[key, value] = urlencode([(key, value)])
+        return encoded[key, value]
+
+    def toggle_url(name: str | None = None, value: str | None = None, **changes: str) -> str:
+        args = dict(asked)
+        if name is not None and value is not None:
+            values = args.get(name, [])
+            args[name] = [v for v in values if v != value] if value in values else [*values, value]
+        for key, new in changes.items():
+            if new:
+                args[key] = [new]
+            else:
+                args.pop(key, None)
+        query = "&".join(pair(key, v) for key, values in args.items() for v in values)
+        return base + (f"?{query}" if query else "")
+
+    return toggle_url

@@ -18,8 +18,7 @@ from kb.i18n import _
 from kb.models import PopulationBand, UrbanRural, Vocabulary
 from kb.models.choices import CONTENT_LANGUAGES, COUNTRIES, BudgetBand, PracticeStatus
 from kb.search.backend import FACETS, SORTS, SearchRequest
-from kb.services import freshness
-from kb.services.vocabulary import terms_by_key
+from kb.services import freshness, labels
 from kb.web.input_guard import NO_NUL_PATTERN
 
 MAX_Q = 5000
@@ -58,7 +57,7 @@ def value_schema(name: str) -> dict[str, object]:
     if name == "year":
         return {"type": "string", "pattern": YEAR_PATTERN}
     if name in TERM_FACETS:
-        return {"type": "string", "enum": sorted(terms_by_key(TERM_FACETS[name]))}
+        return {"type": "string", "enum": sorted(labels.terms(TERM_FACETS[name]))}
     if name in CHOICE_FACETS:
         return {"type": "string", "enum": [choice.value for choice in CHOICE_FACETS[name]]}
     return {"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY}

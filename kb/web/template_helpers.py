@@ -11,12 +11,13 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from kb.i18n import NATIVE_NAMES
 from kb.markdown import render_markdown
 from kb.models import VocabularyTerm
+from kb.services.labels import Term
 from kb.web.form_errors import form_problems
 from kb.web.municipality_profile import HEADINGS, profile_choices, profile_label
 from kb.web.practice_words import choice_label
 
 
-def term_label(term: VocabularyTerm) -> str:
+def term_label(term: VocabularyTerm | Term) -> str:
     locale = get_locale()
     return term.label(str(locale) if locale else None)
 
