@@ -7,7 +7,7 @@ PORT   ?= 5000
 UI_LANGUAGES := nb sv da fi is
 PLUGIN_DIRS  := $(filter-out plugins/__pycache__,$(wildcard plugins/*/))
 
-.PHONY: run serve loadtest loadtest-ceiling bench test test-all lint format install clean translations translations-extract
+.PHONY: run serve loadtest loadtest-ceiling bench screenshots test test-all lint format install clean translations translations-extract
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ test: install
 		$(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile --no-loadscope-reorder) \
 		$(if $(JUNIT),--junitxml=$(JUNIT)/fast.xml) $(PYTEST_ARGS)
 	$(if $(SLOW),$(BIN)/python -m pytest -m serial $(if $(JUNIT),--junitxml=$(JUNIT)/slow.xml) $(PYTEST_ARGS))
+
+## screenshots: the browser tests, writing their screenshots to docs/screenshots (commit them)
+screenshots: install
+	KB_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots KB_REQUIRE_BROWSER=1 \
+		$(BIN)/python -m pytest -p no:randomly tests/browser $(PYTEST_ARGS)
 
 ## test-all: everything, the slow tests included (what CI runs)
 test-all:

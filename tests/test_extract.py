@@ -258,6 +258,7 @@ def test_a_pdf_drawing_too_much_before_any_text_is_refused(tmp_path: Path) -> No
         extract_text(path, PDF)
 
 
+@pytest.mark.slow
 def test_a_pdf_past_its_work_budget_keeps_the_pages_read_before(tmp_path: Path) -> None:
     stream = (
         b"0 0 Td\n" * (MAX_PDF_CONTENT_BYTES // 7 // 3 - 10) + b"BT /F1 12 Tf (Velkommen) Tj ET"

@@ -48,6 +48,7 @@ def _increment(uri: str, start: Barrier, results: multiprocessing.Queue) -> None
     results.put([storage.incr("LIMITER/shared", 60) for _ in range(INCREMENTS)])
 
 
+@pytest.mark.slow
 def test_processes_counting_at_once_lose_no_increment(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'limits.sqlite3'}"
     context = multiprocessing.get_context("spawn")

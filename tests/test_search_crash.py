@@ -73,6 +73,7 @@ def _run(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_write_leaves_an_index_that_check_and_reindex_repair(
     sqlite_template: Path, tmp_path: Path
 ) -> None:

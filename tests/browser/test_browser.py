@@ -1,13 +1,16 @@
 """The app in a real browser: Debian's Chromium driven by Playwright, checked with axe-core.
 
 Skipped with a reason where Chromium or Playwright is missing; CI sets
-``KB_REQUIRE_BROWSER=1`` so that there a missing browser fails instead.
+``KB_REQUIRE_BROWSER=1`` so that there a missing browser fails instead. Screenshots go to
+a temporary folder, so a test run leaves the checkout clean; ``make screenshots`` writes
+them to ``docs/screenshots`` (``KB_SCREENSHOTS_DIR``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +37,9 @@ from tests.web_helpers import GOOD_PASSWORD, path_of
 
 CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("KB_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "kb-screenshots"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -108,9 +113,9 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def shoot(page: Any, name: str) -> None:
+def shoot(page: Any, name: str, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def serious_violations(page: Any) -> list[str]:
@@ -725,8 +730,7 @@ def test_a_case_page_shows_the_whole_practice_template(
             assert page.get_by_role("heading", name=heading).count() == 1, heading
         assert "Gjort permanent eller skalert opp (2022)" in main
         assert "Tall fra de som står bak eksempelet" in main
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "case-practice-template.png"), full_page=True)
+        shoot(page, "case-practice-template", full_page=True)
         assert not serious_violations(page), serious_violations(page)
     finally:
         context.close()
