@@ -61,6 +61,9 @@ def test_every_segment_gets_arrays_after_its_commit(backend: WhooshBackend) -> N
     assert all(leaf.mapped for leaf in matcher.leaves)
     names = {p.name for p in backend.arrays.folder.iterdir()}
     assert names == {backend.arrays.path(leaf.segment).name for leaf in matcher.leaves}
+    for leaf in segments(backend):  # the Whoosh files the arrays were built from
+        files = backend.arrays.expected(leaf)["files"]
+        assert f"{leaf.segment().segment_id()}.seg" in files, files
 
 
 def test_the_arrays_hold_what_whooshs_blocks_hold(backend: WhooshBackend) -> None:

@@ -3,7 +3,7 @@
 Whoosh 2.7 keeps a posting list as blocks of pickled, zlib-compressed tuples: unpickling
 them was ~40 % of a cold query, and every worker kept its own decoded copy. A segment
 never changes once written (deletions are kept apart, in the table of contents), so after
-each commit its lists are written once more, as arrays, to ``arrays/<index>_<segment>.arrays``
+each commit its lists are written once more, as arrays, to ``arrays/<segment>.arrays``
 in the index folder; every worker maps that file read-only, so the pages are shared
 through the page cache and a query unpickles nothing. Whoosh's index stays the system of
 record: a sidecar is derived from it and rebuilt from it when missing.
@@ -377,7 +377,7 @@ class ArrayStore:
         self._builder: threading.Thread | None = None
 
     def path(self, segment_id: str) -> Path:
-        return self.folder / f"{self.index_name}_{segment_id}{SUFFIX}"
+        return self.folder / f"{segment_id}{SUFFIX}"
 
     def expected(self, leaf: SegmentReader) -> dict[str, Any]:
         """What a sidecar of this segment must say of itself."""
@@ -391,7 +391,7 @@ class ArrayStore:
 
     def _files(self, segment_id: str) -> dict[str, int]:
         """The segment's files and their sizes: a segment of a reused name differs."""
-        prefix = f"{self.index_name}_{segment_id}."
+        prefix = f"{segment_id}."
         found = {}
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.directory):
