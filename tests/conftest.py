@@ -33,6 +33,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from werkzeug.test import TestResponse
 
 from kb import create_app, schema
@@ -94,6 +95,8 @@ def create_postgres(template: str | None = None) -> str:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+            # A throwaway database need not survive a crash: commits do not wait for the disk.
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except Exception as exc:  # any connection failure means "not available"
         _unavailable(f"cannot create a database at {admin_url.render_as_string()}: {exc}")
     finally:
@@ -121,15 +124,40 @@ def throwaway_postgres(template: str | None = None) -> Iterator[str]:
 
 
 def empty_postgres(app: Flask) -> None:
-    """Remove every row but the migration version, then restore the default vocabulary."""
+    """Remove every row but the migration version, restart the sequences, then restore the
+    default vocabulary.
+
+    Rows are deleted, not truncated: a test leaves a handful of rows, and ``TRUNCATE`` gives
+    each of the ~30 tables new files (about 0.8 s a test, half of a PostgreSQL test's time),
+    where ``DELETE`` takes about 20 ms. Foreign keys are not checked meanwhile
+    (``session_replication_role``, which a superuser may set, as on the test servers);
+    elsewhere it falls back to ``TRUNCATE``.
+    """
     with app.app_context():
         # The core's, the search's and the plugins' own tables (analytics_search...).
         tables = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
         tables += search_schema.TABLES
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for table in tables:
+                    conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - from the catalogue
+                conn.execute(text(_RESTART_SEQUENCES))
+        except ProgrammingError:  # not a superuser: no leave to skip the foreign keys
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         ensure_default_terms()
         db.session.remove()
+
+
+#: Every sequence of the database's own schemas back to its start, as ``RESTART IDENTITY``.
+_RESTART_SEQUENCES = """
+SELECT setval(s.oid, seq.seqstart, false)
+FROM pg_class s
+JOIN pg_sequence seq ON seq.seqrelid = s.oid
+JOIN pg_namespace n ON n.oid = s.relnamespace
+WHERE s.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
 
 
 def database_config(
@@ -183,22 +211,38 @@ class DemoTemplates:
     """One demo template per database configuration and plugin set, built on first use.
 
     The plugins are part of the key because they add to the index (``index_extras``).
-    A PostgreSQL copy is dropped in the background: a drop waits for a checkpoint, which
-    the next test need not wait for.
+    PostgreSQL copies are made and dropped in the background: while a test runs, the copy
+    for the next test of its template is made (half a second each), and a drop waits for a
+    checkpoint, which no test need wait for.
     """
 
     def __init__(self, folder: Path, cleanup: ExitStack) -> None:
         self._folder = folder
         self._cleanup = cleanup
         self._built: dict[tuple[object, ...], DemoTemplate] = {}
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-database")
+        self._next: dict[str, Future[str]] = {}
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
         self._drops: list[Future[None]] = []
 
     def close(self) -> None:
-        """Wait for the background drops; a failed one fails the run here."""
+        """Drop the copies made for no test, wait for the background drops; a failed drop
+        fails the run here."""
+        self._maker.shutdown(wait=True)
+        for unused in self._next.values():
+            if unused.exception() is None:
+                self._drops.append(self._dropper.submit(drop_postgres, unused.result()))
         self._dropper.shutdown(wait=True)
         for drop in self._drops:
             drop.result()
+
+    def _database_copy(self, template: str) -> str:
+        """A copy of the database ``template``: the one made since the last test asked, if
+        any, and the next one started at once."""
+        ready = self._next.pop(template, None)
+        url = ready.result() if ready is not None else create_postgres(template=template)
+        self._next[template] = self._maker.submit(create_postgres, template)
+        return url
 
     @contextmanager
     def copy(
@@ -216,7 +260,7 @@ class DemoTemplates:
         if not url:
             yield template.config
             return
-        copy = create_postgres(template=str(url))
+        copy = self._database_copy(str(url))
         try:
             yield {**template.config, "SQLALCHEMY_DATABASE_URI": copy}
         finally:

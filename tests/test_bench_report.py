@@ -40,8 +40,7 @@ def test_one_table_shows_every_size_and_engine_with_ratios_to_fts5() -> None:
     assert "search page CPU per request, warm worker (ms)" not in rows  # measured by no one
 
 
-@pytest.mark.slow
-@pytest.mark.serial
+@pytest.mark.slow  # not serial: it asserts no timing, so it may share the CPU
 def test_a_tiny_bench_prints_the_table_and_writes_the_same_figures_as_json(
     tmp_path: Path,
 ) -> None:

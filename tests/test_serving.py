@@ -18,13 +18,18 @@ from tests import load
 
 @pytest.mark.slow
 @pytest.mark.serial
-def test_four_workers_serve_a_minute_of_searches_views_and_submissions_without_errors() -> None:
-    report = load.run(workers=4, seconds=60)
+def test_four_workers_serve_20_seconds_of_searches_views_and_submissions_without_errors() -> None:
+    # `make loadtest` runs a minute; a third of it crosses each write with searches and views
+    # often enough for CI.
+    report = load.run(workers=4, seconds=20)
 
     assert report["errors"] == [], report
     assert report["server_tracebacks"] == 0, report
+    # Enough of each to cross: a submission is a commit and an index write (about one a
+    # second per client on a busy machine), a search or a view a few milliseconds.
+    least = {"search": 50, "view": 50, "submit": 10}
     for kind, figures in report["clients"].items():
-        assert figures["requests"] > 50, (kind, report)
+        assert figures["requests"] > least[kind], (kind, report)
     # Every published case, the 100-odd new ones too, is in the index as it is stored.
     assert report["search_check_exit"] == 0, report["search_check"]
 

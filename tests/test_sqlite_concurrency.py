@@ -18,13 +18,13 @@ from kb.services.indexing import outbox
 from tests.conftest import instance_from, make_app
 
 WORKERS = 4
-SECONDS = float(os.environ.get("KB_CONCURRENCY_SECONDS", "30"))
+SECONDS = float(os.environ.get("KB_CONCURRENCY_SECONDS", "15"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
 @pytest.mark.serial
-def test_four_processes_writing_for_30_seconds_lose_nothing_and_never_lock(
+def test_four_processes_writing_for_15_seconds_lose_nothing_and_never_lock(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
     instance = instance_from(sqlite_template, tmp_path / "instance")
