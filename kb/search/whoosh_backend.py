@@ -511,6 +511,7 @@ class _Execution:
     def __init__(self, matcher: Matcher) -> None:
         self.matcher = matcher
         self.lexicon = _Lexicon(matcher)
+        matcher.begin_search()
         self._built: dict[int, Query] = {}
         self._found: dict[int, Found] = {}
         self._nodes: list[plan.Node] = []  # keeps the ids of the remembered nodes valid

@@ -48,6 +48,8 @@ RETRY_SECONDS = 1.0
 
 #: Positions are combined with document numbers into one key (positions stay below this).
 _POSITIONS_PER_DOC = 1 << 24
+#: Per thread: the scores of the current search's terms (``Matcher.term_scores``).
+SCORED_BYTES = 16 * 2**20
 #: Term dictionary answers each thread's searcher remembers.
 LEXICON_ENTRIES = 200_000
 
@@ -226,6 +228,7 @@ class Matcher:
                 deleted = np.fromiter(leaf.reader.segment().deleted_docs(), np.int64)
                 self.live[deleted + leaf.offset] = False
         self._lexicon: dict[tuple, Any] = {}
+        self._scored = ArrayCache(SCORED_BYTES)
         self._averages: dict[str, np.ndarray] = {}
         #: (field, text) of every term that matched something: what highlighting marks.
         self.matched_terms: set[tuple[str, str]] = set()
@@ -302,11 +305,29 @@ class Matcher:
                 parts.append((ids + leaf.offset if leaf.offset else ids, weights))
         return _joined(parts)
 
+    def begin_search(self) -> None:
+        """Forget the scores of the last search's terms (``term_scores``): kept longer, they
+        would be each worker's own copy of what the mapped arrays give every worker."""
+        self._scored.clear()
+
     def term_scores(
         self, field: str, text: str | bytes, boost: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(document numbers, BM25F scores) of one term, as Whoosh's BM25F scores them."""
-        btext = text if isinstance(text, bytes) else text.encode("utf-8")
+        """(document numbers, BM25F scores) of one term, as Whoosh's BM25F scores them.
+
+        A search asks the same terms again and again (its strict query, its direct hits,
+        each relaxation, a concept's specificity): their scores at boost 1 are kept until
+        ``begin_search``, and a score is linear in the boost.
+        """
+        text = text.decode("utf-8") if isinstance(text, bytes) else text
+        ids, scores = self._scored.get((field, text), lambda: self._term_scores(field, text))
+        if len(ids):
+            self.matched_terms.add((field, text))
+        return ids, scores * boost if boost != 1.0 else scores
+
+    def _term_scores(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's scores at boost 1 (read-only: they are shared by the search's queries)."""
+        btext = text.encode("utf-8")
         parts = []
         for leaf in self.leaves:
             ids, weights = leaf.source.postings(field, btext)
@@ -314,17 +335,15 @@ class Matcher:
                 parts.append((leaf, ids, weights))
         if not parts:
             return _EMPTY_IDS, _EMPTY_WEIGHTS
-        text = text.decode("utf-8") if isinstance(text, bytes) else text
-        self.matched_terms.add((field, text))
         norms = self._norms(field) if self.searcher.schema[field].scorable else None
-        weight = self.idf(field, text) * boost if norms is not None else boost
         scored = []
         for leaf, ids, weights in parts:
             if norms is None:  # an unscored field (keywords): the frequency is the score
-                scores = weights * boost
+                scores = weights.copy()
             else:
                 norm = norms[leaf.source.lengths(field)[ids]]
-                scores = weight * (weights * (K1 + 1)) / (weights + norm)
+                scores = self.idf(field, text) * (weights * (K1 + 1)) / (weights + norm)
+            scores.flags.writeable = False
             scored.append((ids + leaf.offset if leaf.offset else ids, scores))
         return _joined(scored)
 
