@@ -172,3 +172,20 @@ def test_a_big_segment_written_by_a_request_gets_its_arrays_in_the_background(
     for leaf in backend._matcher().leaves:
         leaf.retry_at = 0.0
     assert all(leaf.mapped for leaf in backend._matcher().leaves)
+
+
+def test_big_segments_written_at_once_get_their_arrays_from_processes_of_their_own(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after a multiprocess rebuild: two big segments without arrays, waited for."""
+    monkeypatch.setattr(whoosh_arrays, "BUILD_NOW_DOCS", 0)  # every segment is "big"
+    expected = answers(backend)
+    backend.close()
+    for path in backend.arrays.folder.iterdir():
+        path.unlink()
+
+    backend.write_arrays(wait=True)
+
+    assert len(list(backend.arrays.folder.iterdir())) == 2  # no temporary file left
+    assert all(leaf.mapped for leaf in backend._matcher().leaves)
+    assert answers(backend) == expected
