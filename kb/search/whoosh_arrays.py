@@ -258,7 +258,7 @@ def build(
 
 def _add_positions(batch: whoosh_blocks.Batch, positions: Spool) -> np.ndarray:
     """The batch's positions decoded and spooled; each term's number of them."""
-    counts, places = whoosh_blocks.decode_positions(batch.values)
+    counts, places = batch.occurrences, batch.positions
     positions.append(places)
     per_posting = np.repeat(batch.positional, batch.counts)
     if not np.array_equal(counts, batch.weights[per_posting]):
