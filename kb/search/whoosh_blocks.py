@@ -46,8 +46,6 @@ _CLOSE = b")\x87."
 _PICKLE_BATCH = 1000
 EMPTY_IDS = np.zeros(0, np.int32)
 EMPTY_WEIGHTS = np.zeros(0, np.float32)
-#: A block's weights when Whoosh stored none (all 1.0); a block holds up to 128 postings.
-_ONES = array("f", [1.0] * 128)
 
 
 def postings(leaf: SegmentReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +139,7 @@ class _Gatherer:
             return
         self.ids.extend(ids)
         if weights is None:
-            self.weights.extend(_ONES[:count] if count <= len(_ONES) else [1.0] * count)
+            self.weights.extend(array("f", [1.0]) * count)
         elif isinstance(weights, float):
             self.weights.extend([weights] * count)
         else:
@@ -183,7 +181,7 @@ class _Gatherer:
         """The positional postings' values, packed and listed, decoded in posting order."""
         packed, packed_sizes = _unpack(self.packed)
         listed = b"".join(self.listed)
-        buf = _padded(packed + listed) if packed else _padded(listed)
+        buf = _padded(packed + listed)
         is_packed = np.frombuffer(self.is_packed, np.int8).astype(bool)
         sizes = np.zeros(len(is_packed), np.int64)
         starts = np.zeros(len(is_packed), np.int64)
