@@ -3,6 +3,7 @@ missing, stale or foreign file never used."""
 
 from __future__ import annotations
 
+import pickle
 import struct
 from collections.abc import Iterator
 from dataclasses import replace
@@ -172,3 +173,44 @@ def test_a_big_segment_written_by_a_request_gets_its_arrays_in_the_background(
     for leaf in backend._matcher().leaves:
         leaf.retry_at = 0.0
     assert all(leaf.mapped for leaf in backend._matcher().leaves)
+
+
+def test_big_segments_written_at_once_get_their_arrays_from_processes_of_their_own(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after a multiprocess rebuild: two big segments without arrays, waited for."""
+    monkeypatch.setattr(whoosh_arrays, "BUILD_NOW_DOCS", 0)  # every segment is "big"
+    expected = answers(backend)
+    backend.close()
+    for path in backend.arrays.folder.iterdir():
+        path.unlink()
+
+    backend.write_arrays(wait=True)
+
+    assert len(list(backend.arrays.folder.iterdir())) == 2  # no temporary file left
+    assert all(leaf.mapped for leaf in backend._matcher().leaves)
+    assert answers(backend) == expected
+
+
+def _positions_value(first: int, count: int) -> bytes:
+    """A ``Positions`` value as Whoosh writes it: the count, then the pickled deltas."""
+    return struct.pack(">I", count) + pickle.dumps([first] + [1] * (count - 1), 2)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 128])
+@pytest.mark.parametrize("repeated", [False, True])
+def test_a_blocks_values_read_in_batches_are_what_whoosh_pickled(
+    count: int, repeated: bool
+) -> None:
+    """Small tuples, memo numbers past 255 and high bytes; a value pickled twice (a memo
+    get, not the usual shape) is read by unpickling."""
+    values = [_positions_value(n * 37 % 300, 1 + n % 5) for n in range(count)]
+    if repeated and count > 1:
+        values[-1] = values[0]
+    block = pickle.dumps((tuple(range(count)), None, tuple(values)), 2)
+    deltas, weights, packed = whoosh_blocks._split(block, count)
+    joined, sizes = whoosh_blocks._unpack([packed, packed])
+
+    assert (deltas, weights) == (tuple(range(count)), None)
+    assert joined == b"".join(values) * 2
+    assert sizes.tolist() == [len(v) for v in values] * 2

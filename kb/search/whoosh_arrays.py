@@ -32,18 +32,20 @@ import hashlib
 import json
 import logging
 import mmap
+import multiprocessing
 import os
 import struct
 import tempfile
 import threading
 import time
-from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from whoosh.fields import ID, KEYWORD, NUMERIC
+from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader
 
 from kb.search import whoosh_blocks
@@ -66,6 +68,9 @@ BUILD_NOW_DOCS = 2_000
 #: Term numbers each segment remembers (a small table: the terms searches ask for).
 TERMS_REMEMBERED = 50_000
 _UNKNOWN = object()
+#: How the processes of a parallel build start: forked where possible (a spawned one would
+#: import the whole app again, seconds, and the caller's main module).
+_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 #: Separates a field from its term in a key (never a byte of UTF-8).
 _SEPARATOR = b"\xff"
 
@@ -192,25 +197,31 @@ class SegmentArrays:
 # -- writing -------------------------------------------------------------------------------
 
 
-def build(leaf: SegmentReader, index_name: str, files: dict[str, int]) -> tuple[dict, dict]:
-    """A segment's manifest and arrays, read from Whoosh's blocks (typed buffers, so a big
-    segment's postings take 4 bytes each while they are gathered)."""
+def build(
+    leaf: SegmentReader, index_name: str, files: dict[str, int], scratch: Path
+) -> tuple[dict, dict[str, np.ndarray | Spool]]:
+    """A segment's manifest and arrays, read from Whoosh's blocks a batch of terms at a
+    time. The postings and positions go to spool files in ``scratch`` as they are
+    decoded, so a big segment's arrays are never all in memory at once; the arrays per
+    term, per document and per facet value stay in memory."""
     keys: list[bytes] = []
     fields: dict[str, list[int]] = {}
-    docs, weights, post_counts = array("i"), array("f"), array("q")
-    has_positions = array("b")
-    places = _Positions()
-    for field, btext, ids, term_weights, values in whoosh_blocks.segment_postings(leaf):
-        number = len(keys)
-        fields.setdefault(field, [number, number])[1] = number + 1
-        keys.append(term_key(field, btext))
-        docs.extend(ids)
-        weights.extend(term_weights)
-        post_counts.append(len(ids))
-        has_positions.append(values is not None)
-        if values is not None:
-            places.add(values)
-    arrays: dict[str, np.ndarray] = {}
+    post_counts: list[np.ndarray] = []
+    pos_counts: list[np.ndarray] = []
+    docs = Spool(scratch, np.int32)
+    weights = Spool(scratch, np.float32)
+    positions = Spool(scratch, np.int32)
+    for batch in whoosh_blocks.segment_batches(leaf):
+        for field, btext in batch.terms:
+            number = len(keys)
+            fields.setdefault(field, [number, number])[1] = number + 1
+            keys.append(term_key(field, btext))
+        docs.append(batch.docs)
+        weights.append(batch.weights)
+        post_counts.append(batch.counts)
+        pos_counts.append(_add_positions(batch, positions))
+    positions.narrow(np.uint16)
+    arrays: dict[str, np.ndarray | Spool] = {}
     hashes = np.fromiter((key_hash(k) for k in keys), np.uint64, len(keys))
     order = np.argsort(hashes, kind="stable")
     arrays["hashes"] = hashes[order]
@@ -218,19 +229,9 @@ def build(leaf: SegmentReader, index_name: str, files: dict[str, int]) -> tuple[
     arrays["key_ends"] = np.cumsum([len(k) for k in keys], dtype=np.int64)
     arrays["keys"] = np.frombuffer(b"".join(keys), np.uint8)
     arrays["heads"] = np.fromiter((_head(_term_bytes(k), 0) for k in keys), np.uint64, len(keys))
-    counts = np.frombuffer(post_counts, np.int64)
-    arrays["post_starts"] = np.concatenate([[0], np.cumsum(counts)])
-    arrays["docs"] = np.frombuffer(docs, np.int32)
-    arrays["weights"] = np.frombuffer(weights, np.float32)
-    occurrences, arrays["positions"] = places.done()
-    positional = np.frombuffer(has_positions, np.int8).astype(bool)
-    if not np.array_equal(occurrences, arrays["weights"][np.repeat(positional, counts)]):
-        raise ValueError("a posting's weight is not its number of positions")
-    ends = np.cumsum(counts[positional])
-    totals = np.concatenate([[0], np.cumsum(occurrences)])
-    per_term = np.zeros(len(keys), np.int64)
-    per_term[positional] = totals[ends] - totals[ends - counts[positional]]
-    arrays["pos_starts"] = np.concatenate([[0], np.cumsum(per_term)])
+    arrays["post_starts"] = _starts(post_counts)
+    arrays["docs"], arrays["weights"], arrays["positions"] = docs, weights, positions
+    arrays["pos_starts"] = _starts(pos_counts)
     facets: dict[str, list[str]] = {}
     for field, (first, end) in fields.items():
         if leaf.schema[field].scorable:
@@ -255,35 +256,76 @@ def build(leaf: SegmentReader, index_name: str, files: dict[str, int]) -> tuple[
     return manifest, arrays
 
 
-class _Positions:
-    """The positions of a segment, decoded in batches as its terms are read."""
+def _add_positions(batch: whoosh_blocks.Batch, positions: Spool) -> np.ndarray:
+    """The batch's positions decoded and spooled; each term's number of them."""
+    counts, places = batch.occurrences, batch.positions
+    positions.append(places)
+    per_posting = np.repeat(batch.positional, batch.counts)
+    if not np.array_equal(counts, batch.weights[per_posting]):
+        raise ValueError("a posting's weight is not its number of positions")
+    ends = np.cumsum(batch.counts[batch.positional])
+    totals = np.concatenate([[0], np.cumsum(counts)])
+    per_term = np.zeros(len(batch.counts), np.int64)
+    per_term[batch.positional] = totals[ends] - totals[ends - batch.counts[batch.positional]]
+    return per_term
 
-    BATCH = 100_000
 
-    def __init__(self) -> None:
-        self._pending: list[bytes] = []
-        self._counts: list[np.ndarray] = []
-        self._chunks: list[np.ndarray] = []
+def _starts(counts: list[np.ndarray]) -> np.ndarray:
+    """Where each term's run starts, and where the last ends."""
+    return np.concatenate([[0], np.cumsum(np.concatenate([np.zeros(0, np.int64), *counts]))])
 
-    def add(self, values: list[bytes]) -> None:
-        self._pending.extend(values)
-        if len(self._pending) >= self.BATCH:
-            self._decode()
 
-    def _decode(self) -> None:
-        counts, positions = whoosh_blocks.decode_positions(self._pending)
-        self._pending = []
-        self._counts.append(counts.astype(np.int32))
-        small = not len(positions) or (positions.min() >= 0 and positions.max() < 2**16)
-        self._chunks.append(positions.astype(np.uint16 if small else np.int32))
+class Spool:
+    """An array written in pieces to an unnamed temporary file, then copied into the sidecar
+    in pieces: the postings of a big segment never all in memory at once."""
 
-    def done(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each posting's number of positions, and all positions (uint16 if they fit)."""
-        self._decode()
-        wide = any(chunk.dtype != np.uint16 for chunk in self._chunks)
-        positions = np.concatenate(self._chunks, dtype=np.int32 if wide else np.uint16)
-        self._chunks = []
-        return np.concatenate(self._counts), positions
+    #: Items copied at a time.
+    PIECE = 1 << 20
+
+    def __init__(self, folder: Path, dtype: Any) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - closed by close()
+        self._stored = np.dtype(dtype)
+        self.dtype = self._stored
+        self.size = 0
+        self._low: int | float = 0
+        self._high: int | float = 0
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.size,)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def append(self, values: np.ndarray) -> None:
+        if not len(values):
+            return
+        values = np.ascontiguousarray(values, self._stored)
+        self._low = min(self._low, values.min())
+        self._high = max(self._high, values.max())
+        self._file.write(values.data)
+        self.size += len(values)
+
+    def narrow(self, dtype: Any) -> None:
+        """Copy out as ``dtype`` if every value fits in it."""
+        limits = np.iinfo(dtype)
+        if limits.min <= self._low and self._high <= limits.max:
+            self.dtype = np.dtype(dtype)
+
+    def pieces(self) -> Iterator[np.ndarray]:
+        self._file.flush()
+        self._file.seek(0)
+        left = self.size
+        while left:
+            count = min(left, self.PIECE)
+            data = self._file.read(count * self._stored.itemsize)
+            yield np.frombuffer(data, self._stored).astype(self.dtype, copy=False)
+            left -= count
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _term_text(key: bytes) -> str:
@@ -300,8 +342,9 @@ def _head(btext: bytes, fill: int) -> int:
     return int.from_bytes(btext[:8].ljust(8, bytes([fill])), "big")
 
 
-def write(path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """The sidecar file, written under a temporary name and renamed into place."""
+def write(path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray | Spool]) -> None:
+    """The sidecar file, written under a temporary name and renamed into place (a spooled
+    array is copied in pieces)."""
     layout: dict[str, list] = {}
     offset = 0
     for name, values in arrays.items():
@@ -316,9 +359,10 @@ def write(path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -
             out.write(_HEADER.pack(MAGIC, FORMAT_VERSION, len(head)) + head)
             out.write(b"\0" * (start - _HEADER.size - len(head)))
             for values in arrays.values():
-                data = np.ascontiguousarray(values)
-                out.write(data.data)
-                out.write(b"\0" * (_aligned(data.nbytes) - data.nbytes))
+                pieces = values.pieces() if isinstance(values, Spool) else [values]
+                for piece in pieces:
+                    out.write(np.ascontiguousarray(piece).data)
+                out.write(b"\0" * (_aligned(values.nbytes) - values.nbytes))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -407,25 +451,59 @@ class ArrayStore:
         if self.open(leaf) is not None:
             return
         expected = self.expected(leaf)
-        manifest, arrays = build(leaf, self.index_name, expected["files"])
-        write(self.path(expected["segment"]), manifest, arrays)
+        manifest, arrays = build(leaf, self.index_name, expected["files"], self.folder)
+        try:
+            write(self.path(expected["segment"]), manifest, arrays)
+        finally:
+            for values in arrays.values():
+                if isinstance(values, Spool):
+                    values.close()
 
     def update(self, reader: Any, open_reader: Any = None) -> None:
         """After a commit: a sidecar for each segment of ``reader`` that lacks one, and the
         sidecars of segments merged away removed. With ``open_reader``, a big segment
         (a merge) is left to the background, so that a request's write does not wait."""
         live = set()
+        big = []
         for leaf, _ in reader.leaf_readers():
             if leaf.segment() is None:
                 continue
             segment = leaf.segment().segment_id()
             live.add(segment)
-            if open_reader is not None and leaf.doc_count_all() > BUILD_NOW_DOCS:
-                if self.open(leaf) is None:
-                    self.build_soon(segment, open_reader)
-            else:
+            if leaf.doc_count_all() <= BUILD_NOW_DOCS:
                 self.ensure(leaf)
+            elif self.open(leaf) is not None:
+                continue
+            elif open_reader is not None:
+                self.build_soon(segment, open_reader)
+            else:
+                big.append(segment)
+        self._build_apart(big, reader)
         self.remove_others(live)
+
+    def _build_apart(self, segments: list[str], reader: Any) -> None:
+        """The sidecars of big segments, each in a process of its own where there are
+        several (a multiprocess rebuild leaves one segment per process): the work is
+        CPU-bound, so threads would only take turns."""
+        processes = min(len(segments), os.cpu_count() or 1)
+        if processes < 2:
+            for segment in segments:
+                self.ensure_segment(reader, segment)
+            return
+        context = multiprocessing.get_context(_START_METHOD)
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            jobs = [
+                pool.submit(build_segment, str(self.directory), self.index_name, segment)
+                for segment in segments
+            ]
+            for job in jobs:
+                job.result()
+
+    def ensure_segment(self, reader: Any, segment_id: str) -> None:
+        """``ensure`` for the segment of ``reader`` named ``segment_id`` (none if merged away)."""
+        for leaf, _ in reader.leaf_readers():
+            if leaf.segment() is not None and leaf.segment().segment_id() == segment_id:
+                self.ensure(leaf)
 
     def remove_others(self, live: Iterable[str]) -> None:
         """Remove the sidecars (and leftover temporary files) of segments not in ``live``."""
@@ -469,9 +547,7 @@ class ArrayStore:
             try:
                 reader = open_reader()
                 try:
-                    for leaf, _ in reader.leaf_readers():
-                        if leaf.segment() is not None and leaf.segment().segment_id() == segment_id:
-                            self.ensure(leaf)
+                    self.ensure_segment(reader, segment_id)
                 finally:
                     reader.close()
             except Exception:  # the matcher keeps reading Whoosh's blocks
@@ -479,6 +555,21 @@ class ArrayStore:
             finally:
                 with self._lock:
                     self._pending.discard(segment_id)
+
+
+def build_segment(directory: str, index_name: str, segment_id: str) -> None:
+    """Write one segment's sidecar from the index opened anew (file handles are not shared
+    with the parent, and unmapped: Whoosh 2.7 copies a mapped segment file into memory):
+    the work of a process of ``ArrayStore._build_apart``."""
+    opened = FileStorage(directory, supports_mmap=False).open_index(index_name)
+    try:
+        reader = opened.reader()
+        try:
+            ArrayStore(Path(directory), index_name).ensure_segment(reader, segment_id)
+        finally:
+            reader.close()
+    finally:
+        opened.close()
 
 
 def _stale_temporary(entry: os.DirEntry) -> bool:
