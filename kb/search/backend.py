@@ -195,6 +195,7 @@ class SearchBackend(abc.ABC):
     def close(self) -> None:
         """Let go of this process's open index files, connections and background work
         (before the process forks workers, or when done); the next use opens them again."""
+        return None  # an engine that holds nothing has nothing to let go of
 
     def check(self, expected: dict[int, str]) -> ConsistencyReport:
         """Compare the index with the published cases (id -> version) in the database."""
