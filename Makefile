@@ -33,7 +33,7 @@ serve: install
 	KB_SECRET_KEY="$$(cat instance/secret_key)" KB_BASE_URL="$${KB_BASE_URL:-http://$(HOST):$(PORT)}" \
 		$(BIN)/kb init
 	KB_SECRET_KEY="$$(cat instance/secret_key)" KB_BASE_URL="$${KB_BASE_URL:-http://$(HOST):$(PORT)}" \
-		$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+		$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 ## loadtest: a minute of searches, page views and submissions against $(WORKERS) gunicorn workers
 loadtest: install

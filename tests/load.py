@@ -38,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+#: gunicorn's settings for the app (workers forked from a preloaded master), as `make serve`.
+CONFIG = ROOT / "gunicorn.conf.py"
 WORDS = ("arbeid", "språk", "flyktninger", "kommune", "työ", "integration", "bolig", "skole")
 FILTERS = ("", "&country=NO", "&country=SE", "&theme=employment", "&language=da")
 EVENT_PAGE = "/events/integrering-i-norden-2018"
@@ -231,6 +233,7 @@ def _gunicorn(
         server = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
+                *("--config", str(CONFIG)),
                 *("--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "60"),
                 *options,
                 app,

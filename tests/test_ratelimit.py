@@ -330,6 +330,7 @@ def test_gunicorn_with_four_workers_refuses_the_per_process_storage(tmp_path: Pa
     done = subprocess.run(
         [
             str(load.BIN / "gunicorn"),
+            *("--config", str(load.CONFIG)),
             "--workers",
             str(WORKERS),
             "--bind",

@@ -135,6 +135,7 @@ def _server(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Po
         server = subprocess.Popen(
             [
                 str(load.BIN / "gunicorn"),
+                *("--config", str(load.CONFIG)),
                 *("--workers", "2", "--timeout", "10", "--bind", f"127.0.0.1:{port}"),
                 "wsgi:app",
             ],

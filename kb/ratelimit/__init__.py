@@ -17,7 +17,7 @@ from limits.storage import MemoryStorage
 from kb.config import ConfigurationError
 from kb.extensions import limiter
 from kb.ratelimit.sqlite import SQLiteStorage, database_path
-from kb.ratelimit.workers import server_workers
+from kb.server import server_workers
 
 __all__ = ["SQLiteStorage", "init_app"]
 

@@ -99,6 +99,13 @@ class SQLiteStorage(Storage):
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return sqlite3.Error
 
+    def close(self) -> None:
+        """Close every connection this process opened (before it forks workers: a SQLite
+        connection must not cross a fork); the next count opens one again."""
+        _close_all(self._opened)
+        self._opened.clear()
+        self._local = threading.local()
+
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is not None and self._local.pid == os.getpid():

@@ -192,6 +192,11 @@ class SearchBackend(abc.ABC):
     def versions(self) -> dict[int, str]:
         """Every indexed case id with the version it was indexed at."""
 
+    def close(self) -> None:
+        """Let go of this process's open index files, connections and background work
+        (before the process forks workers, or when done); the next use opens them again."""
+        return None  # an engine that holds nothing has nothing to let go of
+
     def check(self, expected: dict[int, str]) -> ConsistencyReport:
         """Compare the index with the published cases (id -> version) in the database."""
         indexed = self.versions()

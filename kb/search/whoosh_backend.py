@@ -160,6 +160,9 @@ class WhooshBackend(SearchBackend):
             log.exception("Could not write the search index's arrays")
 
     def close(self) -> None:
+        """This thread's searcher and the index closed, once a background build of arrays
+        has finished (its thread must not outlive a fork, nor write after a close)."""
+        self.arrays.wait()
         matcher = getattr(self._local, "matcher", None)
         if matcher is not None:
             matcher.close()

@@ -7,7 +7,7 @@ processes that map it; RSS would count it in every worker.
 
 gunicorn hands a connection to whichever worker accepts first, so to make each worker
 answer the whole workload the others are stopped (``SIGSTOP``) while it does: the kernel
-queues connections for the one that runs. They are stopped while they boot, so each
+queues connections for the one that runs. They are stopped once booted and idle, so each
 worker's first search is its first request after its static-file readiness probe.
 """
 
@@ -35,6 +35,8 @@ WORKERS = 4
 WORKER_TIMEOUT_SECONDS = 1800
 #: Answered by every booted worker without touching the search.
 READY_PATH = "/static/favicon.svg"
+#: A worker whose CPU time did not change for this long has booted and is idle.
+QUIET_SECONDS = 1.0
 
 
 def _free_port() -> int:
@@ -89,6 +91,7 @@ def _gunicorn(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.
         server = subprocess.Popen(
             [
                 str(GUNICORN),
+                *("--config", str(ROOT / "gunicorn.conf.py")),
                 *("--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}"),
                 *("--timeout", str(WORKER_TIMEOUT_SECONDS)),
                 "wsgi:app",
@@ -107,19 +110,28 @@ def _gunicorn(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.
             server.wait(timeout=60)
 
 
-def _stopped_workers(server: subprocess.Popen, timeout: float = 60) -> list[int]:
-    """The workers' process ids, each stopped as soon as it is forked."""
+def _stopped_workers(server: subprocess.Popen, timeout: float = 120) -> list[int]:
+    """The workers' process ids, each stopped once all have booted and gone quiet.
+
+    A worker stopped while it works could hold a lock the others wait for: forked from a
+    preloaded master, a worker's search drainer opens the database at once, and the first
+    connection after the master let go of it rebuilds SQLite's WAL index under an
+    exclusive lock. Idle, a worker holds none.
+    """
     deadline = time.monotonic() + timeout
-    stopped: list[int] = []
-    while len(stopped) < WORKERS:
+    while len(pids := _children(server.pid)) < WORKERS:
         if server.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("gunicorn did not start its workers")
-        for pid in _children(server.pid):
-            if pid not in stopped:
-                os.kill(pid, signal.SIGSTOP)
-                stopped.append(pid)
         time.sleep(0.01)
-    return stopped
+    used: dict[int, float] = {}
+    while (now := {pid: cpu_seconds(pid) for pid in pids}) != used:
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("gunicorn's workers did not go quiet")
+        used = now
+        time.sleep(QUIET_SECONDS)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    return pids
 
 
 def settings(instance: Path, config: dict[str, str]) -> dict[str, str]:

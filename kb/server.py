@@ -1,10 +1,12 @@
-"""How many worker processes serve this app, as far as the server lets us know."""
+"""What the server running this app lets it know: how many worker processes serve it, and
+the gunicorn application loading it, if any (whose settings say whether it preloads)."""
 
 from __future__ import annotations
 
 import inspect
 import os
 import sys
+from typing import Any
 
 
 def server_workers() -> int | None:
@@ -16,14 +18,16 @@ def server_workers() -> int | None:
     is on the call stack while the app is created. Elsewhere ``WEB_CONCURRENCY``, the usual
     way to tell a Python web server how many processes to start, is read when it is set.
     """
-    application = _loading_gunicorn_application()
+    application = loading_gunicorn_application()
     if application is not None:
         return int(application.cfg.workers)
     concurrency = os.environ.get("WEB_CONCURRENCY", "")
     return int(concurrency) if concurrency.isdigit() else None
 
 
-def _loading_gunicorn_application() -> object | None:
+def loading_gunicorn_application() -> Any | None:
+    """The gunicorn application object (``gunicorn.app.base.BaseApplication``) that is
+    loading this app, found on the call stack; None outside gunicorn's loading."""
     base = sys.modules.get("gunicorn.app.base")
     if base is None:
         return None
