@@ -374,6 +374,8 @@ def run(
             "search_check_exit": check_exit,
             "search_check": check_output,
             "server_tracebacks": log.read_text().count("Traceback"),
+            # kb.serving's warning: a thread alive in the master when it forks the workers.
+            "threads_across_fork": log.read_text().count("Threads alive"),
         }
 
 

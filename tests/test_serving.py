@@ -25,6 +25,8 @@ def test_four_workers_serve_20_seconds_of_searches_views_and_submissions_without
 
     assert report["errors"] == [], report
     assert report["server_tracebacks"] == 0, report
+    # The master loads the app once (gunicorn.conf.py) and forks no thread into a worker.
+    assert report["threads_across_fork"] == 0, report
     # Enough of each to cross: a submission is a commit and an index write (about one a
     # second per client on a busy machine), a search or a view a few milliseconds.
     least = {"search": 50, "view": 50, "submit": 10}
