@@ -41,10 +41,12 @@ def send(dry_run: bool, now: datetime | None) -> None:
         return
     sent = 0
     try:
-        for item in due:
-            reminders.send(item, moment)
+        for number, item in enumerate(due, 1):
+            if reminders.send(item, moment) is None:
+                click.echo(f"[{number}/{len(due)}] {item.case.slug}: no longer due, skipped")
+                continue
             sent += 1
-            click.echo(f"[{sent}/{len(due)}] reminded {item.email} about {item.case.slug}")
+            click.echo(f"[{number}/{len(due)}] reminded {item.email} about {item.case.slug}")
     except reminders.ReminderFailed as failed:
         raise click.ClickException(
             f"Could not send a reminder ({failed}); {sent} of {len(due)} sent. "

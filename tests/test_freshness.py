@@ -3,6 +3,7 @@ nobody has confirmed them for two years."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from kb.database import write_transaction
 from kb.extensions import db
 from kb.models import Case, CaseReminder, CaseStatus, Role, User
 from kb.models.base import utcnow
-from kb.services import accounts, restoring
+from kb.services import accounts, reminders, restoring
 from tests.conftest import Inbox
 from tests.web_helpers import (
     GOOD_PASSWORD,
@@ -134,6 +135,34 @@ def test_a_failed_mail_says_so_and_sends_it_on_the_next_run(
     app.config["MAIL_PORT"] = port
     retried = runner.invoke(main, ["reminders", "send", "--now", _a_year_ahead()])
     assert "Sent 3 reminder(s)." in retried.output
+
+
+def test_two_runs_at_once_send_each_reminder_once(
+    app: Flask, reminded: dict[str, Case], inbox: Inbox
+) -> None:
+    """A slow run overlapping the next one (cron): both find the same cases due, then send
+    at the same moment, in threads with sessions of their own."""
+    moment = utcnow() + timedelta(days=367)
+    start = threading.Barrier(2)
+    outcomes: list[list[bool]] = []
+
+    def run() -> None:
+        with app.app_context():
+            due = reminders.due(moment)
+            start.wait(timeout=30)
+            outcomes.append([reminders.send(item, moment) is not None for item in due])
+            db.session.remove()
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(timeout=60)
+    assert [len(sent) for sent in outcomes] == [3, 3]  # both runs found all three due
+    assert sum(map(sum, outcomes)) == 3
+    assert sorted(m["To"] for m in inbox.messages) == sorted(reminded)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(CaseReminder)) == 3
 
 
 def _links(inbox: Inbox, to: str) -> tuple[str, str]:

@@ -2,7 +2,9 @@
 
 ``kb reminders send`` runs daily (docs/deployment.md); it is idempotent because each mail
 sent is a ``CaseReminder`` row: a case gets a reminder when it has gone ``REMIND_AFTER_YEARS``
-without a confirmation and without a reminder. The mail goes to the case's owner, or, for a
+without a confirmation and without a reminder. Two runs at once (a slow run overlapping the
+next day's) send each reminder once: the row is written only after the case is checked again
+under a lock. The mail goes to the case's owner, or, for a
 case without an owner account, to a contact who consented to show their e-mail, in the
 case's language.
 
@@ -19,7 +21,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from kb.database import write_transaction
@@ -79,15 +81,20 @@ def recipient(case: Case) -> tuple[str, bool] | None:
     return None
 
 
+def _is_due(since: datetime) -> ColumnElement[bool]:
+    """Published, and neither confirmed nor reminded after ``since``."""
+    confirmed = func.coalesce(Case.last_confirmed_at, Case.published_at)
+    reminded = exists().where(CaseReminder.case_id == Case.id, CaseReminder.sent_at > since)
+    return and_(Case.status == CaseStatus.PUBLISHED, confirmed <= since, ~reminded)
+
+
 def due(now: datetime | None = None) -> list[Due]:
     """Published cases unconfirmed and unreminded for ``REMIND_AFTER_YEARS``, with whom to
     ask (cases with nobody to ask are left out: the editors' stale list shows them)."""
     since = freshness.years_before(now or utcnow(), REMIND_AFTER_YEARS)
-    confirmed = func.coalesce(Case.last_confirmed_at, Case.published_at)
-    reminded = exists().where(CaseReminder.case_id == Case.id, CaseReminder.sent_at > since)
     cases = db.session.scalars(
         select(Case)
-        .where(Case.status == CaseStatus.PUBLISHED, confirmed <= since, ~reminded)
+        .where(_is_due(since))
         .options(
             selectinload(Case.owner),
             selectinload(Case.contacts).selectinload(CaseContact.person),
@@ -113,11 +120,24 @@ def links(reminder: CaseReminder) -> dict[str, str]:
     }
 
 
-def send(item: Due, now: datetime | None = None) -> CaseReminder:
-    """Mail one reminder; the reminder is kept only if the mail went out."""
+def send(item: Due, now: datetime | None = None) -> CaseReminder | None:
+    """Mail one reminder; the reminder is kept only if the mail went out. ``None``: the
+    case is no longer due (another run reminded it, or it was confirmed since ``due``).
+
+    The case row is locked first, then checked again in a statement of its own (on
+    PostgreSQL a statement sees what committed before it began, so a check within the
+    locking statement would miss the other run's reminder; SQLite's write transaction holds
+    the whole database): of two runs at once only one writes the row and mails.
+    """
     case = item.case
+    moment = now or utcnow()
+    since = freshness.years_before(moment, REMIND_AFTER_YEARS)
     with write_transaction():
-        reminder = CaseReminder(case_id=case.id, sent_at=now or utcnow())
+        db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+        still_due = db.session.scalar(select(Case.id).where(Case.id == case.id, _is_due(since)))
+        if still_due is None:
+            return None
+        reminder = CaseReminder(case_id=case.id, sent_at=moment)
         db.session.add(reminder)
     urls = links(reminder)
     try:
