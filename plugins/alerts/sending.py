@@ -1,9 +1,11 @@
 """``kb alerts send``: one run mails every confirmed alert of a frequency its digest.
 
 Idempotent by the high-water mark each alert keeps (``sent_until``): a digest covers what
-was published after it, and once mailed, the mark moves to the newest thing it listed. So a
-second run, or a run after a failure, sends only what no digest has covered yet. A mail
-failure stops the run with an error; the digests mailed before it stay recorded.
+was published after it, and the mark moves to the newest thing it lists just before it is
+mailed (back again if the mail fails). So a second run, or a run after a failure, sends only
+what no digest has covered yet, and of two runs at once only the one that moved the mark
+mails. A mail failure stops the run with an error; the digests mailed before it stay
+recorded.
 """
 
 from __future__ import annotations
@@ -63,14 +65,19 @@ def run(frequency: str, *, dry_run: bool, report: Callable[[str], None]) -> Outc
             for item in (*news.sessions, *news.materials):
                 report(f"    {item.created_at:%Y-%m-%d} {item.title}")
             continue
+        covered = news.newest(since)
+        if not subscriptions.claim(subscription, covered, moment):
+            outcome.skipped += 1
+            report(f"{where}: skipped, another run has just sent it")
+            continue
         try:
             mailing.send_digest(subscription, news)
         except toolkit.MailNotSent as error:
+            subscriptions.unclaim(subscription, covered)
             raise SendFailed(
                 f"{where}: the mail could not be sent ({error}). {outcome.sent} digest(s) "
                 "were sent before it and are recorded; run the command again to go on."
             ) from error
-        subscriptions.mark_sent(subscription, news.newest(since), moment)
         outcome.sent += 1
         report(f"{where}: sent {counts}")
     return outcome

@@ -248,13 +248,33 @@ def confirmed(frequency: str) -> list[Subscription]:
     return [_subscription(row) for row in rows]
 
 
-def mark_sent(subscription: Subscription, sent_until: datetime, at: datetime) -> None:
-    """Record a digest as sent: what it covered up to, and when."""
+def claim(subscription: Subscription, sent_until: datetime, at: datetime) -> bool:
+    """Record a digest as sent (what it covers up to, and when) just before it is mailed,
+    unless another run moved the mark since ``subscription`` was read: then False, and this
+    run must not mail it. One conditional UPDATE decides, on SQLite as on PostgreSQL."""
+    with toolkit.data_transaction() as connection:
+        claimed = connection.execute(
+            update(subscriptions)
+            .where(
+                subscriptions.c.id == subscription.id,
+                subscriptions.c.sent_until.is_not_distinct_from(subscription.sent_until),
+            )
+            .values(sent_until=sent_until, last_sent_at=at)
+        )
+    return claimed.rowcount == 1
+
+
+def unclaim(subscription: Subscription, sent_until: datetime) -> None:
+    """Put the mark back after the claimed digest could not be mailed, so the next run
+    sends it (unless a later run has moved the mark on since)."""
     with toolkit.data_transaction() as connection:
         connection.execute(
             update(subscriptions)
-            .where(subscriptions.c.id == subscription.id)
-            .values(sent_until=sent_until, last_sent_at=at)
+            .where(
+                subscriptions.c.id == subscription.id,
+                subscriptions.c.sent_until == sent_until,
+            )
+            .values(sent_until=subscription.sent_until, last_sent_at=subscription.last_sent_at)
         )
 
 

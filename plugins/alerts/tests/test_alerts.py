@@ -21,6 +21,7 @@ from kb.extensions import db
 from kb.models import Case, Event, MaterialKind, Role, User
 from kb.services import accounts, programme, submissions
 from kb.services.review import decide
+from plugins.alerts import subscriptions
 from tests.conftest import ALL_PLUGINS, Inbox
 from tests.web_helpers import csrf_token, path_of
 
@@ -254,6 +255,28 @@ def test_a_mail_failure_stops_the_run_with_a_clear_message_and_sends_later(
     assert "run the command again to go on" in failed.output
     app.config["MAIL_PORT"] = port
     assert "sent 1 case(s)" in _send(runner, "weekly")
+    assert len(inbox.messages) == 1
+
+
+def test_two_runs_at_once_mail_each_digest_once(
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    inbox: Inbox,
+    demo: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run that read the alerts before an overlapping run mailed them (a slow run and the
+    next one from cron) skips them instead of mailing the same digest again."""
+    _subscribed(client, inbox, SEARCH, "anna@example.org")
+    _publish(_editor(), "Nyanlända startar företag", themes=["employment"])
+    inbox.messages.clear()
+    read_before = subscriptions.confirmed("weekly")
+
+    assert "sent 1 case(s)" in _send(runner, "weekly")
+    monkeypatch.setattr(subscriptions, "confirmed", lambda frequency: read_before)
+    late = _send(runner, "weekly")
+
+    assert "skipped, another run has just sent it" in late
     assert len(inbox.messages) == 1
 
 
