@@ -251,6 +251,26 @@ def test_the_search_page_offers_and_applies_the_filters_in_the_readers_language(
     assert "Språkpraksis i Rælingen" not in filtered.text
 
 
+def test_the_filters_list_bands_and_types_in_their_own_order_not_by_count(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Remote rural has the most cases here, yet the types read from urban to remote, as in
+    the case form; the counts stay those the API gives."""
+    _four_cases()
+    page = client.get("/search", query_string={"q": "språkpraksis"}).text
+    listed = [
+        page.index(f'>{label}</a> <span class="count">{count}<')
+        for label, count in (("Urban", 1), ("Rural, near a town", 1), ("Remote rural", 2))
+    ]
+    assert listed == sorted(listed)
+    assert page.index(">Under 5,000 inhabitants</a>") < page.index(">Over 100,000 inhabitants</a>")
+    assert search(client, "språkpraksis")["facets"]["urban_rural"] == {
+        "remote-rural": 2,
+        "rural-near-town": 1,
+        "urban": 1,
+    }
+
+
 @pytest.mark.parametrize("language", ["en", "nb", "sv", "da", "fi", "is"])
 def test_the_home_page_entry_leads_to_the_filtered_search(
     app: Flask, client: FlaskClient, language: str

@@ -7,7 +7,7 @@ parameters read once, not once per link.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,8 +19,8 @@ from kb import plugins
 from kb.hookspecs import ResultLink
 from kb.search import facet_names, get_backend
 from kb.services import catalogue, labels
-from kb.web.municipality_profile import HEADINGS, profile_label
-from kb.web.practice_words import choice_label
+from kb.web.municipality_profile import HEADINGS, LABELS, PROFILE_PARTS, profile_label
+from kb.web.practice_words import CHOICE_LABELS, choice_label
 from kb.web.search_params import TERM_FACETS, BadParameter, search_request
 from kb.web.template_helpers import country_name, language_name
 
@@ -59,7 +59,27 @@ def _labels() -> dict[str, Any]:
         "facet_names": facet_names(),
         "plugin_facets": {facet.name: facet for facet in plugins.facets()},
         "facet_label": _facet_labeller(),
+        "facet_values": facet_values,
     }
+
+
+#: Facets whose values are bands or steps with an order of their own (smallest first, most
+#: urban first): listed in that order, where other facets list the most frequent first.
+ORDERED_FACETS: dict[str, tuple[str, ...]] = {
+    **{part: tuple(map(str, LABELS[part])) for part in PROFILE_PARTS},
+    "budget_band": tuple(map(str, CHOICE_LABELS["budget_band"])),
+}
+
+
+def facet_values(name: str, counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """A facet's (value, count) pairs as the filters list them."""
+    order = ORDERED_FACETS.get(name)
+    if order is None:
+        return list(counts.items())
+    return sorted(
+        counts.items(),
+        key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0]),
+    )
 
 
 def _facet_labeller() -> Callable[[str, str], str]:
