@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from kb.models.types import as_utc
 from kb.services import reminders
+from kb.services.mail import one_connection
 
 
 @click.group("reminders")
@@ -41,12 +42,13 @@ def send(dry_run: bool, now: datetime | None) -> None:
         return
     sent = 0
     try:
-        for number, item in enumerate(due, 1):
-            if reminders.send(item, moment) is None:
-                click.echo(f"[{number}/{len(due)}] {item.case.slug}: no longer due, skipped")
-                continue
-            sent += 1
-            click.echo(f"[{number}/{len(due)}] reminded {item.email} about {item.case.slug}")
+        with one_connection():
+            for number, item in enumerate(due, 1):
+                if reminders.send(item, moment) is None:
+                    click.echo(f"[{number}/{len(due)}] {item.case.slug}: no longer due, skipped")
+                    continue
+                sent += 1
+                click.echo(f"[{number}/{len(due)}] reminded {item.email} about {item.case.slug}")
     except reminders.ReminderFailed as failed:
         raise click.ClickException(
             f"Could not send a reminder ({failed}); {sent} of {len(due)} sent. "

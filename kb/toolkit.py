@@ -16,7 +16,7 @@ endpoint's name, so a renamed endpoint cannot break a plugin silently.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from email.message import EmailMessage
 from typing import Any
 
@@ -169,6 +169,7 @@ __all__ = [
     "material_url",
     "ngettext",
     "normal_address",
+    "one_mail_connection",
     "practice_field_label",
     "published_case",
     "published_cases",
@@ -313,6 +314,12 @@ def send_mail(
     later"); without ``KB_MAIL_SERVER`` the mail is printed.
     """
     return _mail.send_text(to, subject, render_template(template, **context), headers=headers)
+
+
+def one_mail_connection() -> AbstractContextManager[None]:
+    """``with one_mail_connection():`` the mails sent inside (a run of digests) share one
+    connection to the mail server instead of one each."""
+    return _mail.one_connection()
 
 
 def link_signer(purpose: str) -> URLSafeTimedSerializer:

@@ -305,9 +305,12 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        #: The client's (address, port) of each connection that delivered a message.
+        self.connections: set[tuple[str, int]] = set()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        self.connections.add(tuple(session.peer))
         return "250 OK"
 
     def link(self) -> str:

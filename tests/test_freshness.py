@@ -106,6 +106,7 @@ def test_reminders_go_once_a_year_in_the_cases_language(
     assert sent.exit_code == 0, sent.output
     assert "Sent 3 reminder(s)." in sent.output
     assert sorted(m["To"] for m in inbox.messages) == sorted(reminded)
+    assert len(inbox.connections) == 1  # one connection to the mail server for the run
     for message in inbox.messages:
         case = reminded[message["To"]]
         body = message.get_content()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import smtplib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, g, render_template
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +86,82 @@ def send_text(
             raise ValueError(f"The {name} header is the mail service's own.")
         message[name] = value
     message.set_content(body)
-    server = config.get("MAIL_SERVER")
-    if not server:
+    if not config.get("MAIL_SERVER"):
         print(console_text(message), file=sys.stderr)
         return message
+    batch: _Batch | None = g.get(_BATCH)
     try:
-        with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=15) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-            smtp.send_message(message)
+        if batch is None:
+            with _connect() as smtp:
+                smtp.send_message(message)
+        else:
+            batch.send(message)
     except (smtplib.SMTPException, OSError) as error:
         log.error("Could not send %r to %s: %s", subject, message["To"], error)
         raise MailNotSent(str(error)) from error
     log.info("Sent %r to %s", subject, message["To"])
     return message
+
+
+@contextmanager
+def one_connection() -> Iterator[None]:
+    """The mails sent inside share one connection to the mail server: a run of reminders or
+    digests opens one (and logs in once), where each mail would open its own. Nested use
+    keeps the outer one; without ``KB_MAIL_SERVER`` nothing is opened."""
+    if g.get(_BATCH) is not None or not current_app.config.get("MAIL_SERVER"):
+        yield
+        return
+    batch = g.setdefault(_BATCH, _Batch())
+    try:
+        yield
+    finally:
+        g.pop(_BATCH, None)
+        batch.close()
+
+
+#: ``g`` attribute: the ``_Batch`` of ``one_connection``.
+_BATCH = "kb_mail_batch"
+
+
+class _Batch:
+    """One connection for several mails, opened on the first and again when the server
+    has dropped it (servers close idle or long sessions); after a failed mail the next one
+    starts on a fresh connection, so one refusal does not leave the rest in a bad state."""
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            if self.smtp is None:
+                self.smtp = _connect()
+            try:
+                self.smtp.send_message(message)
+            except smtplib.SMTPServerDisconnected:
+                self.smtp = _connect()
+                self.smtp.send_message(message)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            with suppress(smtplib.SMTPException, OSError):
+                smtp.quit()
+            smtp.close()
+
+
+def _connect() -> smtplib.SMTP:
+    """A connection to the configured server, TLS and login done."""
+    config = current_app.config
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=15)
+    try:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from kb import toolkit
 
@@ -40,44 +41,57 @@ def run(frequency: str, *, dry_run: bool, report: Callable[[str], None]) -> Outc
             moment - subscriptions.LINK_MAX_AGE
         )
     due = subscriptions.confirmed(frequency)
-    for number, subscription in enumerate(due, 1):
-        where = f"[{number}/{len(due)}] alert {subscription.id} ({subscription.email})"
-        since = subscription.sent_until or subscription.confirmed_at or moment
-        try:
-            news = follows.news(subscription, since)
-        except follows.UnknownTarget as unknown:
-            outcome.skipped += 1
-            report(f"{where}: skipped, it follows what no longer exists ({unknown})")
-            continue
-        if news.empty:
-            outcome.nothing_new += 1
-            report(f"{where}: nothing new")
-            continue
-        counts = (
-            f"{len(news.cases)} case(s), {len(news.sessions)} session(s), "
-            f"{len(news.materials)} material(s)"
-        )
-        if dry_run:
-            outcome.sent += 1
-            report(f"{where}: would send {counts}")
-            for case in news.cases:
-                report(f"    {case.published_at:%Y-%m-%d} {case.slug}: {case.title}")
-            for item in (*news.sessions, *news.materials):
-                report(f"    {item.created_at:%Y-%m-%d} {item.title}")
-            continue
-        covered = news.newest(since)
-        if not subscriptions.claim(subscription, covered, moment):
-            outcome.skipped += 1
-            report(f"{where}: skipped, another run has just sent it")
-            continue
-        try:
-            mailing.send_digest(subscription, news)
-        except toolkit.MailNotSent as error:
-            subscriptions.unclaim(subscription, covered)
-            raise SendFailed(
-                f"{where}: the mail could not be sent ({error}). {outcome.sent} digest(s) "
-                "were sent before it and are recorded; run the command again to go on."
-            ) from error
-        outcome.sent += 1
-        report(f"{where}: sent {counts}")
+    with toolkit.one_mail_connection():
+        for number, subscription in enumerate(due, 1):
+            _run_one(subscription, f"[{number}/{len(due)}]", moment, outcome, dry_run, report)
     return outcome
+
+
+def _run_one(
+    subscription: subscriptions.Subscription,
+    position: str,
+    moment: datetime,
+    outcome: Outcome,
+    dry_run: bool,
+    report: Callable[[str], None],
+) -> None:
+    """One alert's digest: mailed (or listed), skipped, or nothing new."""
+    where = f"{position} alert {subscription.id} ({subscription.email})"
+    since = subscription.sent_until or subscription.confirmed_at or moment
+    try:
+        news = follows.news(subscription, since)
+    except follows.UnknownTarget as unknown:
+        outcome.skipped += 1
+        report(f"{where}: skipped, it follows what no longer exists ({unknown})")
+        return
+    if news.empty:
+        outcome.nothing_new += 1
+        report(f"{where}: nothing new")
+        return
+    counts = (
+        f"{len(news.cases)} case(s), {len(news.sessions)} session(s), "
+        f"{len(news.materials)} material(s)"
+    )
+    if dry_run:
+        outcome.sent += 1
+        report(f"{where}: would send {counts}")
+        for case in news.cases:
+            report(f"    {case.published_at:%Y-%m-%d} {case.slug}: {case.title}")
+        for item in (*news.sessions, *news.materials):
+            report(f"    {item.created_at:%Y-%m-%d} {item.title}")
+        return
+    covered = news.newest(since)
+    if not subscriptions.claim(subscription, covered, moment):
+        outcome.skipped += 1
+        report(f"{where}: skipped, another run has just sent it")
+        return
+    try:
+        mailing.send_digest(subscription, news)
+    except toolkit.MailNotSent as error:
+        subscriptions.unclaim(subscription, covered)
+        raise SendFailed(
+            f"{where}: the mail could not be sent ({error}). {outcome.sent} digest(s) "
+            "were sent before it and are recorded; run the command again to go on."
+        ) from error
+    outcome.sent += 1
+    report(f"{where}: sent {counts}")

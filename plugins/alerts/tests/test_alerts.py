@@ -239,6 +239,22 @@ def test_send_mails_exactly_the_newly_published_matching_cases_once(
     ]
 
 
+def test_a_run_mails_its_digests_over_one_connection(
+    client: FlaskClient, runner: FlaskCliRunner, inbox: Inbox, demo: None
+) -> None:
+    subscribers = ["anna@example.org", "bo@example.org", "cai@example.org"]
+    for address in subscribers:
+        _subscribed(client, inbox, SEARCH, address)
+    _publish(_editor(), "Nyanlända startar företag", themes=["employment"])
+    inbox.messages.clear()
+    inbox.connections.clear()
+
+    assert "3 digest(s) sent" in _send(runner, "weekly")
+
+    assert sorted(m["To"] for m in inbox.messages) == subscribers
+    assert len(inbox.connections) == 1
+
+
 def test_a_mail_failure_stops_the_run_with_a_clear_message_and_sends_later(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner, inbox: Inbox, demo: None
 ) -> None:
