@@ -33,8 +33,9 @@ BEFORE = 60
 FRAGMENTS = 2
 SEPARATOR = " … "
 _SPACE = re.compile(r"\s+")
-#: Pieces of text (between whitespace) whose words and stems each process remembers, for
-#: every search (about 250 bytes each): the pieces of the shown cases recur.
+#: Pieces of text (between whitespace) whose stems each process remembers, for every
+#: search (about 250 bytes each, 5 MB when full): the pieces of the shown cases recur. The
+#: few pieces that hold a match are tokenized again to find where.
 PIECES_REMEMBERED = 20_000
 
 
@@ -98,7 +99,6 @@ class Highlighter:
         return found
 
 
-@lru_cache(maxsize=PIECES_REMEMBERED)
 def _piece_words(piece: str, language: str) -> tuple[tuple[int, int, str, str | None], ...]:
     """(start, end, word lowercased, its stem; None for a stop word) of a piece's words."""
     stops = stop_words(language)
