@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from kb.search import plan as p
 from kb.search.analysis import ANALYZED_LANGUAGES, fold, stem, stop_words, words
@@ -107,7 +107,7 @@ class Planner:
         #: built each word in each language about eight times, asking the index each time).
         #: Kept for one ``search`` call, so a lexicon that answers in rounds
         #: (``searching.settled``) gets its questions asked again in the next round.
-        self._built: dict[tuple, object] = {}
+        self._built: dict[tuple, Any] = {}
 
     # -- a search -------------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class Planner:
         found = self._built.get(key, _MISSING)
         if found is _MISSING:
             found = self._built[key] = build()
-        return found  # type: ignore[return-value]
+        return found
 
     @contextmanager
     def _not_marked(self) -> Iterator[None]:
@@ -195,6 +195,17 @@ class Planner:
         return any(_stems(u, lang) for u in requirement.direct for lang in self.languages)
 
     def _requirement(self, requirement: Requirement, *, expanded: bool) -> Node:
+        key = (
+            "requirement",
+            tuple(requirement.direct),
+            requirement.loose,
+            tuple(requirement.expanded),
+            expanded,
+            self._marking,
+        )
+        return self._remembered(key, lambda: self._requirement_node(requirement, expanded))
+
+    def _requirement_node(self, requirement: Requirement, expanded: bool) -> Node:
         options: list[Node] = []
         for unit in requirement.direct:
             for language in self.languages:
