@@ -557,3 +557,31 @@ def test_array_evaluation_matches_and_scores_as_whoosh_does(
     assert set(np.flatnonzero(found.mask).tolist()) == set(expected)
     for docnum, score in expected.items():
         assert found.score[docnum] == pytest.approx(score, rel=1e-4)
+
+
+@pytest.mark.parametrize("demo_app", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("q", ["arbeid språk", "refugee employment", "nyanlända -stockholm"])
+def test_a_searchs_queries_sharing_parts_score_as_each_alone(demo_app: Flask, q: str) -> None:
+    """A search's strict query, direct hits and relaxations share the parts the planner
+    built once, and each part is evaluated once (``Matcher.evaluate``'s ``parts``): each
+    query must still find and score what it finds alone, and no query may change what an
+    earlier one found."""
+    from kb.search.planner import Planner
+    from kb.search.query import parse
+    from kb.search.whoosh_backend import _Lexicon, whoosh_query
+
+    backend = get_backend()
+    matcher = backend._matcher()
+    plan = Planner(backend.vocabulary, _Lexicon(matcher)).search(parse(q))
+    built: dict = {}
+    parts: dict = {}
+    shared = []
+    for node in [plan.strict, plan.direct, *plan.relaxations]:
+        found = matcher.evaluate(whoosh_query(node, built), parts)
+        shared.append((node, found, found.mask.copy(), found.score.copy()))
+
+    assert parts, "the queries should have compound parts"
+    for node, found, mask, score in shared:
+        alone = matcher.evaluate(whoosh_query(node))
+        assert np.array_equal(found.mask, mask) and np.array_equal(found.score, score)
+        assert np.array_equal(alone.mask, mask) and np.array_equal(alone.score, score)

@@ -11,10 +11,10 @@ start with a prefix, how many cases a plan matches, which words are spelt alike.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from kb.search import plan as p
 from kb.search.analysis import ANALYZED_LANGUAGES, fold, stem, stop_words, words
@@ -52,6 +52,9 @@ RELATED_FACET_BOOST = 0.5
 #: urban-rural type) it shares, so of two cases about as like this one (within 5 to 10 %),
 #: the one from a municipality like its own comes first.
 RELATED_PROFILE_BOOST = 0.05
+
+T = TypeVar("T")
+_MISSING = object()
 
 
 class Lexicon(Protocol):
@@ -99,10 +102,17 @@ class Planner:
         self.lexicon = lexicon
         self.languages = ANALYZED_LANGUAGES
         self._marking = True
+        #: The nodes of words, units and compounds this search has built: its strict query,
+        #: its direct hits and each relaxation ask for the same ones (a two-word search
+        #: built each word in each language about eight times, asking the index each time).
+        #: Kept for one ``search`` call, so a lexicon that answers in rounds
+        #: (``searching.settled``) gets its questions asked again in the next round.
+        self._built: dict[tuple, Any] = {}
 
     # -- a search -------------------------------------------------------------------------
 
     def search(self, parsed: ParsedQuery) -> SearchPlan:
+        self._built = {}
         excluded = p.any_of([self.any_language(u) for u in parsed.excluded])
         if parsed.is_empty:
             everything = p.without(p.EVERY, excluded)
@@ -120,6 +130,13 @@ class Planner:
             units=parsed.units,
             truncated=parsed.truncated,
         )
+
+    def _remembered(self, key: tuple, build: Callable[[], T]) -> T:
+        """``build()``, once per search for each ``key``."""
+        found = self._built.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._built[key] = build()
+        return found
 
     @contextmanager
     def _not_marked(self) -> Iterator[None]:
@@ -178,6 +195,17 @@ class Planner:
         return any(_stems(u, lang) for u in requirement.direct for lang in self.languages)
 
     def _requirement(self, requirement: Requirement, *, expanded: bool) -> Node:
+        key = (
+            "requirement",
+            tuple(requirement.direct),
+            requirement.loose,
+            tuple(requirement.expanded),
+            expanded,
+            self._marking,
+        )
+        return self._remembered(key, lambda: self._requirement_node(requirement, expanded))
+
+    def _requirement_node(self, requirement: Requirement, expanded: bool) -> Node:
         options: list[Node] = []
         for unit in requirement.direct:
             for language in self.languages:
@@ -198,6 +226,10 @@ class Planner:
 
     def _specificity(self, requirement: Requirement) -> float:
         """``specificity`` of a requirement's concepts, from the cases their terms match."""
+        key = ("specificity", tuple(requirement.expanded))
+        return self._remembered(key, lambda: self._specificity_of(requirement))
+
+    def _specificity_of(self, requirement: Requirement) -> float:
         with self._not_marked():
             terms = p.any_of([self._unit(u, lang, loose=True) for lang, u in requirement.expanded])
         if terms is p.NOTHING:
@@ -210,6 +242,10 @@ class Planner:
         return self.lexicon.frequency(field_name, text) > 0
 
     def _word(self, word_stem: str, language: str, boost: float, prefix: bool) -> Node:
+        key = ("word", word_stem, language, boost, prefix, self._marking)
+        return self._remembered(key, lambda: self._word_node(word_stem, language, boost, prefix))
+
+    def _word_node(self, word_stem: str, language: str, boost: float, prefix: bool) -> Node:
         marked = self._marking
         queries: list[Node] = [
             p.Term(text_field(name, language), word_stem, boost, marked)
@@ -233,6 +269,10 @@ class Planner:
         return p.any_of(queries)
 
     def _unit(self, unit: Unit, language: str, *, loose: bool, boost: float = 1.0) -> Node:
+        key = ("unit", unit, language, loose, boost, self._marking)
+        return self._remembered(key, lambda: self._unit_node(unit, language, loose, boost))
+
+    def _unit_node(self, unit: Unit, language: str, loose: bool, boost: float) -> Node:
         stems = _stems(unit, language)
         if not stems:
             return p.NOTHING
@@ -282,6 +322,9 @@ class Planner:
 
     def _split(self, word: str, language: str) -> tuple[str, ...]:
         """The stems of the two known words a compound is made of, or ``()``."""
+        return self._remembered(("split", word, language), lambda: self._split_of(word, language))
+
+    def _split_of(self, word: str, language: str) -> tuple[str, ...]:
         if language in NO_SPLIT:
             return ()
         best: tuple[int, str, str] | None = None

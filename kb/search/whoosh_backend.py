@@ -63,7 +63,7 @@ from kb.search.planner import (
     Planner,
 )
 from kb.search.whoosh_arrays import ArrayStore
-from kb.search.whoosh_matching import ArrayCache, Found, Matcher, ranked
+from kb.search.whoosh_matching import ArrayCache, Found, Matcher, Parts, ranked
 from kb.search.whoosh_schema import (
     INDEX_NAME,
     NEUTRAL_FIELD,
@@ -447,7 +447,9 @@ def _by_relevance(
 
 
 def whoosh_query(node: plan.Node, built: dict[int, Query] | None = None) -> Query:
-    """A plan node as a Whoosh query (field weights as BM25F boosts)."""
+    """A plan node as a Whoosh query (field weights as BM25F boosts). With ``built``, one
+    search's compound nodes, by identity: a node met again is the same query, so its
+    evaluation is shared (``Matcher.evaluate``'s ``parts``)."""
     if node is plan.EVERY:
         return Every()
     if node is plan.NOTHING:
@@ -459,13 +461,13 @@ def whoosh_query(node: plan.Node, built: dict[int, Query] | None = None) -> Quer
     if isinstance(node, plan.Phrase):
         name, _ = plan.split_field(node.field)
         return Phrase(node.field, list(node.words), boost=node.boost * TEXT_FIELDS.get(name, 1.0))
-    if isinstance(node, plan.Prefix):
-        return Or([whoosh_query(term) for term in node.expanded()])
     if built is not None and id(node) in built:
         return built[id(node)]
     parts = [whoosh_query(child, built) for child in plan.children(node)]
-    if isinstance(node, plan.All):
-        query: Query = And(parts)
+    if isinstance(node, plan.Prefix):
+        query: Query = Or([whoosh_query(term) for term in node.expanded()])
+    elif isinstance(node, plan.All):
+        query = And(parts)
     elif isinstance(node, plan.Any):
         query = Or(parts, minmatch=node.at_least) if node.at_least > 1 else Or(parts)
     elif isinstance(node, plan.Best):
@@ -517,13 +519,15 @@ class _Execution:
         matcher.begin_search()
         self._built: dict[int, Query] = {}
         self._found: dict[int, Found] = {}
+        self._parts: Parts = {}
         self._nodes: list[plan.Node] = []  # keeps the ids of the remembered nodes valid
 
     def evaluate(self, node: plan.Node) -> Found:
         """The cases a node matches with their scores (each node evaluated once a search)."""
         if id(node) not in self._found:
             self._nodes.append(node)
-            self._found[id(node)] = self.matcher.evaluate(whoosh_query(node, self._built))
+            query = whoosh_query(node, self._built)
+            self._found[id(node)] = self.matcher.evaluate(query, self._parts)
         found = self._found[id(node)]
         return Found(found.mask.copy(), found.score.copy())
 

@@ -197,6 +197,10 @@ class Found:
     score: np.ndarray
 
 
+#: One search's evaluated compound parts: id(query) -> (the query, what it found).
+Parts = dict[int, tuple[q.Query, Found]]
+
+
 class Matcher:
     """One searcher's documents as arrays; answers queries for as long as it is current."""
 
@@ -357,38 +361,54 @@ class Matcher:
 
     # -- evaluation ---------------------------------------------------------------------
 
-    def evaluate(self, query: q.Query) -> Found:
-        """The documents ``query`` matches, with Whoosh's scores (deleted ones left out)."""
-        found = self._evaluate(query)
-        found.mask &= self.live
-        found.score *= found.mask
-        return found
+    def evaluate(self, query: q.Query, parts: Parts | None = None) -> Found:
+        """The documents ``query`` matches, with Whoosh's scores (deleted ones left out).
 
-    def _evaluate(self, query: q.Query) -> Found:
+        ``parts``: one search's results of compound parts, by the part's identity. A
+        search's strict query, direct hits and relaxations share the parts the planner
+        built once (a word in every language): each is evaluated once a search.
+        """
+        found = self._evaluate(query, parts)
+        mask = found.mask & self.live
+        return Found(mask, found.score * mask)
+
+    def _evaluate(self, query: q.Query, parts: Parts | None = None) -> Found:
+        """A query's matches and scores; the arrays of a part found in ``parts`` are
+        shared, so nothing here changes the arrays of the parts it combines."""
         if query is q.NullQuery:
             return self._none()
         if isinstance(query, q.Term):
             ids, scores = self.term_scores(query.fieldname, query.text, query.boost)
             return self._dense([(ids, scores)])
+        if parts is None:
+            return self._combined(query, None)
+        known = parts.get(id(query))
+        if known is not None and known[0] is query:  # the query held, so its id is its own
+            return known[1]
+        found = self._combined(query, parts)
+        parts[id(query)] = (query, found)
+        return found
+
+    def _combined(self, query: q.Query, parts: Parts | None) -> Found:
         if isinstance(query, q.Or):
-            return self._any(query.subqueries, query.minmatch)
+            return self._any(query.subqueries, query.minmatch, parts)
         if isinstance(query, q.And):
-            parts = [self._evaluate(sub) for sub in query.subqueries]
-            mask = np.logical_and.reduce([p.mask for p in parts])
-            return Found(mask, sum(p.score for p in parts) * mask)
+            found = [self._evaluate(sub, parts) for sub in query.subqueries]
+            mask = np.logical_and.reduce([f.mask for f in found])
+            return Found(mask, sum(f.score for f in found) * mask)
         if isinstance(query, q.AndNot):
-            positive, negative = self._evaluate(query.a), self._evaluate(query.b)
-            positive.mask &= ~negative.mask
-            positive.score *= positive.mask
-            return positive
+            positive = self._evaluate(query.a, parts)
+            negative = self._evaluate(query.b, parts)
+            mask = positive.mask & ~negative.mask
+            return Found(mask, positive.score * mask)
         if isinstance(query, q.AndMaybe):
-            required, optional = self._evaluate(query.a), self._evaluate(query.b)
-            required.score += optional.score * required.mask
-            return required
+            required = self._evaluate(query.a, parts)
+            optional = self._evaluate(query.b, parts)
+            return Found(required.mask.copy(), required.score + optional.score * required.mask)
         if isinstance(query, q.DisjunctionMax):
-            parts = [self._evaluate(sub) for sub in query.subqueries]
-            mask = np.logical_or.reduce([p.mask for p in parts])
-            return Found(mask, np.maximum.reduce([p.score for p in parts]))
+            found = [self._evaluate(sub, parts) for sub in query.subqueries]
+            mask = np.logical_or.reduce([f.mask for f in found])
+            return Found(mask, np.maximum.reduce([f.score for f in found]))
         if isinstance(query, q.Phrase):
             return self._phrase(query)
         if isinstance(query, q.Every):
@@ -409,14 +429,16 @@ class Matcher:
         mask[ids] = True
         return Found(mask, np.bincount(ids, weights=scores, minlength=self.size))
 
-    def _any(self, queries: Iterable[q.Query], minmatch: int = 0) -> Found:
+    def _any(
+        self, queries: Iterable[q.Query], minmatch: int = 0, parts: Parts | None = None
+    ) -> Found:
         """An Or: terms are summed together, other parts evaluated and added."""
         terms, others = [], []
         for query in queries:
             if isinstance(query, q.Term):
                 terms.append(self.term_scores(query.fieldname, query.text, query.boost))
             elif query is not q.NullQuery:
-                others.append(self._evaluate(query))
+                others.append(self._evaluate(query, parts))
         found = self._dense(terms)
         if minmatch > 1:
             counts = sum((np.bincount(ids, minlength=self.size) for ids, _ in terms), start=0)
