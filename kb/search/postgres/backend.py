@@ -422,19 +422,22 @@ class _Execution:
             where = [*where, "d.confirmed_at >= :confirmed_since"]
             params["confirmed_since"] = request.confirmed_since
         conditions = Conditions(params)
-        matched = _matched(selection, where, conditions)
         newest = request.sort in DATE_ORDERS
         groups = self._rank_groups([selection.strict, *(node for node, _ in selection.relaxed)])
         ranks = [(weight, conditions.param(query)) for weight, query in groups]
         direct = "TRUE"  # by a date, no words to rank by, or every match is direct
         score = "CAST(0 AS real)"
+        head_score = "NULL"
         if not newest and ranks:
             # Only the cases of the (level, direct) groups the page falls in are ranked
             # (their vectors read for them alone): the others' order does not show. Few
             # matches: decompress each vector once and rank by all of it. Many: rank the
-            # cases whose title or summary has a ranked word by those (a small vector,
-            # stored inline), the others after them. Direct hits are told by the index
-            # (the same filters, so the scan stays within the matches).
+            # cases whose title or summary has a ranked word by those (``head``, a small
+            # vector stored inline), the others after them. The cases matching every word
+            # (the page's group but for a page beyond them) are ranked by ``head`` in the
+            # scan that finds them, which reads their rows anyway: looking each of tens of
+            # thousands of cases up again cost more than the ranking. Direct hits are told
+            # by the index (the same filters, so the scan stays within the matches).
             def rank(vector: str) -> str:
                 return " + ".join(
                     f"{weight!r} * ts_rank(CAST('{RANK_WEIGHTS}' AS real[]), {vector}, "
@@ -448,21 +451,29 @@ class _Execution:
                     f"WHERE {' AND '.join([conditions.match(selection.direct), *where])})"
                 )
             ranked_words = conditions.param(" | ".join(f"( {q} )" for _, q in groups))
+            head_score = (
+                f"CASE WHEN d.head @@ CAST(:{ranked_words} AS tsquery) "
+                f"THEN {rank('d.head')} ELSE 0 END"
+            )
             score = (
-                f"CASE WHEN {_IN_PAGE} THEN (SELECT CASE "
-                f"WHEN n.total <= :rank_all THEN {rank('v.vector')} "
+                f"CASE WHEN NOT ({_IN_PAGE}) THEN 0 "
+                "WHEN n.total > :rank_all AND m.head_score IS NOT NULL THEN m.head_score "
+                f"ELSE (SELECT CASE WHEN n.total <= :rank_all THEN {rank('v.vector')} "
                 f"WHEN d.head @@ CAST(:{ranked_words} AS tsquery) THEN {rank('d.head')} "
                 f"ELSE 0 END FROM {_DOCUMENTS} AS d CROSS JOIN LATERAL ("
                 "SELECT CASE WHEN n.total <= :rank_all "
                 "THEN d.vector || CAST('' AS tsvector) END AS vector OFFSET 0) AS v "
-                "WHERE d.case_id = m.case_id) ELSE 0 END"
+                "WHERE d.case_id = m.case_id) END"
             )
+        matched = _matched(selection, where, conditions, head_score)
         order = DATE_ORDERS.get(request.sort, RELEVANCE_ORDER)
         params.update(
             rank_all=RANK_ALL,
             limit=request.per_page,
             offset=(request.page - 1) * request.per_page,
         )
+        # The page is taken before its rows are numbered: a sort under LIMIT keeps only
+        # the top rows, where numbering every match first sorted all of them.
         statement = f"""
             WITH m AS MATERIALIZED (SELECT x.*, {direct} AS direct FROM ({matched}) AS x),
             n AS (SELECT count(*) AS total, count(*) FILTER (WHERE m.level > 0) AS partial
@@ -478,12 +489,13 @@ class _Execution:
                 FROM m JOIN b ON b.level = m.level AND b.direct = m.direct CROSS JOIN n
             ),
             page AS (
-                SELECT s.case_id, s.direct AND s.level = 0 AS direct, s.score, s.level,
-                    row_number() OVER (ORDER BY {order}) AS n
-                FROM s ORDER BY {order} LIMIT :limit OFFSET :offset
+                SELECT s.*, row_number() OVER (ORDER BY {order}) AS n FROM (
+                    SELECT * FROM s ORDER BY {order} LIMIT :limit OFFSET :offset
+                ) AS s
             ),
             hits AS (
-                SELECT page.n, page.direct, page.score, page.level, {_SHOWN}
+                SELECT page.n, page.direct AND page.level = 0 AS direct, page.score,
+                    page.level, {_SHOWN}
                 FROM page JOIN {_DOCUMENTS} AS d ON d.case_id = page.case_id
             )
             SELECT (SELECT total FROM n), (SELECT partial FROM n),
@@ -500,9 +512,12 @@ class _Execution:
         return searching.Selected(total, partial, _facet_counts(request.facets, facet_rows), hits)
 
 
-def _matched(selection: searching.Selection, where: list[str], conditions: Conditions) -> str:
+def _matched(
+    selection: searching.Selection, where: list[str], conditions: Conditions, head_score: str
+) -> str:
     """SQL of the selection's matches within the filters, each with its level: 0 matches
-    every word, i the i-th relaxation in its languages (the lowest counts).
+    every word, i the i-th relaxation in its languages (the lowest counts). The cases of
+    level 0 carry ``head_score`` (an SQL expression over the row ``d``), the others NULL.
 
     Each level is its own GIN scan, its languages tested after it (the fence, OFFSET 0):
     a condition on the rows, or the language index first, would decompress the vector of
@@ -511,7 +526,10 @@ def _matched(selection: searching.Selection, where: list[str], conditions: Condi
     """
     filters = " AND ".join(where)
     strict = conditions.match(selection.strict)
-    levels = [f"SELECT {_MATCHED}, 0 AS level FROM {_DOCUMENTS} AS d WHERE {strict} AND {filters}"]
+    levels = [
+        f"SELECT {_MATCHED}, {head_score} AS head_score, 0 AS level "
+        f"FROM {_DOCUMENTS} AS d WHERE {strict} AND {filters}"
+    ]
     if not selection.relaxed:
         return levels[0]
     for i, (node, languages) in enumerate(selection.relaxed, 1):
@@ -521,7 +539,8 @@ def _matched(selection: searching.Selection, where: list[str], conditions: Condi
         )
         languages_param = conditions.param(languages)
         levels.append(
-            f"SELECT f.case_id, f.facet_keys, f.published_at, f.confirmed_at, {i} AS level "
+            f"SELECT f.case_id, f.facet_keys, f.published_at, f.confirmed_at, "
+            f"NULL AS head_score, {i} AS level "
             f"FROM ({found}) AS f "
             f"WHERE f.language = ANY(CAST(:{languages_param} AS text[]))"
         )
