@@ -32,12 +32,24 @@ from whoosh.util.numeric import byte_to_length
 
 #: Postings per ``marshal`` dump in a run (one dump of a list, not one per posting).
 RUN_CHUNK = 4096
+#: Whoosh's estimate of a posting's bytes in the pool, less its texts' lengths.
+_POSTING_SIZE = 28 + 4 * 5 + 21 + 26 + 18 + 16 + 21
 
 __all__ = ["ChunkedPostingPool", "MpWriter", "SegmentWriter"]
 
 
 class ChunkedPostingPool(writing.PostingPool):
     """Whoosh's posting pool whose runs are ``marshal``-ed lists of postings."""
+
+    def add(self, item: tuple) -> None:
+        """Whoosh's ``add`` (the same size estimate, so the same runs) without its per-posting
+        type assertions: the postings come from our own fields."""
+        fieldname, btext, _docnum, _weight, value = item
+        self.fieldnames.add(fieldname)
+        self.currentsize += _POSTING_SIZE + len(fieldname) + 2 * len(btext) + len(value or b"")
+        if self.currentsize > self.limit:
+            self.save()
+        self.current.append(item)
 
     def _write_run(self, f: BinaryIO, items: Any) -> None:
         chunk: list[tuple] = []
