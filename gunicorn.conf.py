@@ -15,3 +15,4 @@ preload_app = True
 on_starting = serving.on_starting
 pre_fork = serving.pre_fork
 post_fork = serving.post_fork
+post_request = serving.post_request

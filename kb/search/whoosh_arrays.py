@@ -67,8 +67,10 @@ _NOT_FACETS = frozenset({"id"})
 #: bigger ones (merges) in the background.
 BUILD_NOW_DOCS = 2_000
 #: A posting list's array of at least this many bytes is read through the mapping; a
-#: shorter one with ``pread`` (``SegmentArrays._list``).
-MAPPED_FROM = 64 * 1024
+#: shorter one with ``pread`` (``SegmentArrays._list``). At 100,000 cases no list the
+#: bench reads is this long: 64 KB still left 103 MB of long lists mapped in 4 workers
+#: (phrases' positions, common words' postings) at the same CPU per query.
+MAPPED_FROM = 1024 * 1024
 #: Term numbers each segment remembers (a small table: the terms searches ask for).
 TERMS_REMEMBERED = 50_000
 _UNKNOWN = object()
@@ -191,8 +193,9 @@ class SegmentArrays:
         read with ``pread``. Touching a mapped page makes the kernel map its neighbours
         too (fault-around, 64 KB), so a list of a few postings counted 64 KB of each of
         its arrays in the worker's memory: at 100,000 cases the first search mapped
-        95 MB of postings to read 4.4 MB. Read, a short list is a copy the search lets go
-        of; the page cache that all workers share keeps it either way."""
+        95 MB of postings to read 4.4 MB. Read, a list is a copy the search lets go of;
+        the page cache that all workers share keeps it either way. Only a long list is
+        worth mapping: copying it would cost more than its faults."""
         values = self._arrays[name]
         size = (end - start) * values.itemsize
         if self._file is None or size >= MAPPED_FROM or size == 0:
