@@ -15,4 +15,3 @@ preload_app = True
 on_starting = serving.on_starting
 pre_fork = serving.pre_fork
 post_fork = serving.post_fork
-post_request = serving.post_request

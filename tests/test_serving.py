@@ -8,29 +8,13 @@ is measured by `make loadtest-ceiling`). It needs wrk: skipped where wrk is miss
 from __future__ import annotations
 
 import os
-import runpy
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from kb import serving
 from tests import load
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_a_worker_gives_its_free_c_heap_back_after_each_request(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    trimmed: list[int] = []
-    monkeypatch.setattr(serving, "_MALLOC_TRIM", trimmed.append)
-
-    serving.post_request(None, None, {}, None)
-
-    assert trimmed == [0]
-    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_request"] is serving.post_request
 
 
 @pytest.mark.slow
