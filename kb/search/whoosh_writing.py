@@ -1,9 +1,8 @@
-"""Whoosh's segment writers with two costs of its indexing taken out; the index they write
-is the same, byte for byte.
+"""Whoosh's segment writers with costs of its indexing taken out that have nothing to do with
+the index's contents; the index they write is the same, byte for byte.
 
 A profile of a 2-process rebuild (10,000 cases) put most of the indexing CPU in Whoosh's
-indexing processes, not in our analysis, and two of their costs had nothing to do with
-the index's contents:
+indexing processes, not in our analysis (docs/performance.md), and there:
 
 - **The sorting pool's runs.** Every posting is put in a pool that is sorted and spilled
   to a temporary "run" file whenever it holds 128 MB, and the runs are merged at the
@@ -14,8 +13,9 @@ the index's contents:
 - **Field lengths at the commit.** Writing the postings, Whoosh asks each posting's field
   length of the segment's length column, one seek and read per posting (another sixth).
   ``_Lengths`` reads each field's column once.
+- **Type assertions** on every posting put in the pool (our fields make them).
 
-``SegmentWriter`` is Whoosh's writer using both; ``MpWriter``'s indexing processes write
+``SegmentWriter`` is Whoosh's writer with all three; ``MpWriter``'s indexing processes write
 with it (its own pool gets no postings: each process writes a segment of its own).
 Whoosh's ``poolclass`` argument would be the place for the pool, but Whoosh 2.7 ignores it.
 """
