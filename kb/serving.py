@@ -25,6 +25,8 @@ loads the app itself and ``wsgi.py`` starts its drainer, as before, with a heap 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import threading
@@ -45,11 +47,21 @@ from kb.services.indexing import drainer
 
 log = logging.getLogger(__name__)
 
+#: glibc's ``malloc_trim`` (None where the C library has none, e.g. musl or macOS).
+_MALLOC_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)
+
 #: Searched in the master before forking: a word every analyser sees (all languages are
 #: asked), so each language's stemmer and lexicon are loaded there, once.
 WARM_QUERY = "arbeid"
 
-__all__ = ["on_starting", "post_fork", "pre_fork", "preloading", "release", "warm"]
+__all__ = [
+    "on_starting",
+    "post_fork",
+    "pre_fork",
+    "preloading",
+    "release",
+    "warm",
+]
 
 
 def preloading() -> bool:
@@ -85,6 +97,7 @@ def on_starting(server: Any) -> None:
         _report_threads()
         gc.collect()
         gc.freeze()
+        _trim()
 
 
 def pre_fork(server: Any, _worker: Any) -> None:
@@ -106,6 +119,16 @@ def post_fork(server: Any, _worker: Any) -> None:
             engine.dispose(close=False)  # SQLAlchemy's advice: the child's pool starts empty
     drainer.start(app)
     _each(app, (_search_once,), "in a new worker")
+
+
+def _trim() -> None:
+    """The C heap's free pages given back to the system (glibc): the master's warm-up
+    search freed about 15 MB at 100,000 cases that it would keep, and every worker with it.
+
+    Not after each request in the workers: it saved 11 MB per worker at 100,000 cases but
+    cost 3 ms of CPU per search page (the next search faults the pages in again)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _preloaded_app(server: Any) -> Flask | None:

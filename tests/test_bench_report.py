@@ -26,6 +26,8 @@ def test_one_table_shows_every_size_and_engine_with_ratios_to_fts5() -> None:
         **{f"API: {kind}": {"median_ms": 8, "p95_ms": 12} for kind in report.KINDS},
         "workers_pss_mb": 400.5,
         "worker_pss_mb": [100.1, 100.2, 100.1, 100.1],
+        "master_pss_mb": 75.2,
+        "serving_pss_mb": 475.7,
     }
     results = {100_000: {"whoosh": whoosh, "fts5": _figures(10)}, 10_000: {"fts5": _figures(1)}}
 
@@ -37,6 +39,8 @@ def test_one_table_shows_every_size_and_engine_with_ratios_to_fts5() -> None:
     # Through the API, against FTS5's figure for the same kind (FTS5 has no API of its own).
     assert rows["API: phrase, p95 (ms)"].endswith("| – | 12 (0.3×) | – |")
     assert "100.1 / 100.2 / 100.1 / 100.1" in rows["each worker's PSS (MB)"]
+    assert rows["gunicorn's master, PSS (MB)"].endswith("| – | 75.2 | – |")
+    assert rows["4 workers and the master, PSS together (MB)"].endswith("| – | 475.7 | – |")
     assert "search page CPU per request, warm worker (ms)" not in rows  # measured by no one
 
 
@@ -56,4 +60,5 @@ def test_a_tiny_bench_prints_the_table_and_writes_the_same_figures_as_json(
     assert figures["whoosh"]["workers_pss_mb"] < figures["whoosh"]["workers_rss_mb"]
     assert "| measure | Whoosh 200 | FTS5 200 |" in done.stdout
     assert "| 4 gunicorn workers, PSS together (MB) |" in done.stdout
+    assert "| gunicorn's master, PSS (MB) |" in done.stdout
     assert "Whoosh 200: indexing" in done.stderr

@@ -67,7 +67,12 @@ def test_every_segment_gets_arrays_after_its_commit(backend: WhooshBackend) -> N
         assert f"{leaf.segment().segment_id()}.seg" in files, files
 
 
-def test_the_arrays_hold_what_whooshs_blocks_hold(backend: WhooshBackend) -> None:
+@pytest.mark.parametrize("mapped_from", [0, whoosh_arrays.MAPPED_FROM], ids=["mapped", "pread"])
+def test_the_arrays_hold_what_whooshs_blocks_hold(
+    backend: WhooshBackend, mapped_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read through the mapping or, a short list, with ``pread``: the same postings."""
+    monkeypatch.setattr(whoosh_arrays, "MAPPED_FROM", mapped_from)
     for leaf in segments(backend):
         arrays = backend.arrays.open(leaf)
         assert arrays is not None

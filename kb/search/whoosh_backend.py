@@ -73,6 +73,7 @@ from kb.search.whoosh_schema import (
     facet_field,
     fields_of,
 )
+from kb.search.whoosh_writing import MpWriter, SegmentWriter
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class WhooshBackend(SearchBackend):
         """
         wait = WRITE_TIMEOUT if timeout is None else timeout
         try:
-            writer = self.ix.writer(timeout=wait)
+            writer = SegmentWriter(self.ix, timeout=wait)
         except LockError:
             raise IndexBusy(
                 f"Another process held the search index's lock for {wait:g} s."
@@ -231,11 +232,9 @@ class WhooshBackend(SearchBackend):
         """Index everything anew; with ``rebuild_procs`` > 1, Whoosh's multiprocess writer
         indexes batches in parallel and keeps one segment per process (no final merge)."""
         if self.rebuild_procs > 1:
-            writer = self.ix.writer(
-                timeout=WRITE_TIMEOUT, procs=self.rebuild_procs, multisegment=True
-            )
+            writer = MpWriter(self.ix, procs=self.rebuild_procs, timeout=WRITE_TIMEOUT)
         else:
-            writer = self.ix.writer(timeout=WRITE_TIMEOUT)
+            writer = SegmentWriter(self.ix, timeout=WRITE_TIMEOUT)
         count = 0
         try:
             for doc in documents:

@@ -41,6 +41,8 @@ ROWS: list[tuple[str, Key, Key | None]] = [
     ),
     ("4 gunicorn workers, PSS together (MB)", "workers_pss_mb", None),
     ("each worker's PSS (MB)", "worker_pss_mb", None),
+    ("gunicorn's master, PSS (MB)", "master_pss_mb", None),
+    ("4 workers and the master, PSS together (MB)", "serving_pss_mb", None),
     ("4 workers, RSS together (MB)", "workers_rss_mb", None),
     ("a fresh worker's first search, worst of 4 (s)", "worker_first_search_max_s", None),
     ("search page CPU per request, warm worker (ms)", "page_cpu_ms", None),

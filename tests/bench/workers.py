@@ -3,7 +3,9 @@ search, and the search page's CPU per request.
 
 Memory is PSS (``/proc/<pid>/smaps_rollup``): a page shared by several processes, such as
 a memory-mapped index file in the page cache, is counted once in the sum, split among the
-processes that map it; RSS would count it in every worker.
+processes that map it; RSS would count it in every worker. The master is reported apart
+and with the workers: it holds the app the workers were forked from (``preload_app``), so
+the pages they share with it count partly in its PSS.
 
 gunicorn hands a connection to whichever worker accepts first, so to make each worker
 answer the whole workload the others are stopped (``SIGSTOP``) while it does: the kernel
@@ -187,6 +189,7 @@ def measure(
         "worker_pss_mb": [m["pss"] for m in memory],
         "workers_rss_mb": round(sum(m["rss"] for m in memory), 1),
         "master_pss_mb": master["pss"],
+        "serving_pss_mb": round(sum(m["pss"] for m in memory) + master["pss"], 1),
         "worker_first_search_s": [round(s, 3) for s in first],
         "worker_first_search_max_s": round(max(first), 3),
         "page_cpu_ms": round(statistics.median(page_cpu), 2),
