@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,19 +69,8 @@ def test_the_throughput_mode_compares_the_search_page_with_the_ceiling_on_synthe
 def test_gunicorn_preloading_without_the_config_refuses_to_start(tmp_path: Path) -> None:
     """``--preload`` without ``gunicorn.conf.py``'s hooks would start no search drainer and
     hand the master's connections to every worker: the app says so and does not start."""
-    done = subprocess.run(
-        [
-            str(load.BIN / "gunicorn"),
-            *("--config", os.devnull, "--preload", "--bind", "127.0.0.1:0"),
-            "wsgi:app",
-        ],
-        env=load._settings(tmp_path / "instance"),
-        cwd=load.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    refusal = load.refused_start(
+        load._settings(tmp_path / "instance"), "--config", os.devnull, "--preload"
     )
 
-    assert done.returncode != 0
-    assert "Start gunicorn with -c gunicorn.conf.py, or without --preload." in done.stderr
+    assert "Start gunicorn with -c gunicorn.conf.py, or without --preload." in refusal
