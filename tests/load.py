@@ -255,15 +255,9 @@ def _gunicorn(
 def refused_start(env: dict[str, str], *options: str) -> str:
     """Start gunicorn on ``wsgi:app`` with ``options`` where it must refuse to start: its
     error output (an ``AssertionError`` if it started, or exited without an error)."""
-    done = subprocess.run(
-        [str(BIN / "gunicorn"), *options, "--bind", "127.0.0.1:0", "wsgi:app"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    command = [str(BIN / "gunicorn"), *options, "--bind", "127.0.0.1:0", "wsgi:app"]
+    run = {"env": env, "cwd": ROOT, "capture_output": True, "text": True, "timeout": 120}
+    done = subprocess.run(command, **run, check=False)
     assert done.returncode != 0, "gunicorn started although it should have refused"
     return done.stderr
 
