@@ -254,7 +254,8 @@ def _gunicorn(
 
 def refused_start(env: dict[str, str], *options: str) -> str:
     """Start gunicorn on ``wsgi:app`` with ``options`` where it must refuse to start: its
-    error output (an ``AssertionError`` if it started, or exited without an error)."""
+    error output. Exiting without an error fails the assertion; serving instead runs into
+    the timeout (``TimeoutExpired``)."""
     command = [str(BIN / "gunicorn"), *options, "--bind", "127.0.0.1:0", "wsgi:app"]
     run = {"env": env, "cwd": ROOT, "capture_output": True, "text": True, "timeout": 120}
     done = subprocess.run(command, **run, check=False)
