@@ -23,6 +23,8 @@ from kb.services import revisions
 from kb.services.exchange.importer import import_plan, plan_import
 from kb.services.vocabulary import ensure_default_terms
 from tests.conftest import make_app, throwaway_postgres
+from tests.factories import case_record
+from tests.web_helpers import search
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -249,3 +251,39 @@ def test_kept_revisions_get_the_ids_of_their_contacts(
         assert _kept_contacts() == before_ids
         db.session.remove()
         db.engine.dispose()
+
+
+def test_search_rows_indexed_before_0019_are_found_after_the_upgrade(tmp_path: Path) -> None:
+    """0019 splits PostgreSQL's search rows in two and copies them: an upgraded deployment
+    finds, counts and shows what it did before, with no reindex, and down and up again."""
+    with throwaway_postgres() as url:
+        app = make_app(
+            tmp_path / "instance", SQLALCHEMY_DATABASE_URI=url, SEARCH_BACKEND="postgres"
+        )
+        with app.app_context():
+            _migrate(app, "upgrade")
+            ensure_default_terms()
+            import_plan(
+                plan_import(
+                    [
+                        case_record("a", "Lærlinger i kommunen", "nb", "NO", body="Arbeid."),
+                        case_record("b", "Lärlingar i kommunen", "sv", "SE", body="Arbete."),
+                        case_record("c", "Mentorer for nyankomne", "nb", "NO"),
+                    ]
+                )
+            )
+            client = app.test_client()
+            before = [search(client, q) for q in ("lærlinger", "kommunen arbeid", "mentorer")]
+            assert [found["total"] for found in before] == [2, 2, 1]
+            db.session.remove()
+
+            _migrate(app, "downgrade", "0018_cache_generation")
+            with db.engine.connect() as conn:
+                assert conn.scalar(text("SELECT count(*) FROM kb_search.documents")) == 3
+            _migrate(app, "upgrade")
+
+            after = [search(client, q) for q in ("lærlinger", "kommunen arbeid", "mentorer")]
+            assert after == before
+            assert app.test_cli_runner().invoke(main, ["search-check"]).exit_code == 0
+            db.session.remove()
+            db.engine.dispose()

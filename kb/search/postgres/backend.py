@@ -1,4 +1,5 @@
-"""The PostgreSQL search backend: one row per published case in ``kb_search.documents``.
+"""The PostgreSQL search backend: per published case a narrow row to match in
+(``kb_search.documents``) and a row of what a hit shows (``kb_search.shown``).
 
 Construct it from an SQLAlchemy engine or URL and a vocabulary, as the app does::
 
@@ -42,7 +43,7 @@ from kb.search.planner import (
 )
 from kb.search.postgres.compile import Conditions, lexeme, rank_groups, ranked_terms
 from kb.search.postgres.lexicon import PostgresLexicon
-from kb.search.postgres.schema import LOCK_NAMESPACE, SCHEMA, TABLES
+from kb.search.postgres.schema import DOCUMENTS, LOCK_NAMESPACE, SCHEMA, SHOWN, TABLES
 from kb.search.postgres.vectors import vectors
 
 BATCH = 1000
@@ -65,7 +66,7 @@ DATE_ORDERS = {"newest": NEWEST_ORDER, "confirmed": CONFIRMED_ORDER}
 #: swap of two letters in a short word: "arbied" and "arbeid" share 3 of 11 trigrams).
 SUGGESTION_SIMILARITY = 0.2
 
-_DOCUMENTS = f"{SCHEMA}.documents"
+_DOCUMENTS = DOCUMENTS
 #: GIN finds the matches; the planner's guess that a scan of every row (decompressing each
 #: vector) is cheaper is wrong for full-text conditions. JIT compiling costs more than it saves.
 #: The matches of a search (thousands of rows) stay in memory: spilled to disk they cost
@@ -74,18 +75,28 @@ _SEARCH_SETTINGS = (
     "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"
 )
 
-_INSERT = text(
-    f"""
-    INSERT INTO {_DOCUMENTS} (case_id, version, ref, slug, language, country,
-        title, summary, body, facet_keys, published_at, confirmed_at, words, head, vector)
-    VALUES (:id, :version, :ref, :slug, :language, :country, :title, :summary, :body,
-        CAST(:facet_keys AS text[]), :published_at, :confirmed_at, CAST(:words AS text[]),
-        CAST(:head AS tsvector), CAST(:vector AS tsvector))
-    """
+#: A case's two rows: the narrow one first (the shown row refers to it).
+_INSERTS = (
+    text(
+        f"""
+        INSERT INTO {_DOCUMENTS} (case_id, version, language, country, facet_keys,
+            published_at, confirmed_at, vector)
+        VALUES (:id, :version, :language, :country, CAST(:facet_keys AS text[]),
+            :published_at, :confirmed_at, CAST(:vector AS tsvector))
+        """
+    ),
+    text(
+        f"""
+        INSERT INTO {SHOWN} (case_id, ref, slug, title, summary, body, words, head)
+        VALUES (:id, :ref, :slug, :title, :summary, :body, CAST(:words AS text[]),
+            CAST(:head AS tsvector))
+        """
+    ),
 )
 
 # Document frequencies follow every change: subtract what the old rows counted, add what
 # the new rows count (keys in order, so concurrent writers lock them in the same order).
+# Old rows are counted before they are deleted (their shown rows go with them).
 # A stem's field is its weight (A title, B summary, C body), ``<lang>/`` marks attached
 # files; a folded word is in text_all. A count that falls to 0 stays as a row (readers ask
 # for ndoc > 0): deleting it
@@ -113,25 +124,15 @@ _COUNT = """
     GROUP BY 1 ORDER BY 1
     ON CONFLICT (word) DO UPDATE SET ndoc = w.ndoc + EXCLUDED.ndoc
 """
-_REMOVE = text(
-    _COUNT.format(
-        rows=f"DELETE FROM {_DOCUMENTS} WHERE case_id = ANY(CAST(:ids AS integer[])) "
-        "RETURNING case_id, vector, words",
-        schema=SCHEMA,
-        sign="-",
-    )
+_BOTH_ROWS = (
+    f"SELECT d.case_id, d.vector, s.words FROM {_DOCUMENTS} AS d "
+    f"JOIN {SHOWN} AS s ON s.case_id = d.case_id"
 )
-_ADD = text(
-    _COUNT.format(
-        rows=f"SELECT case_id, vector, words FROM {_DOCUMENTS} "
-        "WHERE case_id = ANY(CAST(:ids AS integer[]))",
-        schema=SCHEMA,
-        sign="",
-    )
-)
-_ADD_ALL = text(
-    _COUNT.format(rows=f"SELECT case_id, vector, words FROM {_DOCUMENTS}", schema=SCHEMA, sign="")
-)
+_SOME = " WHERE d.case_id = ANY(CAST(:ids AS integer[]))"
+_UNCOUNT = text(_COUNT.format(rows=_BOTH_ROWS + _SOME, schema=SCHEMA, sign="-"))
+_DELETE = text(f"DELETE FROM {_DOCUMENTS} WHERE case_id = ANY(CAST(:ids AS integer[]))")
+_ADD = text(_COUNT.format(rows=_BOTH_ROWS + _SOME, schema=SCHEMA, sign=""))
+_ADD_ALL = text(_COUNT.format(rows=_BOTH_ROWS, schema=SCHEMA, sign=""))
 #: The languages of the indexed cases, by skipping along the index on ``language``.
 _LANGUAGES = text(
     f"""
@@ -203,6 +204,11 @@ def _spelling_words(doc: IndexDocument) -> set[str]:
     return {w for w in found if len(w) > 2 and not w.isdigit()}
 
 
+def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    for statement in _INSERTS:
+        connection.execute(statement, rows)
+
+
 def _batches(items: Iterable[IndexDocument], size: int) -> Iterator[list[IndexDocument]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -261,9 +267,10 @@ class PostgresBackend(SearchBackend):
         if not ids:
             return
         connection.execute(_LOCK, {"namespace": LOCK_NAMESPACE, "ids": ids})
-        connection.execute(_REMOVE, {"ids": ids})
+        connection.execute(_UNCOUNT, {"ids": ids})
+        connection.execute(_DELETE, {"ids": ids})
         if docs:
-            connection.execute(_INSERT, [_row(doc) for doc in docs.values()])
+            _insert(connection, [_row(doc) for doc in docs.values()])
             connection.execute(_ADD, {"ids": sorted(docs)})
 
     def rebuild(
@@ -278,7 +285,7 @@ class PostgresBackend(SearchBackend):
             for table in TABLES:
                 connection.execute(text(f"DELETE FROM {table}"))
             for batch in _batches(documents, BATCH):
-                connection.execute(_INSERT, [_row(doc) for doc in batch])
+                _insert(connection, [_row(doc) for doc in batch])
                 count += len(batch)
                 if progress:
                     progress(len(batch))
@@ -359,10 +366,15 @@ class PostgresBackend(SearchBackend):
                     f" * (1 + {RELATED_PROFILE_BOOST!r} * cardinality(ARRAY(SELECT "
                     "unnest(d.facet_keys) INTERSECT SELECT unnest(CAST(:profile AS text[])))))"
                 )
+            best = (
+                f"SELECT d.case_id, d.language, d.country, {total} AS score "
+                f"FROM {_DOCUMENTS} AS d WHERE {' AND '.join(where)} "
+                "ORDER BY score DESC, d.case_id LIMIT :limit"
+            )
             rows = connection.execute(
                 text(
-                    f"SELECT {_SHOWN}, {total} AS score FROM {_DOCUMENTS} AS d "
-                    f"WHERE {' AND '.join(where)} ORDER BY score DESC, d.case_id LIMIT :limit"
+                    f"SELECT {_SHOWN}, d.score FROM ({best}) AS d "
+                    f"JOIN {SHOWN} AS h ON h.case_id = d.case_id ORDER BY d.score DESC, d.case_id"
                 ),
                 params,
             ).all()
@@ -427,17 +439,15 @@ class _Execution:
         ranks = [(weight, conditions.param(query)) for weight, query in groups]
         direct = "TRUE"  # by a date, no words to rank by, or every match is direct
         score = "CAST(0 AS real)"
-        head_score = "NULL"
+        heads = _NO_HEADS
         if not newest and ranks:
             # Only the cases of the (level, direct) groups the page falls in are ranked
             # (their vectors read for them alone): the others' order does not show. Few
             # matches: decompress each vector once and rank by all of it. Many: rank the
-            # cases whose title or summary has a ranked word by those (``head``, a small
-            # vector stored inline), the others after them. The cases matching every word
-            # (the page's group but for a page beyond them) are ranked by ``head`` in the
-            # scan that finds them, which reads their rows anyway: looking each of tens of
-            # thousands of cases up again cost more than the ranking. Direct hits are told
-            # by the index (the same filters, so the scan stays within the matches).
+            # cases whose title or summary has a ranked word by those (``head``, in the
+            # shown rows), the others after them: one join of the page's groups with the
+            # shown rows, not a lookup a case. Direct hits are told by the index (the same
+            # filters, so the scan stays within the matches).
             def rank(vector: str) -> str:
                 return " + ".join(
                     f"{weight!r} * ts_rank(CAST('{RANK_WEIGHTS}' AS real[]), {vector}, "
@@ -451,21 +461,21 @@ class _Execution:
                     f"WHERE {' AND '.join([conditions.match(selection.direct), *where])})"
                 )
             ranked_words = conditions.param(" | ".join(f"( {q} )" for _, q in groups))
-            head_score = (
-                f"CASE WHEN d.head @@ CAST(:{ranked_words} AS tsquery) "
-                f"THEN {rank('d.head')} ELSE 0 END"
+            heads = (
+                f"SELECT h.case_id, {rank('h.head')} AS score FROM {SHOWN} AS h "
+                "WHERE (SELECT total FROM n) > :rank_all "
+                f"AND h.head @@ CAST(:{ranked_words} AS tsquery) AND h.case_id IN ("
+                "SELECT m.case_id FROM m JOIN b ON b.level = m.level AND b.direct = m.direct "
+                f"WHERE {_IN_PAGE})"
             )
             score = (
                 f"CASE WHEN NOT ({_IN_PAGE}) THEN 0 "
-                "WHEN n.total > :rank_all AND m.head_score IS NOT NULL THEN m.head_score "
-                f"ELSE (SELECT CASE WHEN n.total <= :rank_all THEN {rank('v.vector')} "
-                f"WHEN d.head @@ CAST(:{ranked_words} AS tsquery) THEN {rank('d.head')} "
-                f"ELSE 0 END FROM {_DOCUMENTS} AS d CROSS JOIN LATERAL ("
-                "SELECT CASE WHEN n.total <= :rank_all "
-                "THEN d.vector || CAST('' AS tsvector) END AS vector OFFSET 0) AS v "
+                "WHEN n.total > :rank_all THEN coalesce(hs.score, 0) "
+                f"ELSE (SELECT {rank('v.vector')} FROM {_DOCUMENTS} AS d CROSS JOIN LATERAL ("
+                "SELECT d.vector || CAST('' AS tsvector) AS vector OFFSET 0) AS v "
                 "WHERE d.case_id = m.case_id) END"
             )
-        matched = _matched(selection, where, conditions, head_score)
+        matched = _matched(selection, where, conditions)
         order = DATE_ORDERS.get(request.sort, RELEVANCE_ORDER)
         params.update(
             rank_all=RANK_ALL,
@@ -483,10 +493,12 @@ class _Execution:
                     sum(count(*)) OVER (ORDER BY m.level, m.direct DESC) AS upto
                 FROM m GROUP BY m.level, m.direct
             ),
+            hs AS ({heads}),
             s AS MATERIALIZED (
                 SELECT m.case_id, m.published_at, m.confirmed_at, m.level, m.direct,
                     {score} AS score
                 FROM m JOIN b ON b.level = m.level AND b.direct = m.direct CROSS JOIN n
+                    LEFT JOIN hs ON hs.case_id = m.case_id
             ),
             page AS (
                 SELECT s.*, row_number() OVER (ORDER BY {order}) AS n FROM (
@@ -497,6 +509,7 @@ class _Execution:
                 SELECT page.n, page.direct AND page.level = 0 AS direct, page.score,
                     page.level, {_SHOWN}
                 FROM page JOIN {_DOCUMENTS} AS d ON d.case_id = page.case_id
+                    JOIN {SHOWN} AS h ON h.case_id = page.case_id
             )
             SELECT (SELECT total FROM n), (SELECT partial FROM n),
                 (SELECT coalesce(json_agg(json_build_array(f.k, f.n)), '[]')
@@ -512,24 +525,18 @@ class _Execution:
         return searching.Selected(total, partial, _facet_counts(request.facets, facet_rows), hits)
 
 
-def _matched(
-    selection: searching.Selection, where: list[str], conditions: Conditions, head_score: str
-) -> str:
+def _matched(selection: searching.Selection, where: list[str], conditions: Conditions) -> str:
     """SQL of the selection's matches within the filters, each with its level: 0 matches
-    every word, i the i-th relaxation in its languages (the lowest counts). The cases of
-    level 0 carry ``head_score`` (an SQL expression over the row ``d``), the others NULL.
+    every word, i the i-th relaxation in its languages (the lowest counts).
 
     Each level is its own GIN scan, its languages tested after it (the fence, OFFSET 0):
     a condition on the rows, or the language index first, would decompress the vector of
     every candidate (measured: most of a search's time with thousands of matches). Only
-    small columns are kept: ranking reads the vectors of the cases it ranks.
+    the narrow rows are read: ranking reads the vectors or heads of the cases it ranks.
     """
     filters = " AND ".join(where)
     strict = conditions.match(selection.strict)
-    levels = [
-        f"SELECT {_MATCHED}, {head_score} AS head_score, 0 AS level "
-        f"FROM {_DOCUMENTS} AS d WHERE {strict} AND {filters}"
-    ]
+    levels = [f"SELECT {_MATCHED}, 0 AS level FROM {_DOCUMENTS} AS d WHERE {strict} AND {filters}"]
     if not selection.relaxed:
         return levels[0]
     for i, (node, languages) in enumerate(selection.relaxed, 1):
@@ -539,8 +546,7 @@ def _matched(
         )
         languages_param = conditions.param(languages)
         levels.append(
-            f"SELECT f.case_id, f.facet_keys, f.published_at, f.confirmed_at, "
-            f"NULL AS head_score, {i} AS level "
+            f"SELECT f.case_id, f.facet_keys, f.published_at, f.confirmed_at, {i} AS level "
             f"FROM ({found}) AS f "
             f"WHERE f.language = ANY(CAST(:{languages_param} AS text[]))"
         )
@@ -554,10 +560,13 @@ _IN_PAGE = "b.upto > :offset AND b.upto - b.size < :offset + :limit"
 _MATCHED = "d.case_id, d.facet_keys, d.published_at, d.confirmed_at"
 
 
-#: The columns a hit shows.
-_SHOWN = "d.case_id, d.ref, d.slug, d.title, d.summary, d.body, d.language, d.country"
+#: No case ranked by ``head`` (sorted by a date, or no words to rank by).
+_NO_HEADS = "SELECT NULL::integer AS case_id, NULL::real AS score WHERE FALSE"
+#: The columns a hit shows (``d`` its narrow row, ``h`` its shown row).
+_SHOWN = "d.case_id, h.ref, h.slug, h.title, h.summary, h.body, d.language, d.country"
 _CASE = text(
-    f"SELECT language, title, summary, body, facet_keys FROM {_DOCUMENTS} WHERE case_id = :id"
+    f"SELECT d.language, h.title, h.summary, h.body, d.facet_keys FROM {_DOCUMENTS} AS d "
+    f"JOIN {SHOWN} AS h ON h.case_id = d.case_id WHERE d.case_id = :id"
 )
 
 
