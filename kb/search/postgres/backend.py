@@ -445,9 +445,9 @@ class _Execution:
             # (their vectors read for them alone): the others' order does not show. Few
             # matches: decompress each vector once and rank by all of it. Many: rank the
             # cases whose title or summary has a ranked word by those (``head``, in the
-            # shown rows), the others after them: one join of the page's groups with the
-            # shown rows, not a lookup a case. Direct hits are told by the index (the same
-            # filters, so the scan stays within the matches).
+            # shown rows: its GIN index finds them, and only those in the page's groups
+            # are ranked), the others after them. Direct hits are told by the index (the
+            # same filters, so the scan stays within the matches).
             def rank(vector: str) -> str:
                 return " + ".join(
                     f"{weight!r} * ts_rank(CAST('{RANK_WEIGHTS}' AS real[]), {vector}, "
@@ -463,10 +463,10 @@ class _Execution:
             ranked_words = conditions.param(" | ".join(f"( {q} )" for _, q in groups))
             heads = (
                 f"SELECT h.case_id, {rank('h.head')} AS score FROM {SHOWN} AS h "
-                "WHERE (SELECT total FROM n) > :rank_all "
-                f"AND h.head @@ CAST(:{ranked_words} AS tsquery) AND h.case_id IN ("
+                f"WHERE h.head @@ CAST(:{ranked_words} AS tsquery) "
+                "AND (SELECT total FROM n) > :rank_all AND (h.case_id IN ("
                 "SELECT m.case_id FROM m JOIN b ON b.level = m.level AND b.direct = m.direct "
-                f"WHERE {_IN_PAGE})"
+                f"WHERE {_IN_PAGE})) IS TRUE"
             )
             score = (
                 f"CASE WHEN NOT ({_IN_PAGE}) THEN 0 "
@@ -493,7 +493,7 @@ class _Execution:
                     sum(count(*)) OVER (ORDER BY m.level, m.direct DESC) AS upto
                 FROM m GROUP BY m.level, m.direct
             ),
-            hs AS ({heads}),
+            hs AS MATERIALIZED ({heads}),
             s AS MATERIALIZED (
                 SELECT m.case_id, m.published_at, m.confirmed_at, m.level, m.direct,
                     {score} AS score
