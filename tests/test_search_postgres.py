@@ -146,6 +146,32 @@ def test_many_matches_are_ranked_by_titles_and_summaries(
     assert data["results"][0]["score"] > data["results"][1]["score"]
 
 
+def test_a_filtered_search_counts_and_ranks_only_the_cases_it_shows(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filters are tested on the narrow rows the word's index scan finds: the total,
+    the facet counts and the ranking by titles (many matches) cover the filtered cases."""
+    monkeypatch.setattr(postgres_backend, "RANK_ALL", 1)
+    import_plan(
+        plan_import(
+            [
+                case_record("no-body", "Et prosjekt", "nb", "NO", body="Flyktninger i arbeid."),
+                case_record("no-title", "Flyktninger i arbeid", "nb", "NO", body="Kort."),
+                case_record("dk", "Flygtninge i arbejde", "da", "DK", body="Flyktninger."),
+                case_record("other", "Mentorer", "nb", "NO", body="Lærlinger."),
+            ]
+        )
+    )
+
+    everywhere = search(client, "flyktninger")
+    norway = search(client, "flyktninger", country="NO")
+
+    assert everywhere["total"] == 3
+    assert refs(norway) == ["no-title", "no-body"]
+    assert norway["total"] == everywhere["facets"]["country"]["NO"] == 2
+    assert norway["facets"]["country"] == {"NO": 2}
+
+
 @pytest.mark.parametrize("rank_all", [1, 1500])
 def test_pages_walk_the_order_of_one_long_page(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, rank_all: int

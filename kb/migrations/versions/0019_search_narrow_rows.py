@@ -10,8 +10,8 @@ level's matches, the direct hits, the facets). With the titles, summaries and ``
 server's shared buffers. ``kb_search.documents`` now keeps what matching, filtering,
 counting and sorting need (case, version, language, country, facet keys, dates, vector);
 ``kb_search.shown`` keeps what a hit shows and ranks many matches by (ref, slug, title,
-summary, body, ``head`` with a GIN index of its own) and the words "did you mean" counts,
-one row per case, removed with its case's row.
+summary, body, ``head``) and the words "did you mean" counts, one row per case, removed
+with its case's row.
 
 The rows are copied here, so an upgraded deployment finds what it found before without a
 reindex (about a minute per 100,000 cases, mostly the vector index built again); the
@@ -83,9 +83,6 @@ UPGRADE = [
     "FROM kb_search.wide ORDER BY case_id",
     "DROP TABLE kb_search.wide",
     *_INDEXES,
-    # Ranking many matches by title and summary reads only the cases whose ``head`` has
-    # a ranked word.
-    "CREATE INDEX shown_head ON kb_search.shown USING gin (head)",
     "ANALYZE kb_search.documents",
     "ANALYZE kb_search.shown",
 ]

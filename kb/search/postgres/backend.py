@@ -439,15 +439,15 @@ class _Execution:
         ranks = [(weight, conditions.param(query)) for weight, query in groups]
         direct = "TRUE"  # by a date, no words to rank by, or every match is direct
         score = "CAST(0 AS real)"
-        heads = _NO_HEADS
         if not newest and ranks:
             # Only the cases of the (level, direct) groups the page falls in are ranked
             # (their vectors read for them alone): the others' order does not show. Few
             # matches: decompress each vector once and rank by all of it. Many: rank the
             # cases whose title or summary has a ranked word by those (``head``, in the
-            # shown rows: its GIN index finds them, and only those in the page's groups
-            # are ranked), the others after them. Direct hits are told by the index (the
-            # same filters, so the scan stays within the matches).
+            # shown rows, looked up by key for the page's groups alone: a GIN index on
+            # ``head`` read every case with the word, in any group, and cost as much or,
+            # filtered, ten times more), the others after them. Direct hits are told by
+            # the index (the same filters, so the scan stays within the matches).
             def rank(vector: str) -> str:
                 return " + ".join(
                     f"{weight!r} * ts_rank(CAST('{RANK_WEIGHTS}' AS real[]), {vector}, "
@@ -457,20 +457,14 @@ class _Execution:
 
             if selection.direct != selection.strict:
                 direct = (
-                    f"x.case_id IN (SELECT d.case_id FROM {_DOCUMENTS} AS d "
-                    f"WHERE {' AND '.join([conditions.match(selection.direct), *where])})"
+                    f"x.case_id IN (SELECT d.case_id FROM "
+                    f"{_found(conditions.match(selection.direct))} WHERE {' AND '.join(where)})"
                 )
             ranked_words = conditions.param(" | ".join(f"( {q} )" for _, q in groups))
-            heads = (
-                f"SELECT h.case_id, {rank('h.head')} AS score FROM {SHOWN} AS h "
-                f"WHERE h.head @@ CAST(:{ranked_words} AS tsquery) "
-                "AND (SELECT total FROM n) > :rank_all AND (h.case_id IN ("
-                "SELECT m.case_id FROM m JOIN b ON b.level = m.level AND b.direct = m.direct "
-                f"WHERE {_IN_PAGE})) IS TRUE"
-            )
             score = (
-                f"CASE WHEN NOT ({_IN_PAGE}) THEN 0 "
-                "WHEN n.total > :rank_all THEN coalesce(hs.score, 0) "
+                f"CASE WHEN n.total > :rank_all THEN coalesce((SELECT {rank('h.head')} "
+                f"FROM {SHOWN} AS h WHERE h.case_id = m.case_id "
+                f"AND h.head @@ CAST(:{ranked_words} AS tsquery)), 0) "
                 f"ELSE (SELECT {rank('v.vector')} FROM {_DOCUMENTS} AS d CROSS JOIN LATERAL ("
                 "SELECT d.vector || CAST('' AS tsvector) AS vector OFFSET 0) AS v "
                 "WHERE d.case_id = m.case_id) END"
@@ -493,12 +487,15 @@ class _Execution:
                     sum(count(*)) OVER (ORDER BY m.level, m.direct DESC) AS upto
                 FROM m GROUP BY m.level, m.direct
             ),
-            hs AS MATERIALIZED ({heads}),
             s AS MATERIALIZED (
                 SELECT m.case_id, m.published_at, m.confirmed_at, m.level, m.direct,
                     {score} AS score
                 FROM m JOIN b ON b.level = m.level AND b.direct = m.direct CROSS JOIN n
-                    LEFT JOIN hs ON hs.case_id = m.case_id
+                WHERE {_IN_PAGE}
+                UNION ALL
+                SELECT m.case_id, m.published_at, m.confirmed_at, m.level, m.direct, 0
+                FROM m JOIN b ON b.level = m.level AND b.direct = m.direct
+                WHERE NOT ({_IN_PAGE})
             ),
             page AS (
                 SELECT s.*, row_number() OVER (ORDER BY {order}) AS n FROM (
@@ -529,29 +526,34 @@ def _matched(selection: searching.Selection, where: list[str], conditions: Condi
     """SQL of the selection's matches within the filters, each with its level: 0 matches
     every word, i the i-th relaxation in its languages (the lowest counts).
 
-    Each level is its own GIN scan, its languages tested after it (the fence, OFFSET 0):
-    a condition on the rows, or the language index first, would decompress the vector of
-    every candidate (measured: most of a search's time with thousands of matches). Only
-    the narrow rows are read: ranking reads the vectors or heads of the cases it ranks.
+    Each level is its own GIN scan, its languages and the filters tested after it (the
+    fence, ``_found``): a condition on the rows, or the language or facet index first,
+    would decompress the vector of every candidate (measured: most of a search's time
+    with thousands of matches). Only the narrow rows are read: ranking reads the vectors
+    or heads of the cases it ranks.
     """
     filters = " AND ".join(where)
-    strict = conditions.match(selection.strict)
-    levels = [f"SELECT {_MATCHED}, 0 AS level FROM {_DOCUMENTS} AS d WHERE {strict} AND {filters}"]
+    strict = _found(conditions.match(selection.strict))
+    levels = [f"SELECT {_MATCHED}, 0 AS level FROM {strict} WHERE {filters}"]
     if not selection.relaxed:
         return levels[0]
     for i, (node, languages) in enumerate(selection.relaxed, 1):
-        found = (
-            f"SELECT {_MATCHED}, d.language FROM {_DOCUMENTS} AS d "
-            f"WHERE {conditions.match(node)} AND {filters} OFFSET 0"
-        )
         languages_param = conditions.param(languages)
         levels.append(
-            f"SELECT f.case_id, f.facet_keys, f.published_at, f.confirmed_at, {i} AS level "
-            f"FROM ({found}) AS f "
-            f"WHERE f.language = ANY(CAST(:{languages_param} AS text[]))"
+            f"SELECT {_MATCHED}, {i} AS level FROM {_found(conditions.match(node))} "
+            f"WHERE d.language = ANY(CAST(:{languages_param} AS text[])) AND {filters}"
         )
     union = " UNION ALL ".join(levels)
     return f"SELECT DISTINCT ON (u.case_id) u.* FROM ({union}) AS u ORDER BY u.case_id, u.level"
+
+
+def _found(match: str) -> str:
+    """The narrow rows (as ``d``) that the GIN index finds for ``match``, tested for
+    nothing else: a filter or language is tested on them after (``OFFSET 0`` keeps
+    PostgreSQL from testing the match on the rows that another index finds, reading each
+    one's vector). The narrow rows stay in shared buffers, so testing the filters on
+    every match costs less than one vector read a candidate."""
+    return f"(SELECT d.* FROM {_DOCUMENTS} AS d WHERE {match} OFFSET 0) AS d"
 
 
 #: A group of matches (``b``: same level, direct or not) has cases on the page.
@@ -560,8 +562,6 @@ _IN_PAGE = "b.upto > :offset AND b.upto - b.size < :offset + :limit"
 _MATCHED = "d.case_id, d.facet_keys, d.published_at, d.confirmed_at"
 
 
-#: No case ranked by ``head`` (sorted by a date, or no words to rank by).
-_NO_HEADS = "SELECT NULL::integer AS case_id, NULL::real AS score WHERE FALSE"
 #: The columns a hit shows (``d`` its narrow row, ``h`` its shown row).
 _SHOWN = "d.case_id, h.ref, h.slug, h.title, h.summary, h.body, d.language, d.country"
 _CASE = text(
