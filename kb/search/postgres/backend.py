@@ -66,7 +66,6 @@ DATE_ORDERS = {"newest": NEWEST_ORDER, "confirmed": CONFIRMED_ORDER}
 #: swap of two letters in a short word: "arbied" and "arbeid" share 3 of 11 trigrams).
 SUGGESTION_SIMILARITY = 0.2
 
-_DOCUMENTS = DOCUMENTS
 #: GIN finds the matches; the planner's guess that a scan of every row (decompressing each
 #: vector) is cheaper is wrong for full-text conditions. JIT compiling costs more than it saves.
 #: The matches of a search (thousands of rows) stay in memory: spilled to disk they cost
@@ -79,7 +78,7 @@ _SEARCH_SETTINGS = (
 _INSERTS = (
     text(
         f"""
-        INSERT INTO {_DOCUMENTS} (case_id, version, language, country, facet_keys,
+        INSERT INTO {DOCUMENTS} (case_id, version, language, country, facet_keys,
             published_at, confirmed_at, vector)
         VALUES (:id, :version, :language, :country, CAST(:facet_keys AS text[]),
             :published_at, :confirmed_at, CAST(:vector AS tsvector))
@@ -125,21 +124,21 @@ _COUNT = """
     ON CONFLICT (word) DO UPDATE SET ndoc = w.ndoc + EXCLUDED.ndoc
 """
 _BOTH_ROWS = (
-    f"SELECT d.case_id, d.vector, s.words FROM {_DOCUMENTS} AS d "
+    f"SELECT d.case_id, d.vector, s.words FROM {DOCUMENTS} AS d "
     f"JOIN {SHOWN} AS s ON s.case_id = d.case_id"
 )
 _SOME = " WHERE d.case_id = ANY(CAST(:ids AS integer[]))"
 _UNCOUNT = text(_COUNT.format(rows=_BOTH_ROWS + _SOME, schema=SCHEMA, sign="-"))
-_DELETE = text(f"DELETE FROM {_DOCUMENTS} WHERE case_id = ANY(CAST(:ids AS integer[]))")
+_DELETE = text(f"DELETE FROM {DOCUMENTS} WHERE case_id = ANY(CAST(:ids AS integer[]))")
 _ADD = text(_COUNT.format(rows=_BOTH_ROWS + _SOME, schema=SCHEMA, sign=""))
 _ADD_ALL = text(_COUNT.format(rows=_BOTH_ROWS, schema=SCHEMA, sign=""))
 #: The languages of the indexed cases, by skipping along the index on ``language``.
 _LANGUAGES = text(
     f"""
     WITH RECURSIVE l AS (
-        SELECT min(language) AS language FROM {_DOCUMENTS}
+        SELECT min(language) AS language FROM {DOCUMENTS}
         UNION ALL
-        SELECT (SELECT min(d.language) FROM {_DOCUMENTS} AS d WHERE d.language > l.language)
+        SELECT (SELECT min(d.language) FROM {DOCUMENTS} AS d WHERE d.language > l.language)
         FROM l WHERE l.language IS NOT NULL
     )
     SELECT language FROM l WHERE language IS NOT NULL
@@ -281,7 +280,7 @@ class PostgresBackend(SearchBackend):
         count = 0
         with self.engine.begin() as connection:
             # Writers wait until the new rows are in (readers do not).
-            connection.execute(text(f"LOCK TABLE {_DOCUMENTS} IN EXCLUSIVE MODE"))
+            connection.execute(text(f"LOCK TABLE {DOCUMENTS} IN EXCLUSIVE MODE"))
             for table in TABLES:
                 connection.execute(text(f"DELETE FROM {table}"))
             for batch in _batches(documents, BATCH):
@@ -304,7 +303,7 @@ class PostgresBackend(SearchBackend):
 
     def versions(self) -> dict[int, str]:
         with self.engine.connect() as connection:
-            rows = connection.execute(text(f"SELECT case_id, version FROM {_DOCUMENTS}"))
+            rows = connection.execute(text(f"SELECT case_id, version FROM {DOCUMENTS}"))
             return {row.case_id: row.version for row in rows}
 
     # -- searching ----------------------------------------------------------------------
@@ -368,7 +367,7 @@ class PostgresBackend(SearchBackend):
                 )
             best = (
                 f"SELECT d.case_id, d.language, d.country, {total} AS score "
-                f"FROM {_DOCUMENTS} AS d WHERE {' AND '.join(where)} "
+                f"FROM {DOCUMENTS} AS d WHERE {' AND '.join(where)} "
                 "ORDER BY score DESC, d.case_id LIMIT :limit"
             )
             rows = connection.execute(
@@ -403,7 +402,7 @@ class _Execution:
         # The fence (OFFSET 0) keeps PostgreSQL from walking the index on language to
         # group, which tests every case's vector (measured ten times slower than GIN).
         statement = text(
-            f"SELECT m.language, count(*) FROM (SELECT d.language FROM {_DOCUMENTS} AS d "
+            f"SELECT m.language, count(*) FROM (SELECT d.language FROM {DOCUMENTS} AS d "
             f"WHERE {match} OFFSET 0) AS m GROUP BY m.language"
         )
         return dict(self.connection.execute(statement, conditions.params).all())
@@ -465,7 +464,7 @@ class _Execution:
                 f"CASE WHEN n.total > :rank_all THEN coalesce((SELECT {rank('h.head')} "
                 f"FROM {SHOWN} AS h WHERE h.case_id = m.case_id "
                 f"AND h.head @@ CAST(:{ranked_words} AS tsquery)), 0) "
-                f"ELSE (SELECT {rank('v.vector')} FROM {_DOCUMENTS} AS d CROSS JOIN LATERAL ("
+                f"ELSE (SELECT {rank('v.vector')} FROM {DOCUMENTS} AS d CROSS JOIN LATERAL ("
                 "SELECT d.vector || CAST('' AS tsvector) AS vector OFFSET 0) AS v "
                 "WHERE d.case_id = m.case_id) END"
             )
@@ -505,7 +504,7 @@ class _Execution:
             hits AS (
                 SELECT page.n, page.direct AND page.level = 0 AS direct, page.score,
                     page.level, {_SHOWN}
-                FROM page JOIN {_DOCUMENTS} AS d ON d.case_id = page.case_id
+                FROM page JOIN {DOCUMENTS} AS d ON d.case_id = page.case_id
                     JOIN {SHOWN} AS h ON h.case_id = page.case_id
             )
             SELECT (SELECT total FROM n), (SELECT partial FROM n),
@@ -553,7 +552,7 @@ def _found(match: str) -> str:
     PostgreSQL from testing the match on the rows that another index finds, reading each
     one's vector). The narrow rows stay in shared buffers, so testing the filters on
     every match costs less than one vector read a candidate."""
-    return f"(SELECT d.* FROM {_DOCUMENTS} AS d WHERE {match} OFFSET 0) AS d"
+    return f"(SELECT d.* FROM {DOCUMENTS} AS d WHERE {match} OFFSET 0) AS d"
 
 
 #: A group of matches (``b``: same level, direct or not) has cases on the page.
@@ -565,7 +564,7 @@ _MATCHED = "d.case_id, d.facet_keys, d.published_at, d.confirmed_at"
 #: The columns a hit shows (``d`` its narrow row, ``h`` its shown row).
 _SHOWN = "d.case_id, h.ref, h.slug, h.title, h.summary, h.body, d.language, d.country"
 _CASE = text(
-    f"SELECT d.language, h.title, h.summary, h.body, d.facet_keys FROM {_DOCUMENTS} AS d "
+    f"SELECT d.language, h.title, h.summary, h.body, d.facet_keys FROM {DOCUMENTS} AS d "
     f"JOIN {SHOWN} AS h ON h.case_id = d.case_id WHERE d.case_id = :id"
 )
 
