@@ -144,7 +144,13 @@ def _toggler() -> Callable[..., str]:
             encoded[key, value] = urlencode([(key, value)])
         return encoded[key, value]
 
+    everything = "&".join(pair(key, v) for key, values in asked.items() for v in values)
+
     def toggle_url(name: str | None = None, value: str | None = None, **changes: str) -> str:
+        if name is not None and value is not None and name not in asked and not changes:
+            # Most links of the filters: a value of a facet not yet asked for, added last.
+            added = pair(name, value)
+            return f"{base}?{everything}&{added}" if everything else f"{base}?{added}"
         args = dict(asked)
         if name is not None and value is not None:
             values = args.get(name, [])
