@@ -15,6 +15,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext, refresh
 from sqlalchemy import select
 
 from kb.extensions import db
@@ -349,3 +350,19 @@ def test_the_case_form_with_every_kind_of_problem_speaks_the_chosen_language(
     text = ui_text(page.text)
     english = sorted(f for f in _english_fragments(language) if f in text)
     assert not english, f"English left in {language}: {english}"
+
+
+def test_templates_follow_a_language_forced_in_the_middle_of_a_page(app: Flask) -> None:
+    """A mail rendered in its recipient's language during a request (an invitation) is in
+    that language, and the page around it stays in the reader's: templates find their
+    translations once per request, but again whenever the language changes."""
+    template = app.jinja_env.from_string("{{ _('Search') }}")
+    with app.test_request_context("/", headers={"Accept-Language": "sv"}):
+        swedish = template.render()
+        with force_locale("fi"):
+            finnish = template.render()
+            assert finnish == gettext("Search")
+        assert template.render() == swedish == gettext("Search")
+        refresh()
+        assert template.render() == swedish
+    assert len({swedish, finnish, "Search"}) == 3

@@ -33,6 +33,10 @@ WATCHED = (VocabularyTerm, Event)
 _EXTENSION = "kb.labels"
 #: ``g`` attribute: the generation this request has seen (read once per request).
 _SEEN = "kb_labels_generation"
+#: That one read, built once of the table's columns (no ORM compile step on every request).
+_GENERATION = select(CacheGeneration.__table__.c.generation).where(
+    CacheGeneration.__table__.c.name == GENERATION
+)
 
 
 @dataclass(frozen=True)
@@ -91,12 +95,7 @@ def changed(session: Session) -> None:
 def _generation() -> int:
     if has_request_context() and _SEEN in g:
         return g.get(_SEEN)
-    generation = (
-        db.session.scalar(
-            select(CacheGeneration.generation).where(CacheGeneration.name == GENERATION)
-        )
-        or 0
-    )
+    generation = db.session.scalar(_GENERATION) or 0
     if has_request_context():
         setattr(g, _SEEN, generation)
     return generation

@@ -48,13 +48,18 @@ def site_name(url: str) -> str:
     return host.removeprefix("www.")
 
 
+#: Stands for a language code in the one switcher URL built per page.
+_CODE = "0-code-0"
+
+
 def language_links() -> list[tuple[str, str, str]]:
-    """(code, name in that language, URL) for the switcher; each link returns here."""
+    """(code, name in that language, URL) for the switcher; each link returns here.
+
+    The codes are plain letters, the same in a URL as written: one URL is built and the
+    others around it (every page shows six)."""
     here = request.full_path.rstrip("?") if request else "/"
-    return [
-        (code, name, url_for("public.language", code=code, next=here))
-        for code, name in NATIVE_NAMES.items()
-    ]
+    head, _, tail = url_for("public.language", code=_CODE, next=here).partition(_CODE)
+    return [(code, name, f"{head}{code}{tail}") for code, name in NATIVE_NAMES.items()]
 
 
 def init_app(app: Flask) -> None:

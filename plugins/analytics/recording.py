@@ -26,6 +26,10 @@ TOKEN_BYTES = 6
 TOKEN = re.compile(r"[A-Za-z0-9_-]{8}")
 QUERY_LENGTH = searches.c.query.type.length
 FILTERS_LENGTH = searches.c.filters.type.length
+#: Built once: the row comes as parameters, so SQLAlchemy compiles the statement once and
+#: finds it in its cache by identity (a ``.values(**row)`` statement is built and keyed anew
+#: on every search).
+INSERT = searches.insert()
 
 
 def month_of(day: date) -> str:
@@ -61,7 +65,7 @@ def record(
     try:
         # A search's statistics are not worth waiting for the disk.
         with toolkit.data_transaction(durable=False) as connection:
-            connection.execute(searches.insert().values(**row))
+            connection.execute(INSERT, row)
     except Exception:
         log.exception("Search analytics: the search could not be recorded (dropped)")
         return None
