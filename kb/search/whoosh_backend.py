@@ -531,7 +531,7 @@ class _Execution:
         return Found(found.mask.copy(), found.score.copy())
 
     def languages(self) -> list[str]:
-        return list(self.matcher.facet_counts(facet_field("language"), self.matcher.live))
+        return list(self.matcher.live_counts(facet_field("language")))
 
     def language_counts(self, nodes: Sequence[plan.Node]) -> dict[str, int]:
         union = np.logical_or.reduce([self.evaluate(node).mask for node in nodes])

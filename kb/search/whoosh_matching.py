@@ -21,8 +21,8 @@ import math
 import threading
 import time
 import weakref
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -234,6 +234,7 @@ class Matcher:
         self._lexicon: dict[tuple, Any] = {}
         self._scored = ArrayCache(SCORED_BYTES)
         self._averages: dict[str, np.ndarray] = {}
+        self._live_counts: dict[str, dict[str, int]] = {}
         #: (field, text) of every term that matched something: what highlighting marks.
         self.matched_terms: set[tuple[str, str]] = set()
 
@@ -286,8 +287,41 @@ class Matcher:
         every search naming the concept)."""
         return self._remember(
             ("count", repr(query), None),
-            lambda _key, _none: int(np.count_nonzero(self.evaluate(query).mask)),
+            lambda _key, _none: int(np.count_nonzero(self._matching(query) & self.live)),
         )
+
+    def _matching(self, query: q.Query) -> np.ndarray:
+        """The documents ``query`` matches, deleted ones too, without scores: what
+        ``_evaluate`` would find, from the posting lists' document numbers alone (a count
+        needs no BM25F over the tens of lists of a concept's terms)."""
+        if query is q.NullQuery:
+            return np.zeros(self.size, bool)
+        if isinstance(query, q.Term):
+            mask = np.zeros(self.size, bool)
+            mask[self.postings(query.fieldname, query.text)[0]] = True
+            return mask
+        if isinstance(query, q.Or) and query.minmatch > 1:
+            found = sum(self._matching(sub).astype(np.int32) for sub in query.subqueries)
+            return np.asarray(found >= query.minmatch)
+        if isinstance(query, q.Or | q.DisjunctionMax):
+            found = np.zeros(self.size, bool)
+            for sub in query.subqueries:
+                found |= self._matching(sub)
+            return found
+        if isinstance(query, q.And):
+            return np.logical_and.reduce([self._matching(sub) for sub in query.subqueries])
+        if isinstance(query, q.AndNot):
+            return self._matching(query.a) & ~self._matching(query.b)
+        if isinstance(query, q.AndMaybe):
+            return self._matching(query.a)
+        if isinstance(query, q.Phrase):
+            mask = np.zeros(self.size, bool)
+            for leaf in self.leaves:
+                mask[self._phrase_docs(leaf, query)] = True
+            return mask
+        if isinstance(query, q.Every):
+            return np.ones(self.size, bool)
+        raise TypeError(f"No array evaluation for {type(query).__name__}")
 
     def _remember(self, key: tuple, lookup: Callable[[str, Any], Any]) -> Any:
         found = self._lexicon.get(key)
@@ -358,6 +392,39 @@ class Matcher:
             average = self.searcher.avg_field_length(field) or 1.0
             found = self._averages[field] = K1 * ((1 - B) + B * _LENGTH_OF_BYTE / average)
         return found
+
+    def _run_scores(self, run: list[q.Term]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(document numbers, boosted BM25F scores) of terms of one field, per segment: as
+        ``term_scores`` gives them term by term, computed for all the terms at once (a
+        prefix is up to 30 terms a field). Within a document the scores stay in the order
+        of the terms, so their sums are the same to the last bit."""
+        field = run[0].fieldname
+        texts = [t.text.decode("utf-8") if isinstance(t.text, bytes) else t.text for t in run]
+        norms = self._norms(field) if self.searcher.schema[field].scorable else None
+        found = []
+        for leaf in self.leaves:
+            lists = [leaf.source.postings(field, text.encode("utf-8")) for text in texts]
+            sizes = [len(ids) for ids, _ in lists]
+            if not any(sizes):
+                continue
+            for text, size in zip(texts, sizes, strict=True):
+                if size:
+                    self.matched_terms.add((field, text))
+            ids = np.concatenate([ids for ids, _ in lists]) if len(lists) > 1 else lists[0][0]
+            weights = np.concatenate([w for _, w in lists]) if len(lists) > 1 else lists[0][1]
+            boosts = np.repeat(np.array([t.boost for t in run], np.float32), sizes)
+            if norms is None:  # an unscored field (keywords): the frequency is the score
+                scores = weights * boosts
+            else:
+                idfs = np.repeat(np.array([self.idf(field, t) for t in texts], np.float32), sizes)
+                norm = norms[leaf.source.lengths(field)[ids]]
+                scores = idfs * (weights * (K1 + 1)) / (weights + norm) * boosts
+            found.append((ids + leaf.offset if leaf.offset else ids, scores))
+        return found
+
+    def _term_mask(self, term: q.Term) -> np.ndarray:
+        """How often (0 or 1) each document has the term."""
+        return np.bincount(self.postings(term.fieldname, term.text)[0], minlength=self.size)
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -433,15 +500,17 @@ class Matcher:
         self, queries: Iterable[q.Query], minmatch: int = 0, parts: Parts | None = None
     ) -> Found:
         """An Or: terms are summed together, other parts evaluated and added."""
-        terms, others = [], []
+        terms: list[q.Term] = []
+        others = []
         for query in queries:
             if isinstance(query, q.Term):
-                terms.append(self.term_scores(query.fieldname, query.text, query.boost))
+                terms.append(query)
             elif query is not q.NullQuery:
                 others.append(self._evaluate(query, parts))
-        found = self._dense(terms)
+        postings = [posting for run in _runs_of_a_field(terms) for posting in self._run_scores(run)]
+        found = self._dense(postings)
         if minmatch > 1:
-            counts = sum((np.bincount(ids, minlength=self.size) for ids, _ in terms), start=0)
+            counts = sum((self._term_mask(term) for term in terms), start=0)
             counts = counts + sum((o.mask.astype(np.int32) for o in others), start=0)
         for other in others:
             found.mask |= other.mask
@@ -483,16 +552,26 @@ class Matcher:
     # -- facets and sorting --------------------------------------------------------------
 
     def facet_counts(self, field: str, mask: np.ndarray) -> dict[str, int]:
-        """How many matched documents have each value of a keyword field."""
-        counts: Counter[str] = Counter()
+        """How many matched documents have each value of a keyword field (a search counts
+        about ten facets: each segment's tally is one ``bincount`` weighted by the mask)."""
+        counts: dict[str, int] = {}
         for leaf in self.leaves:
             values, docs, value_of = leaf.source.facet(field)
             if not len(docs):
                 continue
             inside = mask[leaf.offset : leaf.offset + leaf.reader.doc_count_all()]
-            tally = np.bincount(value_of[inside[docs]], minlength=len(values))
-            counts.update({values[i]: int(tally[i]) for i in np.flatnonzero(tally)})
-        return dict(counts)
+            tally = np.bincount(value_of, weights=inside[docs], minlength=len(values))
+            for i in np.flatnonzero(tally).tolist():
+                counts[values[i]] = counts.get(values[i], 0) + int(tally[i])
+        return counts
+
+    def live_counts(self, field: str) -> dict[str, int]:
+        """``facet_counts`` of every live document (the same for each of the searcher's
+        searches, so counted once)."""
+        found = self._live_counts.get(field)
+        if found is None:
+            found = self._live_counts[field] = self.facet_counts(field, self.live)
+        return dict(found)
 
     def sortable(self, field: str) -> np.ndarray:
         """Every document's value of a sortable numeric column (0 where it has none)."""
@@ -546,3 +625,15 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a
     at = np.minimum(np.searchsorted(b, a), len(b) - 1)
     return a[b[at] == a]
+
+
+def _runs_of_a_field(terms: list[q.Term]) -> Iterator[list[q.Term]]:
+    """The terms in runs of consecutive terms of one field (their order kept)."""
+    run: list[q.Term] = []
+    for term in terms:
+        if run and term.fieldname != run[0].fieldname:
+            yield run
+            run = []
+        run.append(term)
+    if run:
+        yield run
