@@ -530,6 +530,13 @@ class _Execution:
         found = self._found[id(node)]
         return Found(found.mask.copy(), found.score.copy())
 
+    def matching(self, node: plan.Node) -> np.ndarray:
+        """The cases a node matches, without scores (its parts this search has evaluated
+        are looked up, the others read as document numbers only)."""
+        if id(node) in self._found:
+            return self._found[id(node)].mask.copy()
+        return self.matcher.matching(whoosh_query(node, self._built), self._parts)
+
     def languages(self) -> list[str]:
         return list(self.matcher.live_counts(facet_field("language")))
 
@@ -553,13 +560,13 @@ class _Execution:
             more.mask &= ~union
             union |= more.mask
             allowed = [Term(facet_field("language"), lang) for lang in languages]
-            more.mask &= matcher.evaluate(Or(allowed)).mask if allowed else False
+            more.mask &= matcher.matching(Or(allowed)) if allowed else False
             in_set |= more.mask
             levels[more.mask] = number
             score[more.mask] = more.score[more.mask]
         filter_query = _filter_query(request.filters)
         if filter_query:
-            in_set &= matcher.evaluate(filter_query).mask
+            in_set &= matcher.matching(filter_query)
         if request.confirmed_since is not None:
             in_set &= confirmed_since(matcher, request.confirmed_since)
         matches = Found(in_set, score * in_set)
@@ -571,7 +578,7 @@ class _Execution:
             order = ranked(matches, limit=wanted, by=by)
         else:
             same = selection.direct == selection.strict
-            is_direct = found.mask if same else self.evaluate(selection.direct).mask
+            is_direct = found.mask if same else self.matching(selection.direct)
             is_direct = is_direct & found.mask
             order = _by_relevance(matches, is_direct, levels, wanted)
         hits = [
