@@ -523,12 +523,16 @@ class _Execution:
 
     def evaluate(self, node: plan.Node) -> Found:
         """The cases a node matches with their scores (each node evaluated once a search)."""
+        found = self._evaluated(node)
+        return Found(found.mask.copy(), found.score.copy())
+
+    def _evaluated(self, node: plan.Node) -> Found:
+        """``evaluate``'s arrays themselves, to be read and not changed."""
         if id(node) not in self._found:
             self._nodes.append(node)
             query = whoosh_query(node, self._built)
             self._found[id(node)] = self.matcher.evaluate(query, self._parts)
-        found = self._found[id(node)]
-        return Found(found.mask.copy(), found.score.copy())
+        return self._found[id(node)]
 
     def matching(self, node: plan.Node) -> np.ndarray:
         """The cases a node matches, without scores (its parts this search has evaluated
@@ -541,7 +545,7 @@ class _Execution:
         return list(self.matcher.live_counts(facet_field("language")))
 
     def language_counts(self, nodes: Sequence[plan.Node]) -> dict[str, int]:
-        union = np.logical_or.reduce([self.evaluate(node).mask for node in nodes])
+        union = np.logical_or.reduce([self._evaluated(node).mask for node in nodes])
         return self.matcher.facet_counts(facet_field("language"), union)
 
     def spellings(self, word: str, limit: int) -> list[str]:
