@@ -50,7 +50,7 @@ RETRY_SECONDS = 1.0
 
 #: Positions are combined with document numbers into one key (positions stay below this).
 _POSITIONS_PER_DOC = 1 << 24
-#: Per thread: the scores of the current search's terms (``Matcher.term_scores``).
+#: Per thread: the posting lists the current search has read (``Matcher.term_postings``).
 SCORED_BYTES = 16 * 2**20
 #: Term dictionary answers each thread's searcher remembers.
 LEXICON_ENTRIES = 200_000
