@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.search import whoosh_arrays, whoosh_blocks
 from kb.search.backend import SearchRequest
 from kb.search.concepts import default_vocabulary
-from kb.search.whoosh_backend import WhooshBackend
-from kb.search.whoosh_matching import ArrayCache, Matcher
+from kb.search.whoosh_backend import WhooshBackend, _by_relevance
+from kb.search.whoosh_matching import ArrayCache, Found, Matcher
 from tests.bench.corpus import documents
 
 QUERIES = [
@@ -219,3 +221,30 @@ def test_a_blocks_values_read_in_batches_are_what_whoosh_pickled(
     assert (deltas, weights) == (tuple(range(count)), None)
     assert joined == b"".join(values) * 2
     assert sizes.tolist() == [len(v) for v in values] * 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3), st.booleans(), st.booleans(), st.sampled_from([0.5, 1.0, 2.0, 3.5])
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(1, 25),
+)
+def test_a_page_of_partial_matches_is_the_start_of_the_whole_order(
+    cases: list[tuple[int, bool, bool, float]], limit: int
+) -> None:
+    """Only the groups that fill the page are sorted: the page is still the first
+    ``limit`` cases of the whole order (level, direct first, score, document number)."""
+    matched = np.array([m for _, m, _, _ in cases])
+    level = np.array([lv for lv, _, _, _ in cases], np.int8)
+    level[0] = max(level[0], 1)  # at least one partial match
+    is_direct = np.array([d for _, _, d, _ in cases])
+    score = np.array([s for _, _, _, s in cases]) * matched
+    found = Found(matched, score)
+    docs = np.flatnonzero(matched)
+    whole = docs[np.lexsort([docs, -score[docs], ~is_direct[docs], level[docs]])]
+    assert _by_relevance(found, is_direct, level, limit).tolist() == whole[:limit].tolist()
