@@ -27,6 +27,16 @@ down_revision = "0018_cache_generation"
 branch_labels = None
 depends_on = None
 
+#: The indexes of ``kb_search.documents``, renamed with the table they leave.
+_NAMED = (
+    "documents_pkey",
+    "documents_vector",
+    "documents_facet_keys",
+    "documents_country",
+    "documents_language",
+    "documents_published",
+    "documents_confirmed",
+)
 _INDEXES = [
     "CREATE INDEX documents_vector ON kb_search.documents USING gin (vector)",
     "CREATE INDEX documents_facet_keys ON kb_search.documents USING gin (facet_keys)",
@@ -43,18 +53,7 @@ END $$"""
 
 UPGRADE = [
     "ALTER TABLE kb_search.documents RENAME TO wide",
-    *(
-        f"ALTER INDEX kb_search.{name} RENAME TO wide_{name}"
-        for name in (
-            "documents_pkey",
-            "documents_vector",
-            "documents_facet_keys",
-            "documents_country",
-            "documents_language",
-            "documents_published",
-            "documents_confirmed",
-        )
-    ),
+    *(f"ALTER INDEX kb_search.{name} RENAME TO wide_{name}" for name in _NAMED),
     """CREATE TABLE kb_search.documents (
         case_id integer PRIMARY KEY,
         version text NOT NULL,
@@ -89,18 +88,7 @@ UPGRADE = [
 
 DOWNGRADE = [
     "ALTER TABLE kb_search.documents RENAME TO narrow",
-    *(
-        f"ALTER INDEX kb_search.{name} RENAME TO narrow_{name}"
-        for name in (
-            "documents_pkey",
-            "documents_vector",
-            "documents_facet_keys",
-            "documents_country",
-            "documents_language",
-            "documents_published",
-            "documents_confirmed",
-        )
-    ),
+    *(f"ALTER INDEX kb_search.{name} RENAME TO narrow_{name}" for name in _NAMED),
     """CREATE TABLE kb_search.documents (
         case_id integer PRIMARY KEY,
         version text NOT NULL,
