@@ -79,9 +79,10 @@ def catalogue() -> NullTranslations:
         if kept is not None and kept[0] is locale and kept[1] is domain and locale is not None:
             return kept[2]
     translations = get_translations()
-    babel = state._flask_babel
-    kept = (getattr(babel, "babel_locale", None), getattr(babel, "babel_domain", None))
-    setattr(babel, _CATALOGUE, (*kept, translations))
+    babel = getattr(state, "_flask_babel", None)
+    if babel is not None:  # Flask-Babel 4's state; another version's is simply not reused
+        kept = (getattr(babel, "babel_locale", None), getattr(babel, "babel_domain", None))
+        setattr(babel, _CATALOGUE, (*kept, translations))
     return translations
 
 
